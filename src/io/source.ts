@@ -1,0 +1,31 @@
+// The port every event source implements (Kafka, file, generator). The processor pulls; the
+// source tells it about partition assignment changes in-band, so that state for a partition is
+// loaded before its first message and dropped after its last.
+import type { RawMessage } from '../marts/types.ts';
+
+export type SourcePoll =
+  | { readonly kind: 'messages'; readonly messages: readonly RawMessage[] }
+  /** Partitions now owned by this instance. Reading starts at the offsets returned by SourceHooks.offsetsFor. */
+  | { readonly kind: 'assigned'; readonly source: string; readonly partitions: readonly number[] }
+  /** Partitions no longer owned; no message of theirs follows until they are assigned again. */
+  | { readonly kind: 'revoked'; readonly source: string; readonly partitions: readonly number[] }
+  /** A bounded source is exhausted (the final watermark becomes +∞). */
+  | { readonly kind: 'end' };
+
+export interface SourceHooks {
+  /** Next offset to read per partition, from the checkpoint store; null = from the beginning. */
+  offsetsFor(source: string, partitions: readonly number[]): Promise<ReadonlyMap<number, string | null>>;
+}
+
+export interface MessageSource {
+  /** True for files and S3 prefixes: they end, and then every window becomes final. */
+  readonly bounded: boolean;
+  start(hooks: SourceHooks): Promise<void>;
+  /**
+   * Waits up to maxWaitMs for up to maxMessages messages. Returns {kind:'messages', messages: []}
+   * on timeout. Assignment changes are returned as their own poll result, in order.
+   */
+  poll(maxMessages: number, maxWaitMs: number): Promise<SourcePoll>;
+  /** Stops fetching; pending messages are discarded (they were not committed). */
+  close(): Promise<void>;
+}
