@@ -1,0 +1,180 @@
+#!/usr/bin/env node
+// The `tidemark` command: parses flags, loads and validates configuration once, and calls the
+// rest. Errors a user can fix print one line and exit non-zero, without a stack trace.
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfigFromProcess } from '../config.ts';
+import type { TidemarkConfig } from '../config.ts';
+import { openDatabase } from '../io/db/open-database.ts';
+import { migrate } from '../io/db/migrate.ts';
+import { createJsonLinesSource } from '../io/file/json-lines-source.ts';
+import { createKafkaSource } from '../io/kafka/kafka-source.ts';
+import { createLogger } from '../io/log.ts';
+import { Registry, streamMetrics } from '../io/metrics.ts';
+import { runStream } from '../io/stream-runner.ts';
+import type { MessageSource } from '../io/source.ts';
+import type { StreamSettings } from '../stream/stream-processor.ts';
+
+interface Command {
+  readonly summary: string;
+  readonly usage: string;
+  run(args: string[]): Promise<number>;
+}
+
+class UsageError extends Error {}
+
+const COMMANDS: Record<string, Command> = {
+  stream: {
+    summary: 'Consume Kafka into the hot marts until SIGINT/SIGTERM',
+    usage: `tidemark stream
+
+Consumes KAFKA_TOPIC as consumer group KAFKA_GROUP_ID and keeps the four hot marts exact.
+Each micro-batch (STREAM_BATCH_MAX_MESSAGES / STREAM_BATCH_MAX_WAIT) commits mart rows, offsets,
+watermark and operator state in one transaction. On SIGINT or SIGTERM it finishes the batch in
+flight, commits it and exits 0. Requires KAFKA_BROKERS.`,
+    run: async (args) => {
+      parse(args, {});
+      const config = loadConfigFromProcess();
+      if (config.kafka.brokers.length === 0) throw new ConfigError('KAFKA_BROKERS', 'KAFKA_BROKERS is not set; `tidemark stream` needs a Kafka cluster (host:port,…)');
+      const source = createKafkaSource({
+        brokers: [...config.kafka.brokers],
+        topic: config.kafka.topic,
+        groupId: config.kafka.groupId,
+        clientId: config.kafka.clientId,
+      });
+      return runStreamCommand(config, source, config.kafka.groupId);
+    },
+  },
+  replay: {
+    summary: 'Replay a JSON Lines file into the hot marts (bounded; exits when done)',
+    usage: `tidemark replay FILE [--consumer NAME]
+
+Reads FILE (one raw message per line) through the same engine as \`tidemark stream\`. The file
+is a bounded source: at its end the watermark becomes +∞ and every window is final. A replay
+resumes after the last committed line, so running it twice applies nothing twice.
+  --consumer NAME   checkpoint name (default: replay)`,
+    run: async (args) => {
+      const { values, positionals } = parse(args, { consumer: { type: 'string' } });
+      if (positionals.length !== 1) throw new UsageError('replay takes exactly one FILE');
+      const config = loadConfigFromProcess();
+      const file = positionals[0]!;
+      return runStreamCommand(config, createJsonLinesSource(file), typeof values.consumer === 'string' ? values.consumer : 'replay');
+    },
+  },
+  db: {
+    summary: 'Database administration: `tidemark db migrate`',
+    usage: `tidemark db migrate
+
+Applies the SQL migrations in db/migrations that the database has not seen yet, each in its
+own transaction, under an advisory lock (safe to run from several processes).`,
+    run: async (args) => {
+      const { positionals } = parse(args, {});
+      if (positionals[0] !== 'migrate' || positionals.length !== 1) throw new UsageError('usage: tidemark db migrate');
+      const config = loadConfigFromProcess();
+      const db = await openDatabase({ url: config.database.url ?? undefined, embeddedDir: config.database.embeddedDir });
+      try {
+        const result = await migrate(db);
+        process.stdout.write(result.applied.length === 0 ? 'database is up to date\n' : `applied: ${result.applied.join(', ')}\n`);
+      } finally {
+        await db.close();
+      }
+      return 0;
+    },
+  },
+};
+
+function parse(args: string[], options: Record<string, { type: 'string' | 'boolean' }>) {
+  try {
+    return parseArgs({ args, options, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
+
+export function streamSettings(config: TidemarkConfig): StreamSettings {
+  return {
+    marts: config.marts,
+    watermarkDelayMs: config.stream.watermarkDelayMs,
+    maxFutureSkewMs: config.stream.maxFutureSkewMs,
+    idlePartitionTimeoutMs: config.stream.idlePartitionTimeoutMs,
+  };
+}
+
+async function runStreamCommand(config: TidemarkConfig, source: MessageSource, consumer: string): Promise<number> {
+  const log = createLogger(config.log.level, { component: 'stream', consumer });
+  const db = await openDatabase({ url: config.database.url ?? undefined, embeddedDir: config.database.embeddedDir });
+  const stop = new AbortController();
+  const onSignal = (signal: string): void => {
+    log.info('stopping after the batch in flight', { signal });
+    stop.abort();
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    await migrate(db);
+    const summary = await runStream({
+      db,
+      source,
+      consumer,
+      settings: streamSettings(config),
+      batchMaxMessages: config.stream.batchMaxMessages,
+      batchMaxWaitMs: config.stream.batchMaxWaitMs,
+      log,
+      metrics: streamMetrics(new Registry()),
+      signal: stop.signal,
+    });
+    log.info('stream finished', { ...summary, watermark: Number.isFinite(summary.watermark) ? new Date(summary.watermark).toISOString() : String(summary.watermark) });
+    return 0;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await db.close();
+  }
+}
+
+function help(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((n) => n.length));
+  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`);
+  return `tidemark — streaming hot/cold data-mart engine
+
+Usage: tidemark <command> [options]     (tidemark <command> --help for details)
+
+Commands:
+${lines.join('\n')}
+
+Configuration comes from the environment (see .env.example) or TIDEMARK_CONFIG=file.json.
+`;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(help());
+    return name === undefined ? 1 : 0;
+  }
+  const command = COMMANDS[name];
+  if (command === undefined) {
+    process.stderr.write(`tidemark: unknown command '${name}'\n\n${help()}`);
+    return 2;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(`${command.usage}\n`);
+    return 0;
+  }
+  try {
+    return await command.run(rest);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`tidemark: configuration error: ${error.message}\n`);
+      return 78;
+    }
+    if (error instanceof UsageError) {
+      process.stderr.write(`tidemark ${name}: ${error.message}\n\n${command.usage}\n`);
+      return 64;
+    }
+    throw error;
+  }
+}
+
+if (import.meta.main) {
+  process.exitCode = await main(process.argv.slice(2));
+}

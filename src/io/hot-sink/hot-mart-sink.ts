@@ -1,0 +1,273 @@
+// Writes one micro-batch — hot-mart rows, dead letters, late events, alerts, offsets, watermark
+// and operator state — in ONE transaction. The stored offsets double as a fence: if another
+// instance committed a partition since we loaded it, the batch is refused and nothing is written.
+import type { AnomalyAlert } from '../../stream/anomaly-detector.ts';
+import type { BatchOutput, PartitionCommit } from '../../stream/checkpoint-types.ts';
+import type { Queryable } from '../db/database.ts';
+import { toSqlTimestamp } from './timestamps.ts';
+
+export class CheckpointFencedError extends Error {
+  readonly code = 'CHECKPOINT_FENCED';
+  readonly retriable = true;
+  constructor(source: string, partition: number, expected: string | null, found: string | null) {
+    super(`partition ${source}#${partition} was committed by another owner (expected offset ${expected ?? 'none'}, found ${found ?? 'none'})`);
+  }
+}
+
+const ts = toSqlTimestamp;
+
+function rawParts(value: unknown): { text: string | null; hex: string | null } {
+  if (value === null || value === undefined) return { text: null, hex: null };
+  if (typeof value === 'string') return { text: value, hex: null };
+  if (value instanceof Uint8Array) return { text: null, hex: Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('hex') };
+  return { text: JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)), hex: null };
+}
+
+export function alertPayload(alert: AnomalyAlert): Record<string, unknown> {
+  return {
+    session_id: alert.sessionId,
+    severity: alert.severity,
+    detected_ts: new Date(alert.episode.detectedTs).toISOString(),
+    window_end: new Date(alert.episode.lastTs).toISOString(),
+    click_count: alert.episode.maxCount,
+    escalation: alert.escalation,
+  };
+}
+
+/** JSON has no ±Infinity: keep them as strings inside the anomaly state. */
+function anomalyJson(state: PartitionCommit['anomaly']): string {
+  return JSON.stringify(state, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v));
+}
+
+export async function commitBatch(tx: Queryable, consumer: string, batch: BatchOutput): Promise<void> {
+  await fence(tx, consumer, batch.partitions);
+  await writeTraffic(tx, batch);
+  await writeSnapshots(tx, batch);
+  await writeAnomalies(tx, batch);
+  await writeDeadLetters(tx, batch);
+  await writeLateEvents(tx, batch);
+  await writeAlerts(tx, batch);
+  for (const p of batch.partitions) await writePartitionState(tx, consumer, p);
+  await tx.query(
+    `INSERT INTO stream_consumers (consumer, watermark_ts) VALUES ($1, $2::timestamptz)
+     ON CONFLICT (consumer) DO UPDATE
+       SET watermark_ts = GREATEST(stream_consumers.watermark_ts, excluded.watermark_ts), updated_at = now()`,
+    [consumer, ts(batch.watermark)],
+  );
+}
+
+async function fence(tx: Queryable, consumer: string, partitions: readonly PartitionCommit[]): Promise<void> {
+  const bySource = new Map<string, PartitionCommit[]>();
+  for (const p of partitions) bySource.set(p.source, [...(bySource.get(p.source) ?? []), p]);
+  for (const [source, commits] of bySource) {
+    const stored = await tx.query<{ kafka_partition: number; next_offset: string }>(
+      `SELECT kafka_partition, next_offset::text AS next_offset FROM stream_partitions
+        WHERE consumer = $1 AND source = $2 AND kafka_partition = ANY($3::int[]) FOR UPDATE`,
+      [consumer, source, commits.map((c) => c.partition)],
+    );
+    const found = new Map(stored.rows.map((r) => [r.kafka_partition, r.next_offset]));
+    for (const c of commits) {
+      const current = found.get(c.partition) ?? null;
+      if (current !== c.expectedOffset) throw new CheckpointFencedError(source, c.partition, c.expectedOffset, current);
+    }
+  }
+}
+
+async function writeTraffic(tx: Queryable, batch: BatchOutput): Promise<void> {
+  if (batch.traffic.length === 0) return;
+  await tx.query(
+    `INSERT INTO mart_realtime_traffic_minute (event_minute, total_clicks, unique_sessions, unique_docs, is_final, updated_at)
+     SELECT m, c, s, d, f, now() FROM unnest($1::timestamptz[], $2::int[], $3::int[], $4::int[], $5::bool[]) AS t(m, c, s, d, f)
+     ON CONFLICT (event_minute) DO UPDATE SET total_clicks = excluded.total_clicks, unique_sessions = excluded.unique_sessions,
+       unique_docs = excluded.unique_docs, is_final = excluded.is_final, updated_at = excluded.updated_at`,
+    [
+      batch.traffic.map((t) => ts(t.row.eventMinute)),
+      batch.traffic.map((t) => t.row.totalClicks),
+      batch.traffic.map((t) => t.row.uniqueSessions),
+      batch.traffic.map((t) => t.row.uniqueDocs),
+      batch.traffic.map((t) => t.final),
+    ],
+  );
+}
+
+/** Snapshots are rewritten whole: the set of ranked documents can change between versions. */
+async function writeSnapshots(tx: Queryable, batch: BatchOutput): Promise<void> {
+  if (batch.topDocs.length > 0) {
+    await tx.query(`DELETE FROM mart_realtime_top_docs_1h WHERE snapshot_ts = ANY($1::timestamptz[])`, [batch.topDocs.map((s) => ts(s.snapshotTs))]);
+    const rows = batch.topDocs.flatMap((s) => s.rows.map((r) => ({ r, final: s.final })));
+    if (rows.length > 0) {
+      await tx.query(
+        `INSERT INTO mart_realtime_top_docs_1h (snapshot_ts, rank, document_id, title, click_count, unique_sessions, is_final, updated_at)
+         SELECT t, r, d, ti, c, s, f, now() FROM unnest($1::timestamptz[], $2::int[], $3::bigint[], $4::text[], $5::int[], $6::int[], $7::bool[]) AS x(t, r, d, ti, c, s, f)`,
+        [
+          rows.map((x) => ts(x.r.snapshotTs)),
+          rows.map((x) => x.r.rank),
+          rows.map((x) => x.r.documentId),
+          rows.map((x) => x.r.title),
+          rows.map((x) => x.r.clickCount),
+          rows.map((x) => x.r.uniqueSessions),
+          rows.map((x) => x.final),
+        ],
+      );
+    }
+  }
+  if (batch.clinicalTrend.length > 0) {
+    await tx.query(`DELETE FROM mart_realtime_clinical_trend_24h WHERE snapshot_ts = ANY($1::timestamptz[])`, [
+      batch.clinicalTrend.map((s) => ts(s.snapshotTs)),
+    ]);
+    const rows = batch.clinicalTrend.flatMap((s) => s.rows.map((r) => ({ r, final: s.final })));
+    if (rows.length > 0) {
+      await tx.query(
+        `INSERT INTO mart_realtime_clinical_trend_24h (snapshot_ts, clinical_area, click_count, unique_sessions, trend_pct, is_final, updated_at)
+         SELECT t, a, c, s, p, f, now() FROM unnest($1::timestamptz[], $2::text[], $3::int[], $4::int[], $5::numeric[], $6::bool[]) AS x(t, a, c, s, p, f)`,
+        [
+          rows.map((x) => ts(x.r.snapshotTs)),
+          rows.map((x) => x.r.clinicalArea),
+          rows.map((x) => x.r.clickCount),
+          rows.map((x) => x.r.uniqueSessions),
+          rows.map((x) => x.r.trendPct),
+          rows.map((x) => x.final),
+        ],
+      );
+    }
+  }
+}
+
+async function writeAnomalies(tx: Queryable, batch: BatchOutput): Promise<void> {
+  if (batch.anomalyDeletes.length > 0) {
+    await tx.query(
+      `DELETE FROM mart_realtime_anomaly_sessions a USING unnest($1::text[], $2::timestamptz[]) AS d(s, t)
+        WHERE a.session_id = d.s AND a.detected_ts = d.t`,
+      [batch.anomalyDeletes.map((d) => d.sessionId), batch.anomalyDeletes.map((d) => ts(d.detectedTs))],
+    );
+  }
+  if (batch.anomalyUpserts.length === 0) return;
+  // One statement must not hold a key twice (ON CONFLICT would fail): the last version wins.
+  const latest = new Map<string, BatchOutput['anomalyUpserts'][number]>();
+  for (const u of batch.anomalyUpserts) latest.set(`${u.row.detectedTs}\u0000${u.row.sessionId}`, u);
+  const rows = [...latest.values()];
+  await tx.query(
+    `INSERT INTO mart_realtime_anomaly_sessions (detected_ts, session_id, window_start, window_end, click_count, severity, is_final, updated_at)
+     SELECT d, s, ws, we, c, sv, f, now()
+       FROM unnest($1::timestamptz[], $2::text[], $3::timestamptz[], $4::timestamptz[], $5::int[], $6::text[], $7::bool[]) AS x(d, s, ws, we, c, sv, f)
+     ON CONFLICT (detected_ts, session_id) DO UPDATE SET window_start = excluded.window_start, window_end = excluded.window_end,
+       click_count = excluded.click_count, severity = excluded.severity, is_final = excluded.is_final, updated_at = excluded.updated_at`,
+    [
+      rows.map((u) => ts(u.row.detectedTs)),
+      rows.map((u) => u.row.sessionId),
+      rows.map((u) => ts(u.row.windowStart)),
+      rows.map((u) => ts(u.row.windowEnd)),
+      rows.map((u) => u.row.clickCount),
+      rows.map((u) => u.row.severity),
+      rows.map((u) => u.final),
+    ],
+  );
+}
+
+async function writeDeadLetters(tx: Queryable, batch: BatchOutput): Promise<void> {
+  if (batch.deadLetters.length === 0) return;
+  const raw = batch.deadLetters.map((d) => rawParts(d.message.value));
+  await tx.query(
+    `INSERT INTO dead_letter_events (source, kafka_partition, kafka_offset, raw_bytes, raw_text, reason, detail, received_at)
+     SELECT s, p, o, decode(h, 'hex'), t, r, d, ra
+       FROM unnest($1::text[], $2::int[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::timestamptz[]) AS x(s, p, o, h, t, r, d, ra)
+     ON CONFLICT (source, kafka_partition, kafka_offset) DO NOTHING`,
+    [
+      batch.deadLetters.map((d) => d.message.source),
+      batch.deadLetters.map((d) => d.message.partition),
+      batch.deadLetters.map((d) => d.message.offset),
+      raw.map((r) => r.hex),
+      raw.map((r) => (r.text === null ? null : r.text.replaceAll('\u0000', '\uFFFD'))),
+      batch.deadLetters.map((d) => d.reason),
+      batch.deadLetters.map((d) => d.detail),
+      batch.deadLetters.map((d) => ts(d.message.receivedAt)),
+    ],
+  );
+}
+
+async function writeLateEvents(tx: Queryable, batch: BatchOutput): Promise<void> {
+  if (batch.lateEvents.length === 0) return;
+  const late = batch.lateEvents;
+  await tx.query(
+    `INSERT INTO late_events (source, kafka_partition, kafka_offset, event_id, event_ts, session_id, document_id, title, clinical_area, watermark_ts, received_at)
+     SELECT * FROM unnest($1::text[], $2::int[], $3::bigint[], $4::text[], $5::timestamptz[], $6::text[], $7::bigint[], $8::text[], $9::text[], $10::timestamptz[], $11::timestamptz[])
+     ON CONFLICT (source, kafka_partition, kafka_offset) DO NOTHING`,
+    [
+      late.map((l) => l.message.source),
+      late.map((l) => l.message.partition),
+      late.map((l) => l.message.offset),
+      late.map((l) => l.event.eventId),
+      late.map((l) => ts(l.event.eventTs)),
+      late.map((l) => l.event.sessionId),
+      late.map((l) => l.event.documentId),
+      late.map((l) => l.event.title),
+      late.map((l) => l.event.clinicalArea),
+      late.map((l) => ts(l.watermark)),
+      late.map((l) => ts(l.message.receivedAt)),
+    ],
+  );
+}
+
+async function writeAlerts(tx: Queryable, batch: BatchOutput): Promise<void> {
+  if (batch.alerts.length === 0) return;
+  await tx.query(
+    `INSERT INTO anomaly_alerts (session_id, detected_ts, severity, click_count, raised_at, payload)
+     SELECT s, d, sv, c, now(), p FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::int[], $5::jsonb[]) AS x(s, d, sv, c, p)
+     ON CONFLICT DO NOTHING`,
+    [
+      batch.alerts.map((a) => a.sessionId),
+      batch.alerts.map((a) => ts(a.episode.detectedTs)),
+      batch.alerts.map((a) => a.severity),
+      batch.alerts.map((a) => a.episode.maxCount),
+      batch.alerts.map((a) => JSON.stringify(alertPayload(a))),
+    ],
+  );
+}
+
+async function writePartitionState(tx: Queryable, consumer: string, p: PartitionCommit): Promise<void> {
+  const key = [consumer, p.source, p.partition];
+  if (p.newPendingEvents.length > 0) {
+    const e = p.newPendingEvents;
+    await tx.query(
+      `INSERT INTO stream_pending_events (consumer, source, kafka_partition, event_ts, event_id, session_id, document_id, title, clinical_area)
+       SELECT $1, $2, $3, t, i, s, d, ti, a FROM unnest($4::timestamptz[], $5::text[], $6::text[], $7::bigint[], $8::text[], $9::text[]) AS x(t, i, s, d, ti, a)`,
+      [...key, e.map((x) => ts(x.eventTs)), e.map((x) => x.eventId), e.map((x) => x.sessionId), e.map((x) => x.documentId), e.map((x) => x.title), e.map((x) => x.clinicalArea)],
+    );
+  }
+  await tx.query(`DELETE FROM stream_pending_events WHERE consumer = $1 AND source = $2 AND kafka_partition = $3 AND event_ts < $4::timestamptz`, [
+    ...key,
+    ts(p.retainFrom),
+  ]);
+  if (p.newBuckets.length > 0) {
+    await tx.query(
+      `INSERT INTO stream_state_buckets (consumer, source, kafka_partition, kind, bucket_start, state)
+       SELECT $1, $2, $3, k, b, s FROM unnest($4::text[], $5::timestamptz[], $6::text[]) AS x(k, b, s)
+       ON CONFLICT (consumer, source, kafka_partition, kind, bucket_start) DO UPDATE SET state = excluded.state`,
+      [...key, p.newBuckets.map((b) => b.kind), p.newBuckets.map((b) => ts(b.start)), p.newBuckets.map((b) => JSON.stringify(b.data))],
+    );
+  }
+  for (const [kind, before] of [['top', p.dropTopBefore], ['trend', p.dropTrendBefore]] as const) {
+    if (before === null) continue;
+    await tx.query(
+      `DELETE FROM stream_state_buckets WHERE consumer = $1 AND source = $2 AND kafka_partition = $3 AND kind = $4 AND bucket_start < $5::timestamptz`,
+      [...key, kind, ts(before)],
+    );
+  }
+  if (p.nextOffset === null) return;
+  await tx.query(
+    `INSERT INTO stream_partitions (consumer, source, kafka_partition, next_offset, max_event_ts, top_frontier, trend_frontier, retain_from, anomaly_state, updated_at)
+     VALUES ($1, $2, $3, $4::bigint, $5::timestamptz, $6::timestamptz, $7::timestamptz, $8::timestamptz, $9::jsonb, now())
+     ON CONFLICT (consumer, source, kafka_partition) DO UPDATE SET next_offset = excluded.next_offset, max_event_ts = excluded.max_event_ts,
+       top_frontier = excluded.top_frontier, trend_frontier = excluded.trend_frontier, retain_from = excluded.retain_from,
+       anomaly_state = excluded.anomaly_state, updated_at = excluded.updated_at`,
+    [
+      ...key,
+      p.nextOffset,
+      ts(p.maxEventTs),
+      p.topFrontier === null ? null : ts(p.topFrontier),
+      p.trendFrontier === null ? null : ts(p.trendFrontier),
+      ts(p.retainFrom),
+      anomalyJson(p.anomaly),
+    ],
+  );
+}

@@ -1,0 +1,112 @@
+// A minimal Prometheus registry (counters, gauges, histograms with labels) rendered in the text
+// exposition format. Enough for tidemark's own metrics without a dependency.
+
+type Labels = Readonly<Record<string, string>>;
+
+function labelKey(labels: Labels): string {
+  const keys = Object.keys(labels).sort();
+  return keys.map((k) => `${k}="${String(labels[k]).replaceAll('\\', '\\\\').replaceAll('"', '\\"').replaceAll('\n', '\\n')}"`).join(',');
+}
+
+interface Metric {
+  render(): string;
+}
+
+export class Counter implements Metric {
+  private readonly values = new Map<string, number>();
+  readonly name: string;
+  private readonly help: string;
+  constructor(name: string, help: string) {
+    this.name = name;
+    this.help = help;
+  }
+  inc(labels: Labels = {}, by = 1): void {
+    const key = labelKey(labels);
+    this.values.set(key, (this.values.get(key) ?? 0) + by);
+  }
+  get(labels: Labels = {}): number {
+    return this.values.get(labelKey(labels)) ?? 0;
+  }
+  render(): string {
+    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} counter`];
+    if (this.values.size === 0) lines.push(`${this.name} 0`);
+    for (const [key, value] of this.values) lines.push(`${this.name}${key === '' ? '' : `{${key}}`} ${value}`);
+    return lines.join('\n');
+  }
+}
+
+export class Gauge implements Metric {
+  private readonly values = new Map<string, number>();
+  readonly name: string;
+  private readonly help: string;
+  constructor(name: string, help: string) {
+    this.name = name;
+    this.help = help;
+  }
+  set(value: number, labels: Labels = {}): void {
+    this.values.set(labelKey(labels), value);
+  }
+  get(labels: Labels = {}): number | undefined {
+    return this.values.get(labelKey(labels));
+  }
+  render(): string {
+    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} gauge`];
+    for (const [key, value] of this.values) lines.push(`${this.name}${key === '' ? '' : `{${key}}`} ${Number.isFinite(value) ? value : value > 0 ? '+Inf' : '-Inf'}`);
+    return lines.join('\n');
+  }
+}
+
+export class Histogram implements Metric {
+  readonly name: string;
+  private readonly help: string;
+  private readonly bounds: readonly number[];
+  private readonly counts: number[];
+  private sum = 0;
+  private count = 0;
+  constructor(name: string, help: string, bounds: readonly number[]) {
+    this.name = name;
+    this.help = help;
+    this.bounds = bounds;
+    this.counts = bounds.map(() => 0);
+  }
+  observe(value: number): void {
+    this.sum += value;
+    this.count++;
+    for (let i = 0; i < this.bounds.length; i++) if (value <= this.bounds[i]!) this.counts[i]!++;
+  }
+  render(): string {
+    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} histogram`];
+    this.bounds.forEach((b, i) => lines.push(`${this.name}_bucket{le="${b}"} ${this.counts[i]}`));
+    lines.push(`${this.name}_bucket{le="+Inf"} ${this.count}`, `${this.name}_sum ${this.sum}`, `${this.name}_count ${this.count}`);
+    return lines.join('\n');
+  }
+}
+
+export class Registry {
+  private readonly metrics: Metric[] = [];
+  register<M extends Metric>(metric: M): M {
+    this.metrics.push(metric);
+    return metric;
+  }
+  render(): string {
+    return `${this.metrics.map((m) => m.render()).join('\n')}\n`;
+  }
+}
+
+/** The stream processor's metrics. */
+export function streamMetrics(registry: Registry) {
+  return {
+    eventsIn: registry.register(new Counter('tidemark_events_in_total', 'Messages read from the source.')),
+    eventsApplied: registry.register(new Counter('tidemark_events_applied_total', 'On-time events applied to the hot marts.')),
+    duplicates: registry.register(new Counter('tidemark_duplicate_events_total', 'Events dropped as duplicates of an applied event_id.')),
+    deadLetters: registry.register(new Counter('tidemark_dead_letters_total', 'Messages sent to dead_letter_events, by reason.')),
+    lateEvents: registry.register(new Counter('tidemark_late_events_total', 'Events older than the watermark, recorded in late_events.')),
+    alerts: registry.register(new Counter('tidemark_anomaly_alerts_total', 'Anomaly alerts raised, by severity.')),
+    watermarkDelay: registry.register(new Gauge('tidemark_watermark_delay_seconds', 'Wall clock minus the event-time watermark.')),
+    checkpointAge: registry.register(new Gauge('tidemark_checkpoint_timestamp_seconds', 'Unix time of the last committed checkpoint.')),
+    batchDuration: registry.register(
+      new Histogram('tidemark_batch_duration_seconds', 'Micro-batch duration (process + commit).', [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]),
+    ),
+  };
+}
+export type StreamMetrics = ReturnType<typeof streamMetrics>;

@@ -1,0 +1,111 @@
+// Drives the stream processor: poll the source, process, flush, and commit each micro-batch in
+// one database transaction; alerts are announced only after their batch committed.
+import type { BatchOutput } from '../stream/checkpoint-types.ts';
+import { StreamProcessor } from '../stream/stream-processor.ts';
+import type { Clock, StreamSettings } from '../stream/stream-processor.ts';
+import type { Database } from './db/database.ts';
+import { loadConsumerWatermark, loadNextOffsets, loadPartitionCheckpoint } from './hot-sink/checkpoint-store.ts';
+import { alertPayload, commitBatch } from './hot-sink/hot-mart-sink.ts';
+import type { Logger } from './log.ts';
+import type { StreamMetrics } from './metrics.ts';
+import type { MessageSource } from './source.ts';
+
+export interface StreamRunOptions {
+  readonly db: Database;
+  readonly source: MessageSource;
+  readonly consumer: string;
+  readonly settings: StreamSettings;
+  readonly batchMaxMessages: number;
+  readonly batchMaxWaitMs: number;
+  readonly log: Logger;
+  readonly metrics?: StreamMetrics;
+  readonly clock?: Clock;
+  /** Aborting stops after the batch in flight has committed. */
+  readonly signal?: AbortSignal;
+  /** Called after every commit (tests and benchmarks observe progress through it). */
+  readonly onCommit?: (batch: BatchOutput) => void;
+}
+
+export interface StreamRunSummary {
+  readonly messages: number;
+  readonly applied: number;
+  readonly duplicates: number;
+  readonly deadLetters: number;
+  readonly lateEvents: number;
+  readonly alerts: number;
+  readonly batches: number;
+  readonly watermark: number;
+  readonly ended: 'source-exhausted' | 'stopped';
+}
+
+function hasWork(batch: BatchOutput): boolean {
+  return (
+    batch.traffic.length + batch.topDocs.length + batch.clinicalTrend.length + batch.anomalyUpserts.length +
+      batch.anomalyDeletes.length + batch.deadLetters.length + batch.lateEvents.length > 0 ||
+    batch.partitions.some((p) => p.nextOffset !== p.expectedOffset || p.newBuckets.length > 0)
+  );
+}
+
+export async function runStream(options: StreamRunOptions): Promise<StreamRunSummary> {
+  const { db, source, consumer, log, metrics } = options;
+  const clock = options.clock ?? Date.now;
+  const initialWatermark = await loadConsumerWatermark(db, consumer);
+  const processor = new StreamProcessor(options.settings, clock, initialWatermark === undefined ? {} : { initialWatermark });
+  const totals = { messages: 0, applied: 0, duplicates: 0, deadLetters: 0, lateEvents: 0, alerts: 0, batches: 0 };
+
+  const commit = async (batch: BatchOutput, startedAt: number): Promise<void> => {
+    if (!hasWork(batch)) return;
+    await db.transaction((tx) => commitBatch(tx, consumer, batch));
+    totals.batches++;
+    totals.applied += batch.applied;
+    totals.duplicates += batch.duplicates;
+    totals.deadLetters += batch.deadLetters.length;
+    totals.lateEvents += batch.lateEvents.length;
+    totals.alerts += batch.alerts.length;
+    for (const alert of batch.alerts) {
+      log.warn('anomaly alert', { alert: alertPayload(alert) });
+      metrics?.alerts.inc({ severity: alert.severity });
+    }
+    if (metrics !== undefined) {
+      metrics.eventsApplied.inc({}, batch.applied);
+      metrics.duplicates.inc({}, batch.duplicates);
+      metrics.lateEvents.inc({}, batch.lateEvents.length);
+      for (const d of batch.deadLetters) metrics.deadLetters.inc({ reason: d.reason });
+      metrics.checkpointAge.set(clock() / 1000);
+      if (Number.isFinite(batch.watermark)) metrics.watermarkDelay.set((clock() - batch.watermark) / 1000);
+      metrics.batchDuration.observe((clock() - startedAt) / 1000);
+    }
+    options.onCommit?.(batch);
+  };
+
+  await source.start({ offsetsFor: (src, partitions) => loadNextOffsets(db, consumer, src, partitions) });
+  let ended: StreamRunSummary['ended'] = 'stopped';
+  try {
+    while (options.signal?.aborted !== true) {
+      const polled = await source.poll(options.batchMaxMessages, options.batchMaxWaitMs);
+      const startedAt = clock();
+      if (polled.kind === 'assigned') {
+        for (const partition of polled.partitions) {
+          processor.assign(await loadPartitionCheckpoint(db, consumer, polled.source, partition));
+        }
+        log.info('partitions assigned', { source: polled.source, partitions: polled.partitions });
+      } else if (polled.kind === 'revoked') {
+        for (const partition of polled.partitions) processor.revoke(polled.source, partition);
+        log.info('partitions revoked', { source: polled.source, partitions: polled.partitions });
+      } else if (polled.kind === 'messages') {
+        totals.messages += polled.messages.length;
+        metrics?.eventsIn.inc({}, polled.messages.length);
+        processor.process(polled.messages);
+        await commit(processor.flush(), startedAt);
+      } else {
+        processor.finish();
+        await commit(processor.flush(), startedAt);
+        ended = 'source-exhausted';
+        break;
+      }
+    }
+  } finally {
+    await source.close();
+  }
+  return { ...totals, watermark: processor.watermark, ended };
+}

@@ -1,0 +1,277 @@
+// Anomaly episodes per session, exact under out-of-order arrival within the watermark. Events
+// older than the session's frozen boundary (≤ watermark) can no longer change, so their episode
+// state is folded into a small prefix; everything after it is recomputed when the session gets
+// new events. Counts use the half-open span (ts − span, ts].
+import type { AnomalyRow, Severity } from '../marts/types.ts';
+
+export interface AnomalyThresholds {
+  readonly spanMs: number;
+  readonly warning: number;
+  readonly critical: number;
+}
+
+export interface Episode {
+  readonly detectedTs: number;
+  readonly lastTs: number;
+  readonly maxCount: number;
+}
+
+interface AlertMark {
+  detectedTs: number;
+  lastTs: number;
+  severity: Severity;
+}
+
+/** What survives a restart besides the events themselves (which come from the pending-event log). */
+export interface SessionAnomalySnapshot {
+  readonly frozenTs: number;
+  readonly open: Episode | null;
+  readonly provisional: readonly number[];
+  readonly alerted: readonly AlertMark[];
+}
+
+export interface AnomalyAlert {
+  readonly sessionId: string;
+  readonly episode: Episode;
+  readonly severity: Severity;
+  /** True when an already-alerted episode crossed the critical threshold. */
+  readonly escalation: boolean;
+}
+
+export interface SessionChanges {
+  readonly upserts: { row: AnomalyRow; final: boolean }[];
+  readonly deletes: number[];
+}
+
+class SessionState {
+  ts: number[] = [];
+  ids: string[] = [];
+  frozenTs: number;
+  /** Episode open at the frozen boundary (its last folded event counted ≥ warning). */
+  open: Episode | null = null;
+  /** detected_ts of episodes written as provisional rows. */
+  provisional = new Set<number>();
+  alerted: AlertMark[] = [];
+
+  constructor(frozenTs: number) {
+    this.frozenTs = frozenTs;
+  }
+
+  insert(ts: number, id: string): void {
+    let lo = 0;
+    let hi = this.ts.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const t = this.ts[mid]!;
+      if (t < ts || (t === ts && this.ids[mid]! < id)) lo = mid + 1;
+      else hi = mid;
+    }
+    this.ts.splice(lo, 0, ts);
+    this.ids.splice(lo, 0, id);
+  }
+
+  /** Number of events with ts ≤ t. */
+  upTo(t: number): number {
+    let lo = 0;
+    let hi = this.ts.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.ts[mid]! <= t) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  firstAtOrAfter(t: number): number {
+    let lo = 0;
+    let hi = this.ts.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.ts[mid]! < t) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+}
+
+export class AnomalyDetector {
+  private readonly sessions = new Map<string, SessionState>();
+  private readonly thresholds: AnomalyThresholds;
+
+  constructor(thresholds: AnomalyThresholds) {
+    this.thresholds = thresholds;
+  }
+
+  get sessionCount(): number {
+    return this.sessions.size;
+  }
+
+  sessionIds(): IterableIterator<string> {
+    return this.sessions.keys();
+  }
+
+  /** Adds an on-time event (ts ≥ the watermark, so ≥ the session's frozen boundary). */
+  add(sessionId: string, ts: number, eventId: string, watermark: number): void {
+    let state = this.sessions.get(sessionId);
+    if (state === undefined) {
+      state = new SessionState(watermark);
+      this.sessions.set(sessionId, state);
+    }
+    state.insert(ts, eventId);
+  }
+
+  /** Restores a session's prefix (before its events are re-added from the pending log). */
+  restore(sessionId: string, snapshot: SessionAnomalySnapshot): void {
+    const state = new SessionState(snapshot.frozenTs);
+    state.open = snapshot.open;
+    state.provisional = new Set(snapshot.provisional);
+    state.alerted = snapshot.alerted.map((a) => ({ ...a }));
+    this.sessions.set(sessionId, state);
+  }
+
+  /** Replays a logged event during restore (may be older than the frozen boundary: context only). */
+  restoreEvent(sessionId: string, ts: number, eventId: string, defaultFrozenTs: number): void {
+    let state = this.sessions.get(sessionId);
+    if (state === undefined) {
+      state = new SessionState(defaultFrozenTs);
+      this.sessions.set(sessionId, state);
+    }
+    state.insert(ts, eventId);
+  }
+
+  snapshot(sessionId: string): SessionAnomalySnapshot | null {
+    const s = this.sessions.get(sessionId);
+    if (s === undefined) return null;
+    if (s.open === null && s.provisional.size === 0 && s.alerted.length === 0) return null;
+    return { frozenTs: s.frozenTs, open: s.open, provisional: [...s.provisional], alerted: s.alerted.map((a) => ({ ...a })) };
+  }
+
+  /**
+   * Folds what the watermark has made final, recomputes the rest, and reports row changes and
+   * alerts for the session.
+   */
+  evaluate(sessionId: string, watermark: number, alerts: AnomalyAlert[]): SessionChanges {
+    const s = this.sessions.get(sessionId);
+    if (s === undefined) return { upserts: [], deletes: [] };
+    const { spanMs, warning } = this.thresholds;
+    const upserts: { row: AnomalyRow; final: boolean }[] = [];
+    const finalised = new Set<number>();
+
+    // 1. Fold events that became final (ts < watermark) into the prefix.
+    if (watermark > s.frozenTs) {
+      const from = s.firstAtOrAfter(s.frozenTs);
+      const to = s.firstAtOrAfter(watermark);
+      for (let i = from; i < to; i++) {
+        const t = s.ts[i]!;
+        const count = s.upTo(t) - s.upTo(t - spanMs);
+        if (count >= warning) {
+          s.open = s.open === null ? { detectedTs: t, lastTs: t, maxCount: count } : { detectedTs: s.open.detectedTs, lastTs: t, maxCount: Math.max(s.open.maxCount, count) };
+        } else if (s.open !== null) {
+          upserts.push({ row: this.row(sessionId, s.open), final: true });
+          finalised.add(s.open.detectedTs);
+          s.provisional.delete(s.open.detectedTs);
+          s.open = null;
+        }
+      }
+      s.frozenTs = watermark === Number.POSITIVE_INFINITY ? Number.POSITIVE_INFINITY : watermark;
+      // Keep only what counting the unfolded events still needs.
+      const keepFrom = s.firstAtOrAfter(s.frozenTs - spanMs + 1);
+      if (keepFrom > 0 && Number.isFinite(s.frozenTs)) {
+        s.ts.splice(0, keepFrom);
+        s.ids.splice(0, keepFrom);
+      }
+    }
+
+    // 2. Recompute episodes over the unfolded events.
+    const current: Episode[] = [];
+    let open = s.open;
+    const start = Number.isFinite(s.frozenTs) ? s.firstAtOrAfter(s.frozenTs) : s.ts.length;
+    for (let i = start; i < s.ts.length; i++) {
+      const t = s.ts[i]!;
+      const count = s.upTo(t) - s.upTo(t - spanMs);
+      if (count >= warning) {
+        open = open === null ? { detectedTs: t, lastTs: t, maxCount: count } : { detectedTs: open.detectedTs, lastTs: t, maxCount: Math.max(open.maxCount, count) };
+      } else if (open !== null) {
+        current.push(open);
+        open = null;
+      }
+    }
+    if (open !== null) current.push(open);
+    // At +∞ everything is folded: the still-open prefix episode is final too.
+    if (!Number.isFinite(s.frozenTs) && s.open !== null) {
+      upserts.push({ row: this.row(sessionId, s.open), final: true });
+      finalised.add(s.open.detectedTs);
+      s.provisional.delete(s.open.detectedTs);
+      s.open = null;
+    }
+
+    const nowProvisional = new Set<number>();
+    for (const episode of current) {
+      nowProvisional.add(episode.detectedTs);
+      upserts.push({ row: this.row(sessionId, episode), final: false });
+    }
+    const deletes: number[] = [];
+    for (const key of s.provisional) if (!nowProvisional.has(key) && !finalised.has(key)) deletes.push(key);
+    s.provisional = nowProvisional;
+
+    for (const { row } of upserts) this.alertIfNew(sessionId, s, row, alerts);
+    return { upserts, deletes };
+  }
+
+  /** Drops sessions with nothing left that can change; returns how many were dropped. */
+  collect(watermark: number): number {
+    let dropped = 0;
+    for (const [sessionId, s] of this.sessions) {
+      const last = s.ts.length > 0 ? s.ts[s.ts.length - 1]! : Number.NEGATIVE_INFINITY;
+      if (s.open === null && s.provisional.size === 0 && last <= watermark - this.thresholds.spanMs) {
+        s.alerted = s.alerted.filter((a) => a.lastTs > watermark - this.thresholds.spanMs);
+        if (s.alerted.length === 0) {
+          this.sessions.delete(sessionId);
+          dropped++;
+        }
+      }
+    }
+    return dropped;
+  }
+
+  /** Sessions that still hold unfolded events older than the watermark. */
+  sessionsBehind(watermark: number): string[] {
+    const out: string[] = [];
+    for (const [sessionId, s] of this.sessions) {
+      if (s.frozenTs < watermark && s.ts.length > 0 && s.ts[s.ts.length - 1]! >= s.frozenTs - this.thresholds.spanMs) out.push(sessionId);
+      else if (s.frozenTs < watermark && s.open !== null) out.push(sessionId);
+    }
+    return out;
+  }
+
+  private row(sessionId: string, e: Episode): AnomalyRow {
+    return {
+      detectedTs: e.detectedTs,
+      sessionId,
+      windowStart: e.detectedTs - this.thresholds.spanMs,
+      windowEnd: e.lastTs,
+      clickCount: e.maxCount,
+      severity: e.maxCount >= this.thresholds.critical ? 'CRITICAL' : 'WARNING',
+    };
+  }
+
+  /**
+   * One alert per (session, episode, severity). An episode whose start moved because an
+   * out-of-order event arrived is still the same episode if it overlaps an alerted one.
+   */
+  private alertIfNew(sessionId: string, s: SessionState, row: AnomalyRow, alerts: AnomalyAlert[]): void {
+    const episode: Episode = { detectedTs: row.detectedTs, lastTs: row.windowEnd, maxCount: row.clickCount };
+    const mark = s.alerted.find((a) => a.detectedTs <= episode.lastTs && episode.detectedTs <= a.lastTs);
+    if (mark === undefined) {
+      s.alerted.push({ detectedTs: episode.detectedTs, lastTs: episode.lastTs, severity: row.severity });
+      alerts.push({ sessionId, episode, severity: row.severity, escalation: false });
+      return;
+    }
+    mark.detectedTs = Math.min(mark.detectedTs, episode.detectedTs);
+    mark.lastTs = Math.max(mark.lastTs, episode.lastTs);
+    if (mark.severity === 'WARNING' && row.severity === 'CRITICAL') {
+      mark.severity = 'CRITICAL';
+      alerts.push({ sessionId, episode, severity: 'CRITICAL', escalation: true });
+    }
+  }
+}

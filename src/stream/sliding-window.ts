@@ -1,0 +1,183 @@
+// An exact sliding aggregate over step-sized buckets: the "frontier" F covers the buckets in
+// [F − offset − W, F − offset). It advances one step at a time as the watermark finalises
+// buckets (O(bucket) per step), and evaluates provisional snapshots beyond F as an overlay of
+// the not-yet-final buckets, without copying the aggregate.
+import { laterTitle, newCell } from './group-buckets.ts';
+import type { GroupBucket, GroupCell, TitleMark } from './group-buckets.ts';
+
+/** Buckets that start at an instant, one per partition that has one. */
+export type BucketLookup = (start: number) => readonly GroupBucket[];
+
+/** A group's value in one snapshot. */
+export interface GroupValue {
+  readonly group: string;
+  readonly count: number;
+  readonly distinctSessions: number;
+  readonly title: TitleMark | null;
+}
+
+interface OverlayCell {
+  count: number;
+  distinct: number;
+  readonly sessionDelta: Map<string, number>;
+  titleDropped: boolean;
+  addedTitle: TitleMark | null;
+}
+
+export class SlidingWindow {
+  readonly windowMs: number;
+  readonly stepMs: number;
+  readonly offsetMs: number;
+  private readonly trackSessions: boolean;
+  private frontierTs: number;
+  readonly cells = new Map<string, GroupCell>();
+
+  constructor(options: { windowMs: number; stepMs: number; offsetMs?: number; trackSessions: boolean; frontier: number }) {
+    this.windowMs = options.windowMs;
+    this.stepMs = options.stepMs;
+    this.offsetMs = options.offsetMs ?? 0;
+    this.trackSessions = options.trackSessions;
+    this.frontierTs = options.frontier;
+  }
+
+  get frontier(): number {
+    return this.frontierTs;
+  }
+
+  /** Rebuilds the aggregate for a frontier from scratch (restore, rebalance). */
+  reset(frontier: number, lookup: BucketLookup): void {
+    this.frontierTs = frontier;
+    this.cells.clear();
+    const from = frontier - this.offsetMs - this.windowMs;
+    for (let start = from; start < frontier - this.offsetMs; start += this.stepMs) {
+      for (const bucket of lookup(start)) this.addBucket(bucket);
+    }
+  }
+
+  /** Moves the frontier one step: the bucket entering at the head, the one leaving at the tail. */
+  advance(lookup: BucketLookup): void {
+    const entering = this.frontierTs - this.offsetMs;
+    const leaving = entering - this.windowMs;
+    for (const bucket of lookup(leaving)) this.removeBucket(bucket, leaving);
+    for (const bucket of lookup(entering)) this.addBucket(bucket);
+    this.frontierTs += this.stepMs;
+  }
+
+  /** The aggregate's value for every group with events. */
+  frontierValues(): GroupValue[] {
+    const out: GroupValue[] = [];
+    for (const [group, cell] of this.cells) {
+      if (cell.count > 0) out.push({ group, count: cell.count, distinctSessions: cell.sessions.size, title: cell.title });
+    }
+    return out;
+  }
+
+  valueOf(group: string): GroupValue | undefined {
+    const cell = this.cells.get(group);
+    if (cell === undefined || cell.count === 0) return undefined;
+    return { group, count: cell.count, distinctSessions: cell.sessions.size, title: cell.title };
+  }
+
+  /**
+   * Values for snapshots F + step, F + 2·step, … up to `until`, as overlays of the frontier.
+   * `emit` receives, per snapshot, the groups whose value differs from the frontier (`changed`),
+   * and a lookup for the rest. Stops early if the overlay would reach buckets it also adds
+   * (more steps than the window holds): those snapshots wait until they are final.
+   */
+  overlaySnapshots(
+    until: number,
+    lookup: BucketLookup,
+    emit: (snapshotTs: number, changed: ReadonlyMap<string, GroupValue>) => void,
+  ): void {
+    const overlay = new Map<string, OverlayCell>();
+    const maxSteps = Math.floor(this.windowMs / this.stepMs);
+    let steps = 0;
+    for (let snapshotTs = this.frontierTs + this.stepMs; snapshotTs <= until; snapshotTs += this.stepMs) {
+      if (++steps > maxSteps) return;
+      const entering = snapshotTs - this.stepMs - this.offsetMs;
+      const leaving = entering - this.windowMs;
+      for (const bucket of lookup(leaving)) {
+        for (const [group, cell] of bucket) {
+          const o = this.overlayCell(overlay, group);
+          o.count -= cell.count;
+          const base = this.cells.get(group)?.title ?? null;
+          if (base !== null && base.ts < leaving + this.stepMs) o.titleDropped = true;
+          if (this.trackSessions) for (const [session, n] of cell.sessions) this.shiftSession(o, group, session, -n);
+        }
+      }
+      for (const bucket of lookup(entering)) {
+        for (const [group, cell] of bucket) {
+          const o = this.overlayCell(overlay, group);
+          o.count += cell.count;
+          o.addedTitle = laterTitle(o.addedTitle, cell.title);
+          if (this.trackSessions) for (const [session, n] of cell.sessions) this.shiftSession(o, group, session, n);
+        }
+      }
+      const changed = new Map<string, GroupValue>();
+      for (const [group, o] of overlay) {
+        const base = this.cells.get(group);
+        const baseTitle = o.titleDropped ? null : (base?.title ?? null);
+        changed.set(group, {
+          group,
+          count: (base?.count ?? 0) + o.count,
+          distinctSessions: (base?.sessions.size ?? 0) + o.distinct,
+          title: laterTitle(baseTitle, o.addedTitle),
+        });
+      }
+      emit(snapshotTs, changed);
+    }
+  }
+
+  private overlayCell(overlay: Map<string, OverlayCell>, group: string): OverlayCell {
+    let o = overlay.get(group);
+    if (o === undefined) {
+      o = { count: 0, distinct: 0, sessionDelta: new Map(), titleDropped: false, addedTitle: null };
+      overlay.set(group, o);
+    }
+    return o;
+  }
+
+  /** Keeps the overlay's distinct-session adjustment exact as one session's delta changes. */
+  private shiftSession(o: OverlayCell, group: string, session: string, n: number): void {
+    const base = this.cells.get(group)?.sessions.get(session) ?? 0;
+    const before = o.sessionDelta.get(session) ?? 0;
+    const after = before + n;
+    if (after === 0) o.sessionDelta.delete(session);
+    else o.sessionDelta.set(session, after);
+    o.distinct += (base + after > 0 ? 1 : 0) - (base + before > 0 ? 1 : 0);
+  }
+
+  private addBucket(bucket: GroupBucket): void {
+    for (const [group, cell] of bucket) {
+      let agg = this.cells.get(group);
+      if (agg === undefined) {
+        agg = newCell();
+        this.cells.set(group, agg);
+      }
+      agg.count += cell.count;
+      agg.title = laterTitle(agg.title, cell.title);
+      if (this.trackSessions) {
+        for (const [session, n] of cell.sessions) agg.sessions.set(session, (agg.sessions.get(session) ?? 0) + n);
+      }
+    }
+  }
+
+  private removeBucket(bucket: GroupBucket, bucketStart: number): void {
+    for (const [group, cell] of bucket) {
+      const agg = this.cells.get(group);
+      if (agg === undefined) continue;
+      agg.count -= cell.count;
+      // The bucket leaving is the oldest in the window: if the latest title lies in it, every
+      // titled event of the group did, so none is left.
+      if (agg.title !== null && agg.title.ts < bucketStart + this.stepMs) agg.title = null;
+      if (this.trackSessions) {
+        for (const [session, n] of cell.sessions) {
+          const left = (agg.sessions.get(session) ?? 0) - n;
+          if (left <= 0) agg.sessions.delete(session);
+          else agg.sessions.set(session, left);
+        }
+      }
+      if (agg.count <= 0) this.cells.delete(group);
+    }
+  }
+}

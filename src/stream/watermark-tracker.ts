@@ -1,0 +1,88 @@
+// Event-time watermark across partitions, Flink-style: each partition tracks its max event_ts;
+// the watermark is min over non-idle partitions of (max − delay), and never moves backwards.
+
+export interface PartitionClock {
+  /** Largest event_ts seen on the partition (−∞ before the first event). */
+  maxEventTs: number;
+  /** Wall clock of the partition's last message (or of its assignment). */
+  lastActivityAt: number;
+}
+
+export class WatermarkTracker {
+  private readonly partitions = new Map<number, PartitionClock>();
+  private current: number;
+  private readonly delayMs: number;
+  private readonly idleTimeoutMs: number;
+
+  constructor(options: { delayMs: number; idleTimeoutMs: number; initialWatermark?: number }) {
+    this.delayMs = options.delayMs;
+    this.idleTimeoutMs = options.idleTimeoutMs;
+    this.current = options.initialWatermark ?? Number.NEGATIVE_INFINITY;
+  }
+
+  get watermark(): number {
+    return this.current;
+  }
+
+  /** Largest event_ts over the tracked partitions (−∞ when none). */
+  get maxEventTs(): number {
+    let max = Number.NEGATIVE_INFINITY;
+    for (const clock of this.partitions.values()) if (clock.maxEventTs > max) max = clock.maxEventTs;
+    return max;
+  }
+
+  /** A partition starts blocking the watermark as soon as it is owned, until it goes idle. */
+  track(partition: number, maxEventTs: number, now: number): void {
+    this.partitions.set(partition, { maxEventTs, lastActivityAt: now });
+  }
+
+  untrack(partition: number): void {
+    this.partitions.delete(partition);
+  }
+
+  partitionMax(partition: number): number {
+    return this.partitions.get(partition)?.maxEventTs ?? Number.NEGATIVE_INFINITY;
+  }
+
+  /** Records an on-time-or-late valid event and returns the new watermark. */
+  observe(partition: number, eventTs: number, now: number): number {
+    let clock = this.partitions.get(partition);
+    if (clock === undefined) {
+      clock = { maxEventTs: Number.NEGATIVE_INFINITY, lastActivityAt: now };
+      this.partitions.set(partition, clock);
+    }
+    clock.lastActivityAt = now;
+    if (eventTs > clock.maxEventTs) {
+      clock.maxEventTs = eventTs;
+      this.recompute(now);
+    }
+    return this.current;
+  }
+
+  /** Marks wall-clock activity (a message that was not a valid event still proves liveness). */
+  touch(partition: number, now: number): void {
+    const clock = this.partitions.get(partition);
+    if (clock !== undefined) clock.lastActivityAt = now;
+  }
+
+  /** Re-evaluates idleness; call periodically so an idle partition stops holding the watermark back. */
+  recompute(now: number): number {
+    let min = Number.POSITIVE_INFINITY;
+    let anyActive = false;
+    for (const clock of this.partitions.values()) {
+      if (now - clock.lastActivityAt >= this.idleTimeoutMs) continue;
+      anyActive = true;
+      if (clock.maxEventTs < min) min = clock.maxEventTs;
+    }
+    // With every partition idle nothing proves time has moved on: hold the watermark (as Flink does).
+    if (!anyActive) return this.current;
+    const candidate = min - this.delayMs;
+    if (candidate > this.current) this.current = candidate;
+    return this.current;
+  }
+
+  /** End of a bounded source: every window becomes final. */
+  finish(): void {
+    this.current = Number.POSITIVE_INFINITY;
+  }
+}
