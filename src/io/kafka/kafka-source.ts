@@ -98,8 +98,10 @@ export function createKafkaSource(options: KafkaSourceOptions): KafkaSource {
   let positions = new Map<number, bigint | null>();
   // The offset each partition was asked to start at, to notice a reset by the driver.
   let startOffsets = new Map<number, bigint>();
-  // Revoked because heartbeats stalled; restored when the same generation heartbeats again.
+  // Revoked because membership went unconfirmed; restored when the same generation heartbeats again.
   let suspended = false;
+  // Last proof that the group counts us as a member: a join, or a successful heartbeat.
+  let joinedAt = 0;
 
   let stream: MessagesStream<Buffer, Buffer, Buffer, Buffer> | null = null;
   let streamEpoch = -1;
@@ -162,6 +164,20 @@ export function createKafkaSource(options: KafkaSourceOptions): KafkaSource {
     return assignments?.find((a) => a.topic === topic)?.partitions.slice() ?? [];
   }
 
+  // The driver reports stalled heartbeats only once a heartbeat request is under way; when it cannot
+  // even reach the coordinator it says nothing. Before handing out messages, make sure the group has
+  // confirmed our membership recently enough that our session cannot have expired: past that, the
+  // partitions may already belong to another member.
+  function membershipConfirmed(): boolean {
+    const last = Math.max(joinedAt, consumer?.lastHeartbeat?.getTime() ?? 0);
+    const silentFor = Date.now() - last;
+    if (silentFor < sessionTimeout - heartbeatInterval) return true;
+    log('warn', 'kafka: group membership unconfirmed, revoking partitions until a heartbeat succeeds', { topic, silentForMs: silentFor });
+    revokeAll('membership unconfirmed');
+    suspended = true;
+    return false;
+  }
+
   // Called by poll() when the assignment reaches the head of the queue.
   async function activate(entry: Extract<Entry, { t: 'assign' }>): Promise<boolean> {
     const offsets = await hooks!.offsetsFor(source, entry.partitions);
@@ -207,7 +223,9 @@ export function createKafkaSource(options: KafkaSourceOptions): KafkaSource {
         autocommit: false,
         maxWaitTime: FETCH_MAX_WAIT_MS,
         maxBytes: fetchMaxBytes,
-        maxBytesPerPartition: fetchMaxBytes,
+        // A share per partition, so that one partition's backlog does not starve the others (the
+        // watermark is a minimum over partitions: a starved one would hold every window open).
+        maxBytesPerPartition: Math.max(16 * 1024, Math.floor(fetchMaxBytes / assigned.length)),
         highWaterMark: Math.max(16, Math.min(1024, maxBuffered)),
       });
     } catch (error) {
@@ -318,6 +336,7 @@ export function createKafkaSource(options: KafkaSourceOptions): KafkaSource {
 
   function onJoin(payload: ConsumerGroupJoinPayload): void {
     if (closed) return;
+    joinedAt = Date.now();
     const partitions = partitionsOf(payload.assignments);
     log('info', 'kafka group joined', { topic, groupId: options.groupId, generationId: payload.generationId, partitions });
     queueAssignment(partitions, 'group joined');
@@ -440,6 +459,7 @@ export function createKafkaSource(options: KafkaSourceOptions): KafkaSource {
           if (active) return { kind: 'assigned', source, partitions: entry.partitions };
           continue;
         }
+        if (!membershipConfirmed()) continue;
         const messages: RawMessage[] = [];
         for (let e = peek(); e !== undefined && e.t === 'msg' && messages.length < limit; e = peek()) {
           messages.push(e.m);
