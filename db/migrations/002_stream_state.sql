@@ -53,3 +53,47 @@ CREATE TABLE IF NOT EXISTS stream_state_buckets (
   state            TEXT NOT NULL,
   PRIMARY KEY (consumer, source, kafka_partition, kind, bucket_start)
 );
+
+-- Partial aggregates per source partition. Whoever owns a partition writes its partials in the
+-- partition's checkpoint transaction; the global hot-mart rows are recombined from the partials
+-- of every partition, so several instances in one consumer group produce exact rows.
+CREATE TABLE IF NOT EXISTS hot_partial_traffic (
+  consumer         TEXT NOT NULL,
+  event_minute     TIMESTAMPTZ NOT NULL,
+  source           TEXT NOT NULL,
+  kafka_partition  INT NOT NULL,
+  total_clicks     INT NOT NULL,
+  unique_sessions  INT NOT NULL,
+  -- Distinct documents do not add up across partitions: keep the ids for the union.
+  document_ids     BIGINT[] NOT NULL,
+  is_final         BOOLEAN NOT NULL,
+  PRIMARY KEY (consumer, event_minute, source, kafka_partition)
+);
+
+CREATE TABLE IF NOT EXISTS hot_partial_top_docs (
+  consumer         TEXT NOT NULL,
+  snapshot_ts      TIMESTAMPTZ NOT NULL,
+  source           TEXT NOT NULL,
+  kafka_partition  INT NOT NULL,
+  document_id      BIGINT NOT NULL,
+  click_count      INT NOT NULL,
+  unique_sessions  INT NOT NULL,
+  title            VARCHAR(1000),
+  title_ts         TIMESTAMPTZ,
+  title_event_id   VARCHAR(128),
+  is_final         BOOLEAN NOT NULL DEFAULT false,
+  PRIMARY KEY (consumer, snapshot_ts, source, kafka_partition, document_id)
+);
+
+CREATE TABLE IF NOT EXISTS hot_partial_clinical_trend (
+  consumer         TEXT NOT NULL,
+  snapshot_ts      TIMESTAMPTZ NOT NULL,
+  source           TEXT NOT NULL,
+  kafka_partition  INT NOT NULL,
+  clinical_area    VARCHAR(200) NOT NULL,
+  click_count      INT NOT NULL,
+  unique_sessions  INT NOT NULL,
+  previous_count   INT NOT NULL,
+  is_final         BOOLEAN NOT NULL DEFAULT false,
+  PRIMARY KEY (consumer, snapshot_ts, source, kafka_partition, clinical_area)
+);

@@ -4,7 +4,7 @@ import type { BatchOutput } from '../stream/checkpoint-types.ts';
 import { StreamProcessor } from '../stream/stream-processor.ts';
 import type { Clock, StreamSettings } from '../stream/stream-processor.ts';
 import type { Database } from './db/database.ts';
-import { loadConsumerWatermark, loadNextOffsets, loadPartitionCheckpoint } from './hot-sink/checkpoint-store.ts';
+import { loadConsumerWatermark, loadGroupMaxEventTs, loadNextOffsets, loadPartitionCheckpoint } from './hot-sink/checkpoint-store.ts';
 import { alertPayload, commitBatch } from './hot-sink/hot-mart-sink.ts';
 import type { Logger } from './log.ts';
 import type { StreamMetrics } from './metrics.ts';
@@ -17,6 +17,8 @@ export interface StreamRunOptions {
   readonly settings: StreamSettings;
   readonly batchMaxMessages: number;
   readonly batchMaxWaitMs: number;
+  /** While no message arrives, flush this often anyway: idle partitions, other instances' progress. */
+  readonly idleFlushMs?: number;
   readonly log: Logger;
   readonly metrics?: StreamMetrics;
   readonly clock?: Clock;
@@ -40,8 +42,9 @@ export interface StreamRunSummary {
 
 function hasWork(batch: BatchOutput): boolean {
   return (
-    batch.traffic.length + batch.topDocs.length + batch.clinicalTrend.length + batch.anomalyUpserts.length +
-      batch.anomalyDeletes.length + batch.deadLetters.length + batch.lateEvents.length > 0 ||
+    batch.trafficPartials.length + batch.topPartials.length + batch.trendPartials.length + batch.finality.length +
+      batch.dirtyMinutes.length + batch.dirtyTopSnapshots.length + batch.dirtyTrendSnapshots.length +
+      batch.anomalyUpserts.length + batch.anomalyDeletes.length + batch.deadLetters.length + batch.lateEvents.length > 0 ||
     batch.partitions.some((p) => p.nextOffset !== p.expectedOffset || p.newBuckets.length > 0)
   );
 }
@@ -78,6 +81,11 @@ export async function runStream(options: StreamRunOptions): Promise<StreamRunSum
     options.onCommit?.(batch);
   };
 
+  // Other instances of the group move the newest snapshot horizon too; partials follow it.
+  const flush = async (): Promise<BatchOutput> => processor.flush({ groupMaxEventTs: await loadGroupMaxEventTs(db, consumer) });
+  const idleFlushMs = options.idleFlushMs ?? 1000;
+  let lastFlushAt = clock();
+
   await source.start({ offsetsFor: (src, partitions) => loadNextOffsets(db, consumer, src, partitions) });
   let ended: StreamRunSummary['ended'] = 'stopped';
   try {
@@ -95,11 +103,13 @@ export async function runStream(options: StreamRunOptions): Promise<StreamRunSum
       } else if (polled.kind === 'messages') {
         totals.messages += polled.messages.length;
         metrics?.eventsIn.inc({}, polled.messages.length);
+        if (polled.messages.length === 0 && startedAt - lastFlushAt < idleFlushMs) continue;
         processor.process(polled.messages);
-        await commit(processor.flush(), startedAt);
+        await commit(await flush(), startedAt);
+        lastFlushAt = clock();
       } else {
         processor.finish();
-        await commit(processor.flush(), startedAt);
+        await commit(await flush(), startedAt);
         ended = 'source-exhausted';
         break;
       }

@@ -3,14 +3,11 @@
 import type {
   AnomalyRow,
   ClickEvent,
-  ClinicalTrendRow,
   DeadLetterReason,
   RawMessage,
-  TopDocRow,
-  TrafficMinuteRow,
 } from '../marts/types.ts';
 import type { AnomalyAlert, SessionAnomalySnapshot } from './anomaly-detector.ts';
-import type { GroupBucketData } from './group-buckets.ts';
+import type { GroupBucketData, TitleMark } from './group-buckets.ts';
 
 export type BucketKind = 'top' | 'trend';
 
@@ -46,12 +43,6 @@ export interface LateEvent {
   readonly watermark: number;
 }
 
-export interface SnapshotRows<Row> {
-  readonly snapshotTs: number;
-  readonly final: boolean;
-  readonly rows: readonly Row[];
-}
-
 export interface PartitionCommit {
   readonly source: string;
   readonly partition: number;
@@ -70,10 +61,60 @@ export interface PartitionCommit {
   readonly dropTrendBefore: number | null;
 }
 
+/**
+ * Partial aggregates of one source partition. Global marts (traffic, top docs, clinical trend)
+ * are the combination of the partials of every partition — written by whichever instance owns
+ * each partition — so several instances in a consumer group produce exact rows.
+ * Sessions live in one partition (Kafka key), so distinct sessions add up across partitions;
+ * distinct documents do not, hence the document ids of the traffic partial.
+ */
+export interface TrafficPartial {
+  readonly source: string;
+  readonly partition: number;
+  readonly eventMinute: number;
+  readonly clicks: number;
+  readonly sessions: number;
+  readonly documentIds: readonly string[];
+  readonly final: boolean;
+}
+
+export interface TopDocPartial {
+  readonly source: string;
+  readonly partition: number;
+  readonly snapshotTs: number;
+  readonly documentId: string;
+  readonly clicks: number;
+  readonly sessions: number;
+  readonly title: TitleMark | null;
+}
+
+export interface TrendPartial {
+  readonly source: string;
+  readonly partition: number;
+  readonly snapshotTs: number;
+  readonly clinicalArea: string;
+  readonly clicks: number;
+  readonly sessions: number;
+  readonly previousClicks: number;
+}
+
+/** Snapshots of a partition that became final (every snapshot ≤ upTo). */
+export interface PartitionFinality {
+  readonly source: string;
+  readonly partition: number;
+  readonly topUpTo: number | null;
+  readonly trendUpTo: number | null;
+}
+
 export interface BatchOutput {
-  readonly traffic: readonly { readonly row: TrafficMinuteRow; readonly final: boolean }[];
-  readonly topDocs: readonly SnapshotRows<TopDocRow>[];
-  readonly clinicalTrend: readonly SnapshotRows<ClinicalTrendRow>[];
+  readonly trafficPartials: readonly TrafficPartial[];
+  readonly topPartials: readonly TopDocPartial[];
+  readonly trendPartials: readonly TrendPartial[];
+  readonly finality: readonly PartitionFinality[];
+  /** Keys whose combined mart rows must be recomputed from the partials. */
+  readonly dirtyMinutes: readonly number[];
+  readonly dirtyTopSnapshots: readonly number[];
+  readonly dirtyTrendSnapshots: readonly number[];
   readonly anomalyUpserts: readonly { readonly row: AnomalyRow; readonly final: boolean }[];
   readonly anomalyDeletes: readonly { readonly sessionId: string; readonly detectedTs: number }[];
   readonly deadLetters: readonly DeadLetter[];

@@ -1,8 +1,10 @@
 // Everything the hot path keeps for one source partition. Sessions live in one partition
-// (Kafka key = session_id), so a partition's state moves between instances as a unit.
+// (Kafka key = session_id), so a partition's state — and the partial aggregates it writes —
+// moves between instances as a unit.
 import { AnomalyDetector } from './anomaly-detector.ts';
 import type { AnomalyThresholds } from './anomaly-detector.ts';
 import type { GroupBucket } from './group-buckets.ts';
+import type { GroupValue, SlidingWindow } from './sliding-window.ts';
 
 export interface TrafficBucket {
   clicks: number;
@@ -10,10 +12,17 @@ export interface TrafficBucket {
   readonly docs: Set<string>;
 }
 
+/** A clinical area's partial in one snapshot. */
+export interface TrendValue {
+  readonly clicks: number;
+  readonly sessions: number;
+  readonly previous: number;
+}
+
 export class PartitionState {
   readonly source: string;
   readonly partition: number;
-  /** Offset the checkpoint says this batch starts from (null: nothing committed yet). */
+  /** Offset the checkpoint holds (null: nothing committed yet): the fence for the next commit. */
   committedOffset: string | null;
   /** Next offset to read after the messages processed so far. */
   nextOffset: string | null;
@@ -21,6 +30,7 @@ export class PartitionState {
   readonly seenIds = new Map<string, number>();
   /** Non-final minutes of mart_realtime_traffic_minute. */
   readonly trafficMinutes = new Map<number, TrafficBucket>();
+  readonly dirtyMinutes = new Set<number>();
   /** Top-docs buckets (step TOP_DOCS_EVERY) by start. */
   readonly topBuckets = new Map<number, GroupBucket>();
   /** Clinical buckets (step CLINICAL_TREND_EVERY) by start. */
@@ -28,6 +38,16 @@ export class PartitionState {
   /** Bucket starts already in the checkpoint as final blobs. */
   readonly persistedTop = new Set<number>();
   readonly persistedTrend = new Set<number>();
+  top: SlidingWindow | null = null;
+  trendCurrent: SlidingWindow | null = null;
+  trendPrevious: SlidingWindow | null = null;
+  /** Partial values last written per provisional snapshot, so only changes are written again. */
+  readonly writtenTop = new Map<number, Map<string, GroupValue>>();
+  readonly writtenTrend = new Map<number, Map<string, TrendValue>>();
+  /** Applied events since the last flush. */
+  dirty = false;
+  /** The newest snapshot horizon the provisional partials were computed for. */
+  lastNewest = Number.NEGATIVE_INFINITY;
   readonly anomalies: AnomalyDetector;
 
   constructor(source: string, partition: number, committedOffset: string | null, thresholds: AnomalyThresholds) {

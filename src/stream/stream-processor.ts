@@ -1,9 +1,9 @@
 // The hot path's core: per-event watermark, late detection, dedup, exact window state for the
-// four hot marts, anomaly episodes, and — at each flush — the rows and checkpoint the sink must
-// commit in one transaction. Pure: no I/O, the clock is passed in.
+// four hot marts, anomaly episodes, and — at each flush — the partial aggregates, anomaly rows
+// and checkpoint the sink must commit in one transaction. Pure: no I/O, the clock is passed in.
 import { parseRawMessage } from '../marts/event-contract.ts';
 import { CLINICAL_WINDOW_MS, TOP_DOCS_WINDOW_MS } from '../marts/types.ts';
-import type { ClickEvent, ClinicalTrendRow, MartSettings, RawMessage, TopDocRow, TrafficMinuteRow } from '../marts/types.ts';
+import type { ClickEvent, MartSettings, RawMessage } from '../marts/types.ts';
 import { MINUTE_MS, floorTo, minuteOf, nextBoundaryAfter } from '../marts/window-math.ts';
 import type { AnomalyAlert, SessionAnomalySnapshot } from './anomaly-detector.ts';
 import type {
@@ -12,16 +12,18 @@ import type {
   LateEvent,
   PartitionCheckpoint,
   PartitionCommit,
-  SnapshotRows,
+  PartitionFinality,
   StoredBucket,
+  TopDocPartial,
+  TrafficPartial,
+  TrendPartial,
 } from './checkpoint-types.ts';
 import { addToBucket, bucketFromData, bucketToData } from './group-buckets.ts';
 import type { GroupBucket } from './group-buckets.ts';
 import { PartitionState, partitionKey } from './partition-state.ts';
+import type { TrendValue } from './partition-state.ts';
 import { SlidingWindow } from './sliding-window.ts';
 import type { GroupValue } from './sliding-window.ts';
-import { clinicalRows, compareTopDocs, topDocRows } from './snapshot-rows.ts';
-import type { TrendSide } from './snapshot-rows.ts';
 import { WatermarkTracker } from './watermark-tracker.ts';
 
 export interface StreamSettings {
@@ -33,28 +35,42 @@ export interface StreamSettings {
 
 export type Clock = () => number;
 
+export interface FlushOptions {
+  /** Newest event_ts over every partition of the consumer group (other instances included). */
+  readonly groupMaxEventTs?: number;
+}
+
 interface BatchAccumulator {
   deadLetters: DeadLetter[];
   lateEvents: LateEvent[];
   duplicates: number;
   applied: number;
-  dirtyMinutes: Set<number>;
   dirtySessions: Map<PartitionState, Set<string>>;
   newPending: Map<PartitionState, ClickEvent[]>;
-  snapshotsDirty: boolean;
+}
+
+interface FlushCollector {
+  readonly trafficPartials: TrafficPartial[];
+  readonly topPartials: TopDocPartial[];
+  readonly trendPartials: TrendPartial[];
+  readonly finality: PartitionFinality[];
+  readonly dirtyMinutes: Set<number>;
+  readonly dirtyTop: Set<number>;
+  readonly dirtyTrend: Set<number>;
 }
 
 function emptyBatch(): BatchAccumulator {
-  return {
-    deadLetters: [],
-    lateEvents: [],
-    duplicates: 0,
-    applied: 0,
-    dirtyMinutes: new Set(),
-    dirtySessions: new Map(),
-    newPending: new Map(),
-    snapshotsDirty: false,
-  };
+  return { deadLetters: [], lateEvents: [], duplicates: 0, applied: 0, dirtySessions: new Map(), newPending: new Map() };
+}
+
+function sameGroupValue(a: GroupValue | undefined, b: GroupValue): boolean {
+  return (
+    a !== undefined &&
+    a.count === b.count &&
+    a.distinctSessions === b.distinctSessions &&
+    a.title?.ts === b.title?.ts &&
+    a.title?.eventId === b.title?.eventId
+  );
 }
 
 export class StreamProcessor {
@@ -64,15 +80,9 @@ export class StreamProcessor {
   private readonly states = new Map<string, PartitionState>();
   private readonly topStep: number;
   private readonly trendStep: number;
-  private top: SlidingWindow | null = null;
-  private trendCurrent: SlidingWindow | null = null;
-  private trendPrevious: SlidingWindow | null = null;
-  private topRankedCache: GroupValue[] | null = null;
   private batch = emptyBatch();
   private lastSweepAt = Number.NEGATIVE_INFINITY;
   private retainFrom = Number.NEGATIVE_INFINITY;
-  private dropTopBefore: number | null = null;
-  private dropTrendBefore: number | null = null;
 
   constructor(settings: StreamSettings, clock: Clock, options: { initialWatermark?: number } = {}) {
     this.settings = settings;
@@ -116,16 +126,15 @@ export class StreamProcessor {
       }
     }
     for (const [sessionId, snapshot] of Object.entries(checkpoint.anomaly)) state.anomalies.restore(sessionId, snapshot);
-    const defaultFrozen = this.frozenDefault(watermark);
     for (const event of checkpoint.pendingEvents) {
       if (!state.persistedTop.has(floorTo(event.eventTs, this.topStep))) this.addToTop(state, event);
       if (!state.persistedTrend.has(floorTo(event.eventTs, this.trendStep))) this.addToTrend(state, event);
       if (minuteOf(event.eventTs) + MINUTE_MS > watermark) this.addToTraffic(state, event);
       if (event.eventTs >= watermark) state.seenIds.set(event.eventId, event.eventTs);
-      state.anomalies.restoreEvent(event.sessionId, event.eventTs, event.eventId, defaultFrozen);
+      state.anomalies.restoreEvent(event.sessionId, event.eventTs, event.eventId, watermark);
     }
-    this.rebuildWindows(checkpoint.topFrontier, checkpoint.trendFrontier);
-    this.batch.snapshotsDirty = true;
+    this.rebuildWindows(state, checkpoint.topFrontier, checkpoint.trendFrontier);
+    state.dirty = true;
   }
 
   /** Drops a partition that moved to another instance; its last commit holds its state. */
@@ -137,7 +146,6 @@ export class StreamProcessor {
     this.tracker.untrack(partition);
     this.batch.dirtySessions.delete(state);
     this.batch.newPending.delete(state);
-    this.rebuildWindows(this.top?.frontier ?? null, this.trendCurrent?.frontier ?? null);
   }
 
   process(messages: readonly RawMessage[]): void {
@@ -162,6 +170,7 @@ export class StreamProcessor {
     }
     const event = outcome.event;
     const watermark = this.tracker.watermark;
+    // Late is decided before dedup: a late duplicate is recorded as late (the cold path dedups).
     if (event.eventTs < watermark) {
       this.batch.lateEvents.push({ message, event, watermark });
       this.tracker.touch(message.partition, now);
@@ -179,6 +188,7 @@ export class StreamProcessor {
   private apply(state: PartitionState, event: ClickEvent, watermark: number): void {
     state.seenIds.set(event.eventId, event.eventTs);
     this.addToTraffic(state, event);
+    state.dirtyMinutes.add(minuteOf(event.eventTs));
     this.addToTop(state, event);
     this.addToTrend(state, event);
     state.anomalies.add(event.sessionId, event.eventTs, event.eventId, watermark);
@@ -188,10 +198,9 @@ export class StreamProcessor {
     let pending = this.batch.newPending.get(state);
     if (pending === undefined) this.batch.newPending.set(state, (pending = []));
     pending.push(event);
-    this.batch.dirtyMinutes.add(minuteOf(event.eventTs));
-    this.batch.snapshotsDirty = true;
+    state.dirty = true;
     this.batch.applied++;
-    this.ensureFrontiersCover(event.eventTs);
+    this.ensureFrontiersCover(state, event.eventTs);
   }
 
   private addToTraffic(state: PartitionState, event: ClickEvent): void {
@@ -219,72 +228,63 @@ export class StreamProcessor {
   }
 
   /**
-   * Before the watermark is known, an out-of-order event may precede the frontier: move the
-   * frontier back (the windows before it are empty, so a rebuild is cheap).
+   * Before the watermark has passed them, an out-of-order event may precede a partition's
+   * frontier: move the frontier back (windows before it are empty, so the rebuild is cheap).
    */
-  private ensureFrontiersCover(eventTs: number): void {
+  private ensureFrontiersCover(state: PartitionState, eventTs: number): void {
     const topStart = floorTo(eventTs, this.topStep);
     const trendStart = floorTo(eventTs, this.trendStep);
-    if (this.top === null || topStart < this.top.frontier || this.trendCurrent === null || trendStart < this.trendCurrent.frontier) {
+    if (state.top === null || topStart < state.top.frontier || state.trendCurrent === null || trendStart < state.trendCurrent.frontier) {
       this.rebuildWindows(
-        this.top === null ? topStart : Math.min(this.top.frontier, topStart),
-        this.trendCurrent === null ? trendStart : Math.min(this.trendCurrent.frontier, trendStart),
+        state,
+        state.top === null ? topStart : Math.min(state.top.frontier, topStart),
+        state.trendCurrent === null ? trendStart : Math.min(state.trendCurrent.frontier, trendStart),
       );
     }
   }
 
-  private rebuildWindows(topFrontier: number | null, trendFrontier: number | null): void {
-    this.topRankedCache = null;
+  private rebuildWindows(state: PartitionState, topFrontier: number | null, trendFrontier: number | null): void {
+    const topLookup = this.lookup(state.topBuckets);
+    const trendLookup = this.lookup(state.trendBuckets);
     if (topFrontier === null) {
-      this.top = null;
+      state.top = null;
     } else {
-      this.top = new SlidingWindow({ windowMs: TOP_DOCS_WINDOW_MS, stepMs: this.topStep, trackSessions: true, frontier: topFrontier });
-      this.top.reset(topFrontier, (start) => this.bucketsAt('top', start));
+      state.top = new SlidingWindow({ windowMs: TOP_DOCS_WINDOW_MS, stepMs: this.topStep, trackSessions: true, frontier: topFrontier });
+      state.top.reset(topFrontier, topLookup);
     }
     if (trendFrontier === null) {
-      this.trendCurrent = null;
-      this.trendPrevious = null;
+      state.trendCurrent = null;
+      state.trendPrevious = null;
     } else {
-      this.trendCurrent = new SlidingWindow({ windowMs: CLINICAL_WINDOW_MS, stepMs: this.trendStep, trackSessions: true, frontier: trendFrontier });
-      this.trendPrevious = new SlidingWindow({
+      state.trendCurrent = new SlidingWindow({ windowMs: CLINICAL_WINDOW_MS, stepMs: this.trendStep, trackSessions: true, frontier: trendFrontier });
+      state.trendPrevious = new SlidingWindow({
         windowMs: CLINICAL_WINDOW_MS,
         offsetMs: CLINICAL_WINDOW_MS,
         stepMs: this.trendStep,
         trackSessions: false,
         frontier: trendFrontier,
       });
-      this.trendCurrent.reset(trendFrontier, (start) => this.bucketsAt('trend', start));
-      this.trendPrevious.reset(trendFrontier, (start) => this.bucketsAt('trend', start));
+      state.trendCurrent.reset(trendFrontier, trendLookup);
+      state.trendPrevious.reset(trendFrontier, trendLookup);
     }
   }
 
-  private bucketsAt(kind: 'top' | 'trend', start: number): GroupBucket[] {
-    const out: GroupBucket[] = [];
-    for (const state of this.states.values()) {
-      const bucket = (kind === 'top' ? state.topBuckets : state.trendBuckets).get(start);
-      if (bucket !== undefined) out.push(bucket);
-    }
-    return out;
-  }
-
-  private firstBucketAtOrAfter(kind: 'top' | 'trend', from: number): number | null {
-    let first: number | null = null;
-    for (const state of this.states.values()) {
-      for (const start of (kind === 'top' ? state.topBuckets : state.trendBuckets).keys()) {
-        if (start >= from && (first === null || start < first)) first = start;
-      }
-    }
-    return first;
+  private lookup(buckets: ReadonlyMap<number, GroupBucket>): (start: number) => GroupBucket[] {
+    return (start) => {
+      const bucket = buckets.get(start);
+      return bucket === undefined ? [] : [bucket];
+    };
   }
 
   /** Computes what this batch changed and returns it for one transactional commit. */
-  flush(): BatchOutput {
+  flush(options: FlushOptions = {}): BatchOutput {
     const now = this.clock();
     const watermark = this.tracker.recompute(now);
     const alerts: AnomalyAlert[] = [];
     const anomalyUpserts: BatchOutput['anomalyUpserts'][number][] = [];
     const anomalyDeletes: { sessionId: string; detectedTs: number }[] = [];
 
+    // Once per watermark minute: fold every session the watermark passed, forget old ids.
     const sweep = Number.isFinite(watermark) ? floorTo(watermark, MINUTE_MS) > this.lastSweepAt : this.lastSweepAt !== watermark;
     if (sweep) {
       for (const state of this.states.values()) {
@@ -311,17 +311,35 @@ export class StreamProcessor {
       }
     }
 
-    const traffic = this.trafficRows(watermark);
-    const topDocs = this.topSnapshots(watermark);
-    const clinicalTrend = this.trendSnapshots(watermark);
-
+    const newestTs = Math.max(this.tracker.maxEventTs, options.groupMaxEventTs ?? Number.NEGATIVE_INFINITY);
+    const collector: FlushCollector = {
+      trafficPartials: [],
+      topPartials: [],
+      trendPartials: [],
+      finality: [],
+      dirtyMinutes: new Set(),
+      dirtyTop: new Set(),
+      dirtyTrend: new Set(),
+    };
     const partitions: PartitionCommit[] = [];
-    for (const state of this.states.values()) partitions.push(this.partitionCommit(state, watermark));
+    for (const state of this.states.values()) {
+      this.flushTraffic(state, watermark, collector);
+      const topUpTo = this.flushTop(state, watermark, newestTs, collector);
+      const trendUpTo = this.flushTrend(state, watermark, newestTs, collector);
+      if (topUpTo !== null || trendUpTo !== null) collector.finality.push({ source: state.source, partition: state.partition, topUpTo, trendUpTo });
+      state.dirty = false;
+      partitions.push(this.partitionCommit(state, watermark));
+    }
 
+    const byTime = (a: number, b: number): number => a - b;
     const output: BatchOutput = {
-      traffic,
-      topDocs,
-      clinicalTrend,
+      trafficPartials: collector.trafficPartials,
+      topPartials: collector.topPartials,
+      trendPartials: collector.trendPartials,
+      finality: collector.finality,
+      dirtyMinutes: [...collector.dirtyMinutes].sort(byTime),
+      dirtyTopSnapshots: [...collector.dirtyTop].sort(byTime),
+      dirtyTrendSnapshots: [...collector.dirtyTrend].sort(byTime),
       anomalyUpserts,
       anomalyDeletes,
       deadLetters: this.batch.deadLetters,
@@ -334,143 +352,197 @@ export class StreamProcessor {
     };
     for (const state of this.states.values()) state.committedOffset = state.nextOffset;
     this.batch = emptyBatch();
-    this.dropTopBefore = null;
-    this.dropTrendBefore = null;
     return output;
   }
 
-  private trafficRows(watermark: number): { row: TrafficMinuteRow; final: boolean }[] {
-    const minutes = new Set(this.batch.dirtyMinutes);
-    for (const state of this.states.values()) {
-      for (const minute of state.trafficMinutes.keys()) if (minute + MINUTE_MS <= watermark) minutes.add(minute);
-    }
-    const rows: { row: TrafficMinuteRow; final: boolean }[] = [];
-    for (const minute of [...minutes].sort((a, b) => a - b)) {
-      const parts = [...this.states.values()].flatMap((s) => {
-        const b = s.trafficMinutes.get(minute);
-        return b === undefined ? [] : [b];
-      });
-      if (parts.length === 0) continue;
+  private flushTraffic(state: PartitionState, watermark: number, out: FlushCollector): void {
+    const minutes = new Set(state.dirtyMinutes);
+    for (const minute of state.trafficMinutes.keys()) if (minute + MINUTE_MS <= watermark) minutes.add(minute);
+    for (const minute of minutes) {
+      const bucket = state.trafficMinutes.get(minute);
+      if (bucket === undefined) continue;
       const final = minute + MINUTE_MS <= watermark;
-      let totalClicks = 0;
-      let uniqueSessions: number;
-      let uniqueDocs: number;
-      for (const p of parts) totalClicks += p.clicks;
-      if (parts.length === 1) {
-        uniqueSessions = parts[0]!.sessions.size;
-        uniqueDocs = parts[0]!.docs.size;
-      } else {
-        uniqueSessions = new Set(parts.flatMap((p) => [...p.sessions])).size;
-        uniqueDocs = new Set(parts.flatMap((p) => [...p.docs])).size;
-      }
-      rows.push({ row: { eventMinute: minute, totalClicks, uniqueSessions, uniqueDocs }, final });
-      if (final) for (const state of this.states.values()) state.trafficMinutes.delete(minute);
-    }
-    return rows;
-  }
-
-  private topSnapshots(watermark: number): SnapshotRows<TopDocRow>[] {
-    const window = this.top;
-    if (window === null) return [];
-    const out: SnapshotRows<TopDocRow>[] = [];
-    const lookup = (start: number): GroupBucket[] => this.bucketsAt('top', start);
-    while (window.frontier + this.topStep <= watermark) {
-      if (window.cells.size === 0) {
-        const next = this.firstBucketAtOrAfter('top', window.frontier);
-        if (next === null) {
-          if (!Number.isFinite(watermark)) break;
-          window.reset(floorTo(watermark, this.topStep), lookup);
-          break;
-        }
-        if (next > window.frontier) {
-          const target = Math.min(next, floorTo(Math.min(watermark, Number.MAX_SAFE_INTEGER), this.topStep));
-          window.reset(target, lookup);
-          continue;
-        }
-      }
-      window.advance(lookup);
-      this.topRankedCache = null;
-      const values = window.frontierValues();
-      if (values.length > 0) out.push({ snapshotTs: window.frontier, final: true, rows: topDocRows(window.frontier, values.sort(compareTopDocs), new Map()) });
-    }
-    this.dropTopBefore = window.frontier - TOP_DOCS_WINDOW_MS;
-    this.dropBuckets('top', this.dropTopBefore);
-    const maxTs = this.tracker.maxEventTs;
-    if (this.batch.snapshotsDirty && Number.isFinite(watermark) && Number.isFinite(maxTs)) {
-      const newest = nextBoundaryAfter(maxTs, this.topStep);
-      const ranked = this.topRanked(window);
-      window.overlaySnapshots(newest, lookup, (snapshotTs, changed) => {
-        const rows = topDocRows(snapshotTs, ranked, changed);
-        if (rows.length > 0) out.push({ snapshotTs, final: false, rows });
+      out.trafficPartials.push({
+        source: state.source,
+        partition: state.partition,
+        eventMinute: minute,
+        clicks: bucket.clicks,
+        sessions: bucket.sessions.size,
+        documentIds: [...bucket.docs],
+        final,
       });
+      out.dirtyMinutes.add(minute);
+      if (final) state.trafficMinutes.delete(minute);
     }
-    return out;
+    state.dirtyMinutes.clear();
   }
 
-  private topRanked(window: SlidingWindow): GroupValue[] {
-    if (this.topRankedCache === null) this.topRankedCache = window.frontierValues().sort(compareTopDocs);
-    return this.topRankedCache;
-  }
-
-  private trendSnapshots(watermark: number): SnapshotRows<ClinicalTrendRow>[] {
-    const current = this.trendCurrent;
-    const previous = this.trendPrevious;
-    if (current === null || previous === null) return [];
-    const out: SnapshotRows<ClinicalTrendRow>[] = [];
-    const lookup = (start: number): GroupBucket[] => this.bucketsAt('trend', start);
-    const side = (w: SlidingWindow): TrendSide => ({ value: (a) => w.valueOf(a), areas: () => w.cells.keys() });
-    while (current.frontier + this.trendStep <= watermark) {
-      if (current.cells.size === 0 && previous.cells.size === 0) {
-        // Both windows empty: jump to where the next bucket enters the current window.
-        const next = this.firstBucketAtOrAfter('trend', current.frontier - CLINICAL_WINDOW_MS);
-        const target = next === null ? null : Math.min(next, floorTo(Math.min(watermark, Number.MAX_SAFE_INTEGER), this.trendStep));
-        if (target === null) {
-          if (Number.isFinite(watermark)) {
-            current.reset(floorTo(watermark, this.trendStep), lookup);
-            previous.reset(floorTo(watermark, this.trendStep), lookup);
-          }
-          break;
-        }
-        if (target > current.frontier) {
-          current.reset(target, lookup);
-          previous.reset(target, lookup);
+  /**
+   * Moves a window's frontier up to the watermark, skipping empty stretches, calling onFinal for
+   * every snapshot that became final. Returns the new frontier when it moved.
+   */
+  private advanceFinals(
+    windows: readonly SlidingWindow[],
+    buckets: ReadonlyMap<number, GroupBucket>,
+    watermark: number,
+    earliestBucketNeeded: (frontier: number) => number,
+    onFinal: (snapshotTs: number) => void,
+  ): number | null {
+    const main = windows[0]!;
+    const step = main.stepMs;
+    const lookup = this.lookup(buckets);
+    const before = main.frontier;
+    const empty = (): boolean => windows.every((w) => w.cells.size === 0);
+    while (main.frontier + step <= watermark) {
+      if (empty()) {
+        let next: number | null = null;
+        const from = earliestBucketNeeded(main.frontier);
+        for (const start of buckets.keys()) if (start >= from && (next === null || start < next)) next = start;
+        const ceiling = Number.isFinite(watermark) ? floorTo(watermark, step) : Number.POSITIVE_INFINITY;
+        const target = next === null ? ceiling : Math.min(next, ceiling);
+        if (!Number.isFinite(target)) break;
+        if (target > main.frontier) {
+          for (const w of windows) w.reset(target, lookup);
           continue;
         }
       }
-      current.advance(lookup);
-      previous.advance(lookup);
-      const rows = clinicalRows(current.frontier, side(current), side(previous));
-      if (rows.length > 0) out.push({ snapshotTs: current.frontier, final: true, rows });
+      for (const w of windows) w.advance(lookup);
+      onFinal(main.frontier);
     }
-    this.dropTrendBefore = current.frontier - 2 * CLINICAL_WINDOW_MS;
-    this.dropBuckets('trend', this.dropTrendBefore);
-    const maxTs = this.tracker.maxEventTs;
-    if (this.batch.snapshotsDirty && Number.isFinite(watermark) && Number.isFinite(maxTs)) {
-      const newest = nextBoundaryAfter(maxTs, this.trendStep);
-      const curChanges = new Map<number, ReadonlyMap<string, GroupValue>>();
-      current.overlaySnapshots(newest, lookup, (ts, changed) => curChanges.set(ts, changed));
-      previous.overlaySnapshots(newest, lookup, (ts, prevChanged) => {
-        const curChanged = curChanges.get(ts) ?? new Map<string, GroupValue>();
-        const overlay = (w: SlidingWindow, changed: ReadonlyMap<string, GroupValue>): TrendSide => ({
-          value: (a) => (changed.has(a) ? changed.get(a) : w.valueOf(a)),
-          areas: () => new Set([...w.cells.keys(), ...changed.keys()]),
+    return main.frontier > before ? main.frontier : null;
+  }
+
+  private flushTop(state: PartitionState, watermark: number, newestTs: number, out: FlushCollector): number | null {
+    const window = state.top;
+    if (window === null) return null;
+    const emit = (snapshotTs: number, full: ReadonlyMap<string, GroupValue>): void => {
+      const written = state.writtenTop.get(snapshotTs);
+      let changed = false;
+      for (const value of full.values()) {
+        if (sameGroupValue(written?.get(value.group), value)) continue;
+        changed = true;
+        out.topPartials.push({
+          source: state.source,
+          partition: state.partition,
+          snapshotTs,
+          documentId: value.group,
+          clicks: value.count,
+          sessions: value.distinctSessions,
+          title: value.title,
         });
-        const rows = clinicalRows(ts, overlay(current, curChanged), overlay(previous, prevChanged));
-        if (rows.length > 0) out.push({ snapshotTs: ts, final: false, rows });
-      });
+      }
+      if (changed) out.dirtyTop.add(snapshotTs);
+    };
+    const finalUpTo = this.advanceFinals([window], state.topBuckets, watermark, (f) => f, (snapshotTs) => {
+      const values = window.frontierValues();
+      if (values.length === 0) return;
+      emit(snapshotTs, new Map(values.map((v) => [v.group, v])));
+      state.writtenTop.delete(snapshotTs);
+      out.dirtyTop.add(snapshotTs);
+    });
+    this.dropBuckets(state.topBuckets, state.persistedTop, window.frontier - TOP_DOCS_WINDOW_MS);
+    for (const ts of state.writtenTop.keys()) if (ts <= window.frontier) state.writtenTop.delete(ts);
+
+    if (Number.isFinite(watermark) && Number.isFinite(newestTs)) {
+      const newest = nextBoundaryAfter(newestTs, this.topStep);
+      if (state.dirty || newest !== state.lastNewest || finalUpTo !== null) {
+        const base = new Map(window.frontierValues().map((v) => [v.group, v]));
+        window.overlaySnapshots(newest, this.lookup(state.topBuckets), (snapshotTs, changed) => {
+          const full = new Map(base);
+          for (const [group, value] of changed) {
+            if (value.count > 0) full.set(group, value);
+            else full.delete(group);
+          }
+          if (full.size === 0) return;
+          emit(snapshotTs, full);
+          state.writtenTop.set(snapshotTs, full);
+        });
+        state.lastNewest = newest;
+      }
     }
-    return out;
+    return finalUpTo;
   }
 
-  private dropBuckets(kind: 'top' | 'trend', before: number): void {
-    for (const state of this.states.values()) {
-      const buckets = kind === 'top' ? state.topBuckets : state.trendBuckets;
-      const persisted = kind === 'top' ? state.persistedTop : state.persistedTrend;
-      for (const start of buckets.keys()) {
-        if (start < before) {
-          buckets.delete(start);
-          persisted.delete(start);
-        }
+  private flushTrend(state: PartitionState, watermark: number, newestTs: number, out: FlushCollector): number | null {
+    const current = state.trendCurrent;
+    const previous = state.trendPrevious;
+    if (current === null || previous === null) return null;
+    const emit = (snapshotTs: number, full: ReadonlyMap<string, TrendValue>): void => {
+      const written = state.writtenTrend.get(snapshotTs);
+      let changed = false;
+      for (const [area, value] of full) {
+        const before = written?.get(area);
+        if (before !== undefined && before.clicks === value.clicks && before.sessions === value.sessions && before.previous === value.previous) continue;
+        changed = true;
+        out.trendPartials.push({
+          source: state.source,
+          partition: state.partition,
+          snapshotTs,
+          clinicalArea: area,
+          clicks: value.clicks,
+          sessions: value.sessions,
+          previousClicks: value.previous,
+        });
+      }
+      if (changed) out.dirtyTrend.add(snapshotTs);
+    };
+    const values = (cur: (a: string) => GroupValue | undefined, prev: (a: string) => GroupValue | undefined, areas: Iterable<string>): Map<string, TrendValue> => {
+      const full = new Map<string, TrendValue>();
+      for (const area of areas) {
+        const c = cur(area);
+        const p = prev(area);
+        const clicks = c?.count ?? 0;
+        const prevClicks = p?.count ?? 0;
+        if (clicks === 0 && prevClicks === 0) continue;
+        full.set(area, { clicks, sessions: clicks === 0 ? 0 : (c?.distinctSessions ?? 0), previous: prevClicks });
+      }
+      return full;
+    };
+    const finalUpTo = this.advanceFinals(
+      [current, previous],
+      state.trendBuckets,
+      watermark,
+      (f) => f - CLINICAL_WINDOW_MS,
+      (snapshotTs) => {
+        const full = values((a) => current.valueOf(a), (a) => previous.valueOf(a), new Set([...current.cells.keys(), ...previous.cells.keys()]));
+        if (full.size === 0) return;
+        emit(snapshotTs, full);
+        state.writtenTrend.delete(snapshotTs);
+        out.dirtyTrend.add(snapshotTs);
+      },
+    );
+    this.dropBuckets(state.trendBuckets, state.persistedTrend, current.frontier - 2 * CLINICAL_WINDOW_MS);
+    for (const ts of state.writtenTrend.keys()) if (ts <= current.frontier) state.writtenTrend.delete(ts);
+
+    if (Number.isFinite(watermark) && Number.isFinite(newestTs)) {
+      const newest = nextBoundaryAfter(newestTs, this.trendStep);
+      // lastNewest tracks the top-docs horizon; the trend horizon follows from the same max.
+      if (state.dirty || finalUpTo !== null || !state.writtenTrend.has(newest)) {
+        const lookup = this.lookup(state.trendBuckets);
+        const currentChanges = new Map<number, ReadonlyMap<string, GroupValue>>();
+        current.overlaySnapshots(newest, lookup, (ts, changed) => currentChanges.set(ts, changed));
+        previous.overlaySnapshots(newest, lookup, (snapshotTs, prevChanged) => {
+          const curChanged = currentChanges.get(snapshotTs) ?? new Map<string, GroupValue>();
+          const areas = new Set([...current.cells.keys(), ...previous.cells.keys(), ...curChanged.keys(), ...prevChanged.keys()]);
+          const full = values(
+            (a) => (curChanged.has(a) ? curChanged.get(a) : current.valueOf(a)),
+            (a) => (prevChanged.has(a) ? prevChanged.get(a) : previous.valueOf(a)),
+            areas,
+          );
+          if (full.size === 0) return;
+          emit(snapshotTs, full);
+          state.writtenTrend.set(snapshotTs, full);
+        });
+      }
+    }
+    return finalUpTo;
+  }
+
+  private dropBuckets(buckets: Map<number, GroupBucket>, persisted: Set<number>, before: number): void {
+    for (const start of buckets.keys()) {
+      if (start < before) {
+        buckets.delete(start);
+        persisted.delete(start);
       }
     }
   }
@@ -494,25 +566,23 @@ export class StreamProcessor {
       const snapshot = state.anomalies.snapshot(sessionId);
       if (snapshot !== null) anomaly[sessionId] = snapshot;
     }
+    const topFrontier = state.top?.frontier ?? null;
+    const trendFrontier = state.trendCurrent?.frontier ?? null;
     return {
       source: state.source,
       partition: state.partition,
       expectedOffset: state.committedOffset,
       nextOffset: state.nextOffset,
       maxEventTs: this.tracker.partitionMax(state.partition),
-      topFrontier: this.top?.frontier ?? null,
-      trendFrontier: this.trendCurrent?.frontier ?? null,
+      topFrontier,
+      trendFrontier,
       retainFrom: this.retainFrom,
       anomaly,
       newPendingEvents: this.batch.newPending.get(state) ?? [],
       newBuckets,
-      dropTopBefore: this.dropTopBefore,
-      dropTrendBefore: this.dropTrendBefore,
+      dropTopBefore: topFrontier === null ? null : topFrontier - TOP_DOCS_WINDOW_MS,
+      dropTrendBefore: trendFrontier === null ? null : trendFrontier - 2 * CLINICAL_WINDOW_MS,
     };
-  }
-
-  private frozenDefault(watermark: number): number {
-    return Number.isFinite(watermark) ? watermark : Number.NEGATIVE_INFINITY;
   }
 
   private thresholds(): { spanMs: number; warning: number; critical: number } {

@@ -15,6 +15,16 @@ export async function loadConsumerWatermark(db: Queryable, consumer: string): Pr
   return row === undefined ? undefined : fromSqlEpoch(row.wm);
 }
 
+/** Newest event_ts over every partition the group has committed (−∞ when none). */
+export async function loadGroupMaxEventTs(db: Queryable, consumer: string): Promise<number> {
+  const result = await db.query<{ mx: unknown }>(
+    `SELECT ${epochMs('max(max_event_ts)')} AS mx FROM stream_partitions WHERE consumer = $1`,
+    [consumer],
+  );
+  const value = result.rows[0]?.mx;
+  return value === null || value === undefined ? Number.NEGATIVE_INFINITY : fromSqlEpoch(value);
+}
+
 export async function loadNextOffsets(
   db: Queryable,
   consumer: string,

@@ -41,8 +41,8 @@ function anomalyJson(state: PartitionCommit['anomaly']): string {
 
 export async function commitBatch(tx: Queryable, consumer: string, batch: BatchOutput): Promise<void> {
   await fence(tx, consumer, batch.partitions);
-  await writeTraffic(tx, batch);
-  await writeSnapshots(tx, batch);
+  await writeTraffic(tx, consumer, batch);
+  await writeSnapshots(tx, consumer, batch);
   await writeAnomalies(tx, batch);
   await writeDeadLetters(tx, batch);
   await writeLateEvents(tx, batch);
@@ -73,63 +73,148 @@ async function fence(tx: Queryable, consumer: string, partitions: readonly Parti
   }
 }
 
-async function writeTraffic(tx: Queryable, batch: BatchOutput): Promise<void> {
-  if (batch.traffic.length === 0) return;
+/** A transaction-scoped lock per mart, so concurrent instances recombine one after the other. */
+async function lockMart(tx: Queryable, mart: string): Promise<void> {
+  await tx.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`tidemark:${mart}`]);
+}
+
+async function writeTraffic(tx: Queryable, consumer: string, batch: BatchOutput): Promise<void> {
+  const parts = batch.trafficPartials;
+  if (parts.length > 0) {
+    await tx.query(
+      `INSERT INTO hot_partial_traffic (consumer, event_minute, source, kafka_partition, total_clicks, unique_sessions, document_ids, is_final)
+       SELECT $1, m, s, p, c, u, (SELECT coalesce(array_agg(x::bigint), '{}') FROM unnest(string_to_array(d, ',')) AS x), f
+         FROM unnest($2::timestamptz[], $3::text[], $4::int[], $5::int[], $6::int[], $7::text[], $8::bool[]) AS t(m, s, p, c, u, d, f)
+       ON CONFLICT (consumer, event_minute, source, kafka_partition) DO UPDATE SET total_clicks = excluded.total_clicks,
+         unique_sessions = excluded.unique_sessions, document_ids = excluded.document_ids, is_final = excluded.is_final`,
+      [
+        consumer,
+        parts.map((p) => ts(p.eventMinute)),
+        parts.map((p) => p.source),
+        parts.map((p) => p.partition),
+        parts.map((p) => p.clicks),
+        parts.map((p) => p.sessions),
+        parts.map((p) => p.documentIds.join(',')),
+        parts.map((p) => p.final),
+      ],
+    );
+  }
+  if (batch.dirtyMinutes.length === 0) return;
+  await lockMart(tx, 'traffic');
   await tx.query(
     `INSERT INTO mart_realtime_traffic_minute (event_minute, total_clicks, unique_sessions, unique_docs, is_final, updated_at)
-     SELECT m, c, s, d, f, now() FROM unnest($1::timestamptz[], $2::int[], $3::int[], $4::int[], $5::bool[]) AS t(m, c, s, d, f)
+     SELECT p.event_minute, sum(p.total_clicks), sum(p.unique_sessions),
+            (SELECT count(DISTINCT d) FROM hot_partial_traffic q, unnest(q.document_ids) AS d
+              WHERE q.consumer = $1 AND q.event_minute = p.event_minute),
+            bool_and(p.is_final), now()
+       FROM hot_partial_traffic p
+      WHERE p.consumer = $1 AND p.event_minute = ANY($2::timestamptz[])
+      GROUP BY p.event_minute
      ON CONFLICT (event_minute) DO UPDATE SET total_clicks = excluded.total_clicks, unique_sessions = excluded.unique_sessions,
        unique_docs = excluded.unique_docs, is_final = excluded.is_final, updated_at = excluded.updated_at`,
-    [
-      batch.traffic.map((t) => ts(t.row.eventMinute)),
-      batch.traffic.map((t) => t.row.totalClicks),
-      batch.traffic.map((t) => t.row.uniqueSessions),
-      batch.traffic.map((t) => t.row.uniqueDocs),
-      batch.traffic.map((t) => t.final),
-    ],
+    [consumer, batch.dirtyMinutes.map(ts)],
   );
 }
 
-/** Snapshots are rewritten whole: the set of ranked documents can change between versions. */
-async function writeSnapshots(tx: Queryable, batch: BatchOutput): Promise<void> {
-  if (batch.topDocs.length > 0) {
-    await tx.query(`DELETE FROM mart_realtime_top_docs_1h WHERE snapshot_ts = ANY($1::timestamptz[])`, [batch.topDocs.map((s) => ts(s.snapshotTs))]);
-    const rows = batch.topDocs.flatMap((s) => s.rows.map((r) => ({ r, final: s.final })));
-    if (rows.length > 0) {
+async function markFinal(tx: Queryable, consumer: string, batch: BatchOutput): Promise<void> {
+  for (const f of batch.finality) {
+    if (f.topUpTo !== null) {
       await tx.query(
-        `INSERT INTO mart_realtime_top_docs_1h (snapshot_ts, rank, document_id, title, click_count, unique_sessions, is_final, updated_at)
-         SELECT t, r, d, ti, c, s, f, now() FROM unnest($1::timestamptz[], $2::int[], $3::bigint[], $4::text[], $5::int[], $6::int[], $7::bool[]) AS x(t, r, d, ti, c, s, f)`,
-        [
-          rows.map((x) => ts(x.r.snapshotTs)),
-          rows.map((x) => x.r.rank),
-          rows.map((x) => x.r.documentId),
-          rows.map((x) => x.r.title),
-          rows.map((x) => x.r.clickCount),
-          rows.map((x) => x.r.uniqueSessions),
-          rows.map((x) => x.final),
-        ],
+        `UPDATE hot_partial_top_docs SET is_final = true
+          WHERE consumer = $1 AND source = $2 AND kafka_partition = $3 AND snapshot_ts <= $4::timestamptz AND NOT is_final`,
+        [consumer, f.source, f.partition, ts(f.topUpTo)],
+      );
+    }
+    if (f.trendUpTo !== null) {
+      await tx.query(
+        `UPDATE hot_partial_clinical_trend SET is_final = true
+          WHERE consumer = $1 AND source = $2 AND kafka_partition = $3 AND snapshot_ts <= $4::timestamptz AND NOT is_final`,
+        [consumer, f.source, f.partition, ts(f.trendUpTo)],
       );
     }
   }
-  if (batch.clinicalTrend.length > 0) {
-    await tx.query(`DELETE FROM mart_realtime_clinical_trend_24h WHERE snapshot_ts = ANY($1::timestamptz[])`, [
-      batch.clinicalTrend.map((s) => ts(s.snapshotTs)),
-    ]);
-    const rows = batch.clinicalTrend.flatMap((s) => s.rows.map((r) => ({ r, final: s.final })));
-    if (rows.length > 0) {
-      await tx.query(
-        `INSERT INTO mart_realtime_clinical_trend_24h (snapshot_ts, clinical_area, click_count, unique_sessions, trend_pct, is_final, updated_at)
-         SELECT t, a, c, s, p, f, now() FROM unnest($1::timestamptz[], $2::text[], $3::int[], $4::int[], $5::numeric[], $6::bool[]) AS x(t, a, c, s, p, f)`,
-        [
-          rows.map((x) => ts(x.r.snapshotTs)),
-          rows.map((x) => x.r.clinicalArea),
-          rows.map((x) => x.r.clickCount),
-          rows.map((x) => x.r.uniqueSessions),
-          rows.map((x) => x.r.trendPct),
-          rows.map((x) => x.final),
-        ],
-      );
-    }
+}
+
+/** Partials are upserted per (snapshot, partition, group); snapshots are then re-ranked whole. */
+async function writeSnapshots(tx: Queryable, consumer: string, batch: BatchOutput): Promise<void> {
+  const top = batch.topPartials;
+  if (top.length > 0) {
+    await tx.query(
+      `INSERT INTO hot_partial_top_docs (consumer, snapshot_ts, source, kafka_partition, document_id, click_count, unique_sessions, title, title_ts, title_event_id)
+       SELECT $1, t, s, p, d, c, u, ti, tt, te
+         FROM unnest($2::timestamptz[], $3::text[], $4::int[], $5::bigint[], $6::int[], $7::int[], $8::text[], $9::timestamptz[], $10::text[]) AS x(t, s, p, d, c, u, ti, tt, te)
+       ON CONFLICT (consumer, snapshot_ts, source, kafka_partition, document_id) DO UPDATE SET click_count = excluded.click_count,
+         unique_sessions = excluded.unique_sessions, title = excluded.title, title_ts = excluded.title_ts, title_event_id = excluded.title_event_id`,
+      [
+        consumer,
+        top.map((p) => ts(p.snapshotTs)),
+        top.map((p) => p.source),
+        top.map((p) => p.partition),
+        top.map((p) => p.documentId),
+        top.map((p) => p.clicks),
+        top.map((p) => p.sessions),
+        top.map((p) => p.title?.title ?? null),
+        top.map((p) => (p.title === null ? null : ts(p.title.ts))),
+        top.map((p) => p.title?.eventId ?? null),
+      ],
+    );
+  }
+  const trend = batch.trendPartials;
+  if (trend.length > 0) {
+    await tx.query(
+      `INSERT INTO hot_partial_clinical_trend (consumer, snapshot_ts, source, kafka_partition, clinical_area, click_count, unique_sessions, previous_count)
+       SELECT $1, t, s, p, a, c, u, pc FROM unnest($2::timestamptz[], $3::text[], $4::int[], $5::text[], $6::int[], $7::int[], $8::int[]) AS x(t, s, p, a, c, u, pc)
+       ON CONFLICT (consumer, snapshot_ts, source, kafka_partition, clinical_area) DO UPDATE SET click_count = excluded.click_count,
+         unique_sessions = excluded.unique_sessions, previous_count = excluded.previous_count`,
+      [
+        consumer,
+        trend.map((p) => ts(p.snapshotTs)),
+        trend.map((p) => p.source),
+        trend.map((p) => p.partition),
+        trend.map((p) => p.clinicalArea),
+        trend.map((p) => p.clicks),
+        trend.map((p) => p.sessions),
+        trend.map((p) => p.previousClicks),
+      ],
+    );
+  }
+  await markFinal(tx, consumer, batch);
+  if (batch.dirtyTopSnapshots.length > 0) {
+    const snapshots = batch.dirtyTopSnapshots.map(ts);
+    await lockMart(tx, 'top_docs');
+    await tx.query(`DELETE FROM mart_realtime_top_docs_1h WHERE snapshot_ts = ANY($1::timestamptz[])`, [snapshots]);
+    // Title: latest by (event_ts, event_id) over the partitions' latest titles; ties of click
+    // count and sessions go to the smaller document_id.
+    await tx.query(
+      `INSERT INTO mart_realtime_top_docs_1h (snapshot_ts, rank, document_id, title, click_count, unique_sessions, is_final, updated_at)
+       SELECT snapshot_ts, rank, document_id, title, clicks, sessions, final, now() FROM (
+         SELECT snapshot_ts, document_id, sum(click_count) AS clicks, sum(unique_sessions) AS sessions, bool_and(is_final) AS final,
+                (array_agg(title ORDER BY title_ts DESC, title_event_id COLLATE "C" DESC) FILTER (WHERE title IS NOT NULL))[1] AS title,
+                row_number() OVER (PARTITION BY snapshot_ts ORDER BY sum(click_count) DESC, sum(unique_sessions) DESC, document_id) AS rank
+           FROM hot_partial_top_docs
+          WHERE consumer = $1 AND snapshot_ts = ANY($2::timestamptz[])
+          GROUP BY snapshot_ts, document_id
+       ) ranked WHERE rank <= 20`,
+      [consumer, snapshots],
+    );
+  }
+  if (batch.dirtyTrendSnapshots.length > 0) {
+    const snapshots = batch.dirtyTrendSnapshots.map(ts);
+    await lockMart(tx, 'clinical_trend');
+    await tx.query(`DELETE FROM mart_realtime_clinical_trend_24h WHERE snapshot_ts = ANY($1::timestamptz[])`, [snapshots]);
+    // round(numeric, 2) rounds half away from zero, as the spec asks for trend_pct.
+    await tx.query(
+      `INSERT INTO mart_realtime_clinical_trend_24h (snapshot_ts, clinical_area, click_count, unique_sessions, trend_pct, is_final, updated_at)
+       SELECT snapshot_ts, clinical_area, sum(click_count), sum(unique_sessions),
+              CASE WHEN sum(previous_count) = 0 THEN NULL
+                   ELSE round(100.0 * (sum(click_count) - sum(previous_count)) / sum(previous_count), 2) END,
+              bool_and(is_final), now()
+         FROM hot_partial_clinical_trend
+        WHERE consumer = $1 AND snapshot_ts = ANY($2::timestamptz[])
+        GROUP BY snapshot_ts, clinical_area
+       HAVING sum(click_count) > 0 OR sum(previous_count) > 0`,
+      [consumer, snapshots],
+    );
   }
 }
 
