@@ -90,14 +90,19 @@ function isNodeSocketError(error: unknown): boolean {
 }
 
 function describe(error: unknown): string {
+  // Retries nest MultipleErrors several levels deep, each repeating its children in its message;
+  // the distinct leaves say what actually went wrong.
   if (error instanceof MultipleErrors) {
-    const inner = error.errors.map((e) => describe(e)).filter((m) => m !== '');
-    const unique = [...new Set(inner)];
-    return unique.length > 0 ? `${error.message} (${unique.slice(0, 3).join('; ')})` : error.message;
+    const leaves = [...new Set(leafErrors(error).map(describe))];
+    return leaves.length > 0 ? leaves.slice(0, 3).join('; ') : error.message;
   }
   if (error instanceof Error) {
     const server = (error as { serverErrorMessage?: unknown }).serverErrorMessage;
     return typeof server === 'string' && server !== '' ? `${error.message}: ${server}` : error.message;
   }
   return String(error);
+}
+
+function leafErrors(error: MultipleErrors): unknown[] {
+  return error.errors.flatMap((e: unknown) => (e instanceof MultipleErrors ? leafErrors(e) : e == null ? [] : [e]));
 }

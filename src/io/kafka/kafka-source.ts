@@ -178,7 +178,9 @@ export function createKafkaSource(options: KafkaSourceOptions): KafkaSource {
     return false;
   }
 
-  // Called by poll() when the assignment reaches the head of the queue.
+  // Called by poll() when the assignment reaches the head of the queue. Returns false when the
+  // assignment went stale while offsetsFor ran; once it is taken over, it is always reported (a
+  // revocation racing the stream's start then follows it, in order).
   async function activate(entry: Extract<Entry, { t: 'assign' }>): Promise<boolean> {
     const offsets = await hooks!.offsetsFor(source, entry.partitions);
     if (entry.epoch !== epoch || closed) return false;
@@ -200,7 +202,7 @@ export function createKafkaSource(options: KafkaSourceOptions): KafkaSource {
       offsets: Object.fromEntries([...next].map(([p, o]) => [p, o === null ? 'earliest' : o.toString()])),
     });
     await openStream();
-    return entry.epoch === epoch && !closed;
+    return true;
   }
 
   // ---- driver stream ----
@@ -400,7 +402,10 @@ export function createKafkaSource(options: KafkaSourceOptions): KafkaSource {
       rebalanceTimeout: sessionTimeout + 10_000,
       heartbeatStallTimeout: Math.max(heartbeatInterval, sessionTimeout - 2 * heartbeatInterval),
       autocommit: false,
-      retries: 5,
+      // The driver nests retries (a join retries its coordinator lookup, which retries its
+      // connection): keep each level short; the source restarts failed fetches itself.
+      retries: 3,
+      retryDelay: 500,
     });
     consumer = c;
     attach(c);
