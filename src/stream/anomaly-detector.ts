@@ -263,8 +263,11 @@ export class AnomalyDetector {
     const episode: Episode = { detectedTs: row.detectedTs, lastTs: row.windowEnd, maxCount: row.clickCount };
     const mark = s.alerted.find((a) => a.detectedTs <= episode.lastTs && episode.detectedTs <= a.lastTs);
     if (mark === undefined) {
+      // Every episode starts as a WARNING; one that already reached the critical threshold within
+      // this batch escalates at once, so the alerts do not depend on batch boundaries.
       s.alerted.push({ detectedTs: episode.detectedTs, lastTs: episode.lastTs, severity: row.severity });
-      alerts.push({ sessionId, episode, severity: row.severity, escalation: false });
+      alerts.push({ sessionId, episode, severity: 'WARNING', escalation: false });
+      if (row.severity === 'CRITICAL') alerts.push({ sessionId, episode, severity: 'CRITICAL', escalation: true });
       return;
     }
     mark.detectedTs = Math.min(mark.detectedTs, episode.detectedTs);
