@@ -47,10 +47,15 @@ wait_for_apt() {
 apt_install() {
   wait_for_apt
   export DEBIAN_FRONTEND=noninteractive
+  mkdir -p "$CACHE"
+  # dpkg is chatty even with -qq: keep its output in a log, show it only on failure.
+  local aptlog="$CACHE/apt.log"
   log "apt-get update (needed for: $*)"
-  $SUDO apt-get -o DPkg::Lock::Timeout=900 update -qq
+  $SUDO apt-get -o DPkg::Lock::Timeout=900 update -qq >"$aptlog" 2>&1 \
+    || { tail -n 30 "$aptlog" >&2; die "apt-get update failed (log: $aptlog)"; }
   log "apt-get install $*"
-  $SUDO apt-get -o DPkg::Lock::Timeout=900 install -y -qq --no-install-recommends "$@"
+  $SUDO apt-get -o DPkg::Lock::Timeout=900 install -y -qq --no-install-recommends "$@" >>"$aptlog" 2>&1 \
+    || { tail -n 30 "$aptlog" >&2; die "apt-get install failed (log: $aptlog)"; }
 }
 
 java_major() {

@@ -129,6 +129,8 @@ pg_paths() {
       log "postgres: $SVC is private to root; data lives in $alt"
     fi
   fi
+  # The outside data dir may have been cleaned away (e.g. after a reboot): recreate it.
+  if [ -L "$PG_HOME" ] && [ ! -e "$PG_HOME" ]; then mkdir -p "$(readlink "$PG_HOME")"; fi
   mkdir -p "$PG_HOME"
   PG_HOME_REAL="$(cd "$PG_HOME" && pwd -P)"
   PG_DATA="$PG_HOME_REAL/data"
@@ -363,7 +365,8 @@ kafka_wait() {
   port_open "$KAFKA_PORT" || fail "$KAFKA_LOG" "kafka: port $KAFKA_PORT not open after 120s"
   # An open port is not enough: wait until a metadata request is answered.
   for ((i = 0; i < 20; i++)); do
-    if kafka_tool org.apache.kafka.tools.TopicCommand --bootstrap-server "127.0.0.1:$KAFKA_PORT" --list \
+    if timeout 30 "$JAVA" -Xmx256m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -cp "$KAFKA_LIBS/*" \
+         org.apache.kafka.tools.TopicCommand --bootstrap-server "127.0.0.1:$KAFKA_PORT" --list \
          >"$KAFKA_DIR/ready-check.log" 2>&1; then
       log "kafka: ready on 127.0.0.1:$KAFKA_PORT ($((SECONDS - t0))s)"
       return 0
