@@ -106,7 +106,7 @@ else
   # One generated pom, two copy executions, so Maven starts only once.
   cat >"$CACHE/maven/pom.xml" <<EOF
 <?xml version="1.0" encoding="UTF-8"?>
-<project xmlns="http://maven.apache.org/POM/4.0.0">
+<project>
   <modelVersion>4.0.0</modelVersion>
   <groupId>tidemark.local</groupId>
   <artifactId>test-services</artifactId>
