@@ -3,8 +3,13 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', '.cache/', '.services/', '.tidemark/', 'test-artifacts/', 'superset/**/*.py'] },
+  { ignores: ['.*.ts', 'node_modules/', '.cache/', '.services/', '.tidemark/', 'test-artifacts/', 'superset/**/*.py'] },
   js.configs.recommended,
+  {
+    // Plain JavaScript files run on Node: its globals exist there.
+    files: ['**/*.js', '**/*.cjs'],
+    languageOptions: { globals: { process: 'readonly', module: 'writable', require: 'readonly', console: 'readonly' } },
+  },
   ...tseslint.configs.recommended,
   {
     files: ['**/*.ts'],
