@@ -17,6 +17,7 @@ export const CONFIG_KEYS = [
   'KAFKA_GROUP_ID',
   'KAFKA_ARCHIVE_GROUP_ID',
   'KAFKA_CLIENT_ID',
+  'KAFKA_SESSION_TIMEOUT',
   'LAKE_URL',
   'S3_ENDPOINT',
   'S3_REGION',
@@ -53,6 +54,7 @@ export const CONFIG_DEFAULTS: Readonly<Partial<Record<ConfigKey, string>>> = Obj
   KAFKA_GROUP_ID: 'tidemark-stream',
   KAFKA_ARCHIVE_GROUP_ID: 'tidemark-archive',
   KAFKA_CLIENT_ID: 'tidemark',
+  KAFKA_SESSION_TIMEOUT: '10s',
   // Unset LAKE_URL follows TIDEMARK_HOME; with the default home this is file://./.tidemark/lake.
   S3_REGION: 'us-east-1',
   S3_FORCE_PATH_STYLE: 'false',
@@ -108,6 +110,8 @@ export interface TidemarkConfig {
     readonly groupId: string;
     readonly archiveGroupId: string;
     readonly clientId: string;
+    /** A member silent this long leaves the group and its partitions move (broker minimum 6s). */
+    readonly sessionTimeoutMs: number;
   };
   readonly lake: LakeLocation;
   readonly s3: {
@@ -255,6 +259,7 @@ export function loadConfig(
       groupId: identifier(read.text('KAFKA_GROUP_ID')),
       archiveGroupId: identifier(read.text('KAFKA_ARCHIVE_GROUP_ID')),
       clientId: identifier(read.text('KAFKA_CLIENT_ID')),
+      sessionTimeoutMs: duration(read.text('KAFKA_SESSION_TIMEOUT'), 6000),
     },
     lake: lakeLocation(read.optional('LAKE_URL'), home, cwd),
     s3: {

@@ -40,6 +40,7 @@ flight, commits it and exits 0. Requires KAFKA_BROKERS.`,
         topic: config.kafka.topic,
         groupId: config.kafka.groupId,
         clientId: config.kafka.clientId,
+        sessionTimeoutMs: config.kafka.sessionTimeoutMs,
       });
       return runStreamCommand(config, source, config.kafka.groupId);
     },

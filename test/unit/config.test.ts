@@ -79,6 +79,7 @@ describe('loadConfig: defaults', () => {
         groupId: 'tidemark-stream',
         archiveGroupId: 'tidemark-archive',
         clientId: 'tidemark',
+        sessionTimeoutMs: 10_000,
       },
       lake: { kind: 'file', url: `file://${join(home, 'lake')}`, path: join(home, 'lake') },
       s3: { endpoint: null, region: 'us-east-1', accessKeyId: null, secretAccessKey: null, forcePathStyle: false },

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# `npm test`: make sure the real services are provisioned and running (idempotent, fast when
+# warm), then type-check, lint, check import boundaries and run every test against them.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+if [ "${TIDEMARK_SKIP_SERVICES:-0}" != 1 ]; then
+  bash scripts/provision.sh
+  bash scripts/services.sh up
+  # shellcheck disable=SC1091
+  source .services/env.sh
+fi
+
+node scripts/check-node-version.ts
+npx --no-install tsc -p tsconfig.json
+npx --no-install eslint --max-warnings 0 .
+npx --no-install depcruise --config .dependency-cruiser.cjs src
+npx --no-install vitest run "$@"
