@@ -211,7 +211,7 @@ describe('loadConfig: values', () => {
       home: '/var/lib/tidemark',
       configFile: null,
       database: { url: 'postgres://tidemark:s3cret@db:5432/marts', embeddedDir: '/var/lib/tidemark/db' },
-      kafka: { brokers: ['kafka-1:9092', 'kafka-2:9092'], topic: 'curated.events.v2', groupId: 'g1', archiveGroupId: 'g2', clientId: 'tm-1' },
+      kafka: { brokers: ['kafka-1:9092', 'kafka-2:9092'], topic: 'curated.events.v2', groupId: 'g1', archiveGroupId: 'g2', clientId: 'tm-1', sessionTimeoutMs: 10_000 },
       lake: { kind: 's3', url: 's3://curated-lake/prod/events/', bucket: 'curated-lake', prefix: 'prod/events/' },
       s3: { endpoint: 'http://minio:9000', region: 'eu-central-1', accessKeyId: 'AKIAEXAMPLE', secretAccessKey: 'secret-key', forcePathStyle: true },
       redis: { url: 'rediss://:pw@redis:6380/0' },
