@@ -109,6 +109,7 @@ export function createKafkaSource(options: KafkaSourceOptions): KafkaSource {
   let fetchedAt = 0;
   let restartTimer: NodeJS.Timeout | null = null;
   let restartAttempt = 0;
+  let heartbeatFailing = false;
 
   let wake: (() => void) | null = null;
   const notify = (): void => {
@@ -274,6 +275,7 @@ export function createKafkaSource(options: KafkaSourceOptions): KafkaSource {
       startOffsets.delete(partition);
     }
     positions.set(partition, message.offset + 1n);
+    restartAttempt = 0;
     const value = message.value;
     push({
       t: 'msg',
@@ -321,7 +323,12 @@ export function createKafkaSource(options: KafkaSourceOptions): KafkaSource {
     }
     const delay = RESTART_BACKOFF_MS[Math.min(restartAttempt, RESTART_BACKOFF_MS.length - 1)]!;
     restartAttempt++;
-    log('warn', 'kafka: fetching failed, retrying', { topic, code: translated.code, error: translated.message, retryInMs: delay });
+    log(restartAttempt === 1 ? 'warn' : 'debug', 'kafka: fetching failed, retrying', {
+      topic,
+      code: translated.code,
+      error: translated.message,
+      retryInMs: delay,
+    });
     const myEpoch = epoch;
     restartTimer = setTimeout(() => {
       restartTimer = null;
@@ -367,12 +374,16 @@ export function createKafkaSource(options: KafkaSourceOptions): KafkaSource {
       suspended = true;
     });
     c.on('consumer:heartbeat:end', () => {
+      if (heartbeatFailing) log('info', 'kafka: heartbeats succeed again', { topic });
+      heartbeatFailing = false;
       if (!suspended || closed) return;
       // The same generation heartbeats again: we never lost the assignment; reload it from the database.
       queueAssignment(partitionsOf(c.assignments), 'heartbeats recovered');
     });
+    // Once per outage at warn, not every heartbeat interval.
     c.on('consumer:heartbeat:error', (payload) => {
-      log('warn', 'kafka: heartbeat failed', { topic, error: payload.error.message });
+      log(heartbeatFailing ? 'debug' : 'warn', 'kafka: heartbeat failed', { topic, error: toKafkaError(payload.error, 'heartbeat').message });
+      heartbeatFailing = true;
     });
     c.on('client:broker:disconnect', (payload) => log('debug', 'kafka: broker disconnected', { broker: payload.broker }));
     // Group rejoin exhausted its retries: this member is out of the group. Surface it; the caller
