@@ -7,6 +7,8 @@ import type { TidemarkConfig } from '../config.ts';
 import { openDatabase } from '../io/db/open-database.ts';
 import { migrate } from '../io/db/migrate.ts';
 import { createJsonLinesSource } from '../io/file/json-lines-source.ts';
+import { alignByEventTime } from '../io/event-time-aligned-source.ts';
+import { endOffsets } from '../io/kafka/kafka-admin.ts';
 import { createKafkaSource } from '../io/kafka/kafka-source.ts';
 import { createLogger } from '../io/log.ts';
 import { Registry, streamMetrics } from '../io/metrics.ts';
@@ -35,13 +37,17 @@ flight, commits it and exits 0. Requires KAFKA_BROKERS.`,
       parse(args, {});
       const config = loadConfigFromProcess();
       if (config.kafka.brokers.length === 0) throw new ConfigError('KAFKA_BROKERS', 'KAFKA_BROKERS is not set; `tidemark stream` needs a Kafka cluster (host:port,…)');
-      const source = createKafkaSource({
-        brokers: [...config.kafka.brokers],
-        topic: config.kafka.topic,
+      const brokers = [...config.kafka.brokers];
+      const topic = config.kafka.topic;
+      const kafka = createKafkaSource({
+        brokers,
+        topic,
         groupId: config.kafka.groupId,
         clientId: config.kafka.clientId,
         sessionTimeoutMs: config.kafka.sessionTimeoutMs,
       });
+      // Partitions are handed over in event-time order, so lateness does not depend on fetch order.
+      const source = alignByEventTime(kafka, { endOffsets: () => endOffsets(brokers, topic), maxFutureSkewMs: config.stream.maxFutureSkewMs });
       return runStreamCommand(config, source, config.kafka.groupId);
     },
   },

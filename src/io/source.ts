@@ -4,7 +4,17 @@
 import type { RawMessage } from '../marts/types.ts';
 
 export type SourcePoll =
-  | { readonly kind: 'messages'; readonly messages: readonly RawMessage[] }
+  | {
+      readonly kind: 'messages';
+      readonly messages: readonly RawMessage[];
+      /**
+       * Event time a partition has already been read up to although its messages are still held
+       * back (an event-time-aligned source): the event_ts of the next message it will deliver. The watermark may
+       * count it as that partition's progress, so a partition whose data lies ahead in event time
+       * does not hold the watermark back.
+       */
+      readonly heldBack?: ReadonlyMap<number, number>;
+    }
   /** Partitions now owned by this instance. Reading starts at the offsets returned by SourceHooks.offsetsFor. */
   | { readonly kind: 'assigned'; readonly source: string; readonly partitions: readonly number[] }
   /** Partitions no longer owned; no message of theirs follows until they are assigned again. */

@@ -104,7 +104,7 @@ export async function runStream(options: StreamRunOptions): Promise<StreamRunSum
         totals.messages += polled.messages.length;
         metrics?.eventsIn.inc({}, polled.messages.length);
         if (polled.messages.length === 0 && startedAt - lastFlushAt < idleFlushMs) continue;
-        processor.process(polled.messages);
+        processor.process(polled.messages, polled.heldBack);
         await commit(await flush(), startedAt);
         lastFlushAt = clock();
       } else {

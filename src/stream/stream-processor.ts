@@ -148,8 +148,17 @@ export class StreamProcessor {
     this.batch.newPending.delete(state);
   }
 
-  process(messages: readonly RawMessage[]): void {
+  process(messages: readonly RawMessage[], heldBack?: ReadonlyMap<number, number>): void {
     for (const message of messages) this.processOne(message);
+    if (heldBack !== undefined) {
+      const now = this.clock();
+      for (const [partition, eventTs] of heldBack) if (this.trackedPartition(partition)) this.tracker.observeReadAhead(partition, eventTs, now);
+    }
+  }
+
+  private trackedPartition(partition: number): boolean {
+    for (const state of this.states.values()) if (state.partition === partition) return true;
+    return false;
   }
 
   /** End of a bounded source: the watermark becomes +∞ and every window final. */

@@ -1,0 +1,57 @@
+// Helpers for acceptance tests that run `tidemark stream` processes against real Kafka and
+// PostgreSQL: the environment they get, and waiting until they have committed every offset.
+import type { Queryable } from '../../src/io/db/database.ts';
+import { endOffsets } from '../../src/io/kafka/kafka-admin.ts';
+import type { MartSuite } from '../fixtures/mart-suite.ts';
+
+export function streamEnv(options: { databaseUrl: string; brokers: readonly string[]; topic: string; groupId: string; suite: MartSuite }): Record<string, string> {
+  return {
+    DATABASE_URL: options.databaseUrl,
+    KAFKA_BROKERS: options.brokers.join(','),
+    KAFKA_TOPIC: options.topic,
+    KAFKA_GROUP_ID: options.groupId,
+    KAFKA_SESSION_TIMEOUT: '6s',
+    MART_TIMEZONE: options.suite.settings.timeZone,
+    WATERMARK_DELAY: `${options.suite.watermarkDelayMs}ms`,
+    MAX_FUTURE_SKEW: `${options.suite.maxFutureSkewMs}ms`,
+    STREAM_BATCH_MAX_MESSAGES: '2000',
+    STREAM_BATCH_MAX_WAIT: '100ms',
+    LOG_LEVEL: 'warn',
+  };
+}
+
+/** Sum of committed next offsets over the group's partitions of the topic. */
+export async function committedMessages(db: Queryable, groupId: string, topic: string): Promise<number> {
+  const result = await db.query<{ n: string | null }>(
+    `SELECT sum(next_offset)::text AS n FROM stream_partitions WHERE consumer = $1 AND source = $2`,
+    [groupId, `kafka:${topic}`],
+  );
+  return Number(result.rows[0]?.n ?? 0);
+}
+
+/** Waits until the checkpoint holds every offset the topic has, then a little longer for idle flushes. */
+export async function waitForCatchUp(
+  db: Queryable,
+  brokers: readonly string[],
+  groupId: string,
+  topic: string,
+  options: { timeoutMs?: number; settleMs?: number } = {},
+): Promise<void> {
+  const ends = await endOffsets(brokers, topic);
+  let total = 0;
+  for (const end of ends.values()) total += Number(end);
+  const deadline = Date.now() + (options.timeoutMs ?? 120_000);
+  for (;;) {
+    const committed = await committedMessages(db, groupId, topic);
+    if (committed === total) break;
+    if (Date.now() > deadline) throw new Error(`stream did not catch up: ${committed} of ${total} offsets committed`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  // Instances flush idle partitions about once a second: give each a chance to see the final state.
+  await new Promise((r) => setTimeout(r, options.settleMs ?? 2500));
+}
+
+/** The first snapshot instant strictly after the newest event (the newest provisional snapshot). */
+export function newestSnapshot(newestEventTs: number, step: number): number {
+  return Math.floor(newestEventTs / step) * step + step;
+}
