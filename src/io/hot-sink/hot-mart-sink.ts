@@ -16,10 +16,21 @@ export class CheckpointFencedError extends Error {
 
 const ts = toSqlTimestamp;
 
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Bytes are kept as they arrived; their text too when they are valid UTF-8 (readable in SQL). */
 function rawParts(value: unknown): { text: string | null; hex: string | null } {
   if (value === null || value === undefined) return { text: null, hex: null };
   if (typeof value === 'string') return { text: value, hex: null };
-  if (value instanceof Uint8Array) return { text: null, hex: Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('hex') };
+  if (value instanceof Uint8Array) {
+    let text: string | null = null;
+    try {
+      text = strictUtf8.decode(value);
+    } catch {
+      text = null;
+    }
+    return { text, hex: Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('hex') };
+  }
   return { text: JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)), hex: null };
 }
 
