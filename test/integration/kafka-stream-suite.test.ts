@@ -9,7 +9,7 @@ import { testDatabaseFactories } from '../support/databases.ts';
 import { kafkaTestEnv, testKafkaBrokers } from '../support/kafka.ts';
 import { readHotMarts } from '../support/read-hot-marts.ts';
 import { startCli } from '../support/run-cli.ts';
-import { newestSnapshot, streamEnv, waitForCatchUp } from '../support/stream-harness.ts';
+import { newestEventTs, newestSnapshot, streamEnv, waitForCatchUp } from '../support/stream-harness.ts';
 
 const brokers = testKafkaBrokers();
 const pg = testDatabaseFactories().find((f) => f.kind === 'pg');
@@ -31,7 +31,7 @@ describe.runIf(brokers !== undefined && pg !== undefined)('mart suite through Ka
       const result = await stream.done;
       expect(result.code).toBe(0);
 
-      const newest = Math.max(...suite.expected.onTimeEvents.map((e) => e.eventTs));
+      const newest = newestEventTs(suite.expected.onTimeEvents);
       const expected = evaluateHotMarts(suite.expected.onTimeEvents, suite.settings, { newestEventTs: newest });
       const actual = await readHotMarts(t.db, { maxSnapshotTs: newestSnapshot(newest, suite.settings.topDocsEveryMs) });
       expect(actual).toEqual(expected);

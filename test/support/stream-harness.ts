@@ -55,3 +55,10 @@ export async function waitForCatchUp(
 export function newestSnapshot(newestEventTs: number, step: number): number {
   return Math.floor(newestEventTs / step) * step + step;
 }
+
+/** Largest event_ts of a (possibly large) event list; spread arguments would overflow the stack. */
+export function newestEventTs(events: readonly { readonly eventTs: number }[]): number {
+  let newest = Number.NEGATIVE_INFINITY;
+  for (const e of events) if (e.eventTs > newest) newest = e.eventTs;
+  return newest;
+}

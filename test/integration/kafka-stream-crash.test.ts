@@ -1,0 +1,77 @@
+// Acceptance: `tidemark stream` killed with SIGKILL at random moments (≥ 5 times) while it
+// consumes ≥ 200k events from Kafka; once it has caught up, the hot marts are exactly what an
+// uninterrupted run gives (the reference evaluator), and a restart resumes from the stored
+// offsets instead of re-reading the topic (the 24 h windows come from the checkpoint).
+import { afterAll, describe, expect, it } from 'vitest';
+import { produceLines } from '../../src/io/kafka/kafka-admin.ts';
+import { evaluateHotMarts } from '../../src/marts/reference-evaluator.ts';
+import { buildMartSuite } from '../fixtures/mart-suite.ts';
+import { testDatabaseFactories } from '../support/databases.ts';
+import { kafkaTestEnv, testKafkaBrokers } from '../support/kafka.ts';
+import { readHotMarts } from '../support/read-hot-marts.ts';
+import { startCli } from '../support/run-cli.ts';
+import { committedMessages, newestEventTs, newestSnapshot, streamEnv, waitForCatchUp } from '../support/stream-harness.ts';
+
+const brokers = testKafkaBrokers();
+const pg = testDatabaseFactories().find((f) => f.kind === 'pg');
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+describe.runIf(brokers !== undefined && pg !== undefined)('kill -9 while consuming from Kafka', () => {
+  const kafka = kafkaTestEnv(brokers ?? []);
+  afterAll(() => kafka.cleanup());
+
+  it('marts are exact after 6 kills; a restart reads only what was not committed', { timeout: 600_000 }, async () => {
+    const suite = buildMartSuite({ scale: 8 });
+    expect(suite.lines.length).toBeGreaterThanOrEqual(200_000);
+    const topic = await kafka.createTopic(3);
+    await produceLines(kafka.brokers, topic, suite.lines.map((value, i) => ({ key: suite.keys[i] ?? null, value })));
+    const total = suite.lines.length;
+    const t = await pg!.create();
+    try {
+      const groupId = kafka.groupId();
+      const env = streamEnv({ databaseUrl: t.url!, brokers: kafka.brokers, topic, groupId, suite });
+      // Deterministic "random" moments: a different pause before each kill.
+      const pauses = [2300, 3700, 1900, 4100, 2900, 3300];
+      const committedAtKill: number[] = [];
+      for (const pause of pauses) {
+        const run = startCli(['stream'], env);
+        const before = await committedMessages(t.db, groupId, topic);
+        // Kill only once this run has committed something, so every kill lands mid-stream.
+        const deadline = Date.now() + 60_000;
+        while ((await committedMessages(t.db, groupId, topic)) === before && Date.now() < deadline) await sleep(100);
+        await sleep(pause);
+        run.child.kill('SIGKILL');
+        const result = await run.done;
+        expect(result.signal).toBe('SIGKILL');
+        committedAtKill.push(await committedMessages(t.db, groupId, topic));
+      }
+      expect(committedAtKill.filter((c) => c > 0 && c < total).length).toBeGreaterThanOrEqual(5);
+      for (let i = 1; i < committedAtKill.length; i++) expect(committedAtKill[i]).toBeGreaterThanOrEqual(committedAtKill[i - 1]!);
+
+      const resumeFrom = await committedMessages(t.db, groupId, topic);
+      const last = startCli(['stream'], { ...env, LOG_LEVEL: 'info' });
+      await waitForCatchUp(t.db, kafka.brokers, groupId, topic, { timeoutMs: 300_000 });
+      last.child.kill('SIGTERM');
+      const result = await last.done;
+      expect(result.code).toBe(0);
+      const finished = result.stdout.split('\n').find((l) => l.includes('"msg":"stream finished"'));
+      expect(finished).toBeDefined();
+      // The restart read exactly the uncommitted tail of the topic, not hours of history.
+      expect((JSON.parse(finished!) as { messages: number }).messages).toBe(total - resumeFrom);
+
+      const newest = newestEventTs(suite.expected.onTimeEvents);
+      const expected = evaluateHotMarts(suite.expected.onTimeEvents, suite.settings, { newestEventTs: newest });
+      const actual = await readHotMarts(t.db, { maxSnapshotTs: newestSnapshot(newest, suite.settings.topDocsEveryMs) });
+      expect(actual.traffic).toEqual(expected.traffic);
+      expect(actual.anomalies).toEqual(expected.anomalies);
+      expect(actual.clinicalTrend).toEqual(expected.clinicalTrend);
+      expect(actual.topDocs).toEqual(expected.topDocs);
+      const late = await t.db.query<{ n: string }>(`SELECT count(*)::text AS n FROM late_events`);
+      expect(Number(late.rows[0]?.n)).toBe(suite.expected.lateLines.length);
+      const dead = await t.db.query<{ n: string }>(`SELECT count(*)::text AS n FROM dead_letter_events`);
+      expect(Number(dead.rows[0]?.n)).toBe(suite.expected.deadLetters.length);
+    } finally {
+      await t.dispose();
+    }
+  });
+});
