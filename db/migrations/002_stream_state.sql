@@ -15,6 +15,9 @@ CREATE TABLE IF NOT EXISTS stream_partitions (
   kafka_partition  INT NOT NULL,
   next_offset      BIGINT NOT NULL CHECK (next_offset >= 0),
   max_event_ts     TIMESTAMPTZ NOT NULL,
+  -- The owner's watermark at this commit: the partition's state is final below it, so a new
+  -- owner must not treat anything older as on time.
+  watermark_ts     TIMESTAMPTZ NOT NULL,
   top_frontier     TIMESTAMPTZ,
   trend_frontier   TIMESTAMPTZ,
   retain_from      TIMESTAMPTZ NOT NULL,

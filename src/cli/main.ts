@@ -39,16 +39,19 @@ flight, commits it and exits 0. Requires KAFKA_BROKERS.`,
       if (config.kafka.brokers.length === 0) throw new ConfigError('KAFKA_BROKERS', 'KAFKA_BROKERS is not set; `tidemark stream` needs a Kafka cluster (host:port,…)');
       const brokers = [...config.kafka.brokers];
       const topic = config.kafka.topic;
-      const kafka = createKafkaSource({
-        brokers,
-        topic,
-        groupId: config.kafka.groupId,
-        clientId: config.kafka.clientId,
-        sessionTimeoutMs: config.kafka.sessionTimeoutMs,
-      });
       // Partitions are handed over in event-time order, so lateness does not depend on fetch order.
-      const source = alignByEventTime(kafka, { endOffsets: () => endOffsets(brokers, topic), maxFutureSkewMs: config.stream.maxFutureSkewMs });
-      return runStreamCommand(config, source, config.kafka.groupId);
+      const source = (): MessageSource =>
+        alignByEventTime(
+          createKafkaSource({
+            brokers,
+            topic,
+            groupId: config.kafka.groupId,
+            clientId: config.kafka.clientId,
+            sessionTimeoutMs: config.kafka.sessionTimeoutMs,
+          }),
+          { endOffsets: () => endOffsets(brokers, topic), maxFutureSkewMs: config.stream.maxFutureSkewMs },
+        );
+      return runStreamCommand(config, source, config.kafka.groupId, () => endOffsets(brokers, topic));
     },
   },
   replay: {
@@ -106,7 +109,12 @@ export function streamSettings(config: TidemarkConfig): StreamSettings {
   };
 }
 
-async function runStreamCommand(config: TidemarkConfig, source: MessageSource, consumer: string): Promise<number> {
+async function runStreamCommand(
+  config: TidemarkConfig,
+  source: MessageSource | (() => MessageSource),
+  consumer: string,
+  logEndOffsets?: () => Promise<ReadonlyMap<number, string>>,
+): Promise<number> {
   const log = createLogger(config.log.level, { component: 'stream', consumer });
   const db = await openDatabase({ url: config.database.url ?? undefined, embeddedDir: config.database.embeddedDir });
   const stop = new AbortController();
@@ -125,6 +133,7 @@ async function runStreamCommand(config: TidemarkConfig, source: MessageSource, c
       settings: streamSettings(config),
       batchMaxMessages: config.stream.batchMaxMessages,
       batchMaxWaitMs: config.stream.batchMaxWaitMs,
+      ...(logEndOffsets === undefined ? {} : { logEndOffsets }),
       log,
       metrics: streamMetrics(new Registry()),
       signal: stop.signal,

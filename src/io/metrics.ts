@@ -102,6 +102,7 @@ export function streamMetrics(registry: Registry) {
     deadLetters: registry.register(new Counter('tidemark_dead_letters_total', 'Messages sent to dead_letter_events, by reason.')),
     lateEvents: registry.register(new Counter('tidemark_late_events_total', 'Events older than the watermark, recorded in late_events.')),
     alerts: registry.register(new Counter('tidemark_anomaly_alerts_total', 'Anomaly alerts raised, by severity.')),
+    fenced: registry.register(new Counter('tidemark_checkpoint_fenced_total', 'Batches refused because another instance took a partition over.')),
     watermarkDelay: registry.register(new Gauge('tidemark_watermark_delay_seconds', 'Wall clock minus the event-time watermark.')),
     checkpointAge: registry.register(new Gauge('tidemark_checkpoint_timestamp_seconds', 'Unix time of the last committed checkpoint.')),
     batchDuration: registry.register(

@@ -4,21 +4,30 @@ import type { BatchOutput } from '../stream/checkpoint-types.ts';
 import { StreamProcessor } from '../stream/stream-processor.ts';
 import type { Clock, StreamSettings } from '../stream/stream-processor.ts';
 import type { Database } from './db/database.ts';
-import { loadConsumerWatermark, loadGroupMaxEventTs, loadNextOffsets, loadPartitionCheckpoint } from './hot-sink/checkpoint-store.ts';
-import { alertPayload, commitBatch } from './hot-sink/hot-mart-sink.ts';
+import { loadConsumerWatermark, loadGroupClocks, loadNextOffsets, loadPartitionCheckpoint } from './hot-sink/checkpoint-store.ts';
+import { CheckpointFencedError, alertPayload, commitBatch } from './hot-sink/hot-mart-sink.ts';
 import type { Logger } from './log.ts';
 import type { StreamMetrics } from './metrics.ts';
 import type { MessageSource } from './source.ts';
 
 export interface StreamRunOptions {
   readonly db: Database;
-  readonly source: MessageSource;
+  /**
+   * The source, or a factory for one. With a factory, a batch refused by the checkpoint fence
+   * (another instance took a partition over during a rebalance) makes the runner start afresh
+   * from the stored checkpoint instead of failing.
+   */
+  readonly source: MessageSource | (() => MessageSource);
   readonly consumer: string;
   readonly settings: StreamSettings;
   readonly batchMaxMessages: number;
   readonly batchMaxWaitMs: number;
   /** While no message arrives, flush this often anyway: idle partitions, other instances' progress. */
   readonly idleFlushMs?: number;
+  /** Event time this instance may run ahead of the group's slowest live partition (default 10 min). */
+  readonly maxLeadOverGroupMs?: number;
+  /** The log's end offsets (Kafka): tells a partition with a backlog from an idle one. */
+  readonly logEndOffsets?: () => Promise<ReadonlyMap<number, string>>;
   readonly log: Logger;
   readonly metrics?: StreamMetrics;
   readonly clock?: Clock;
@@ -50,11 +59,28 @@ function hasWork(batch: BatchOutput): boolean {
 }
 
 export async function runStream(options: StreamRunOptions): Promise<StreamRunSummary> {
-  const { db, source, consumer, log, metrics } = options;
+  const totals = { messages: 0, applied: 0, duplicates: 0, deadLetters: 0, lateEvents: 0, alerts: 0, batches: 0 };
+  for (;;) {
+    const source = typeof options.source === 'function' ? options.source() : options.source;
+    try {
+      return await runFromCheckpoint(options, source, totals);
+    } catch (error) {
+      if (!(error instanceof CheckpointFencedError) || typeof options.source !== 'function') throw error;
+      // Nothing of the refused batch was written; our in-memory state is ahead of the
+      // checkpoint, so drop it all and resume from what the database holds.
+      options.log.warn('checkpoint fenced: another instance owns a partition now; restarting from the checkpoint', { reason: error.message });
+      options.metrics?.fenced.inc();
+    }
+  }
+}
+
+type Totals = { messages: number; applied: number; duplicates: number; deadLetters: number; lateEvents: number; alerts: number; batches: number };
+
+async function runFromCheckpoint(options: StreamRunOptions, source: MessageSource, totals: Totals): Promise<StreamRunSummary> {
+  const { db, consumer, log, metrics } = options;
   const clock = options.clock ?? Date.now;
   const initialWatermark = await loadConsumerWatermark(db, consumer);
   const processor = new StreamProcessor(options.settings, clock, initialWatermark === undefined ? {} : { initialWatermark });
-  const totals = { messages: 0, applied: 0, duplicates: 0, deadLetters: 0, lateEvents: 0, alerts: 0, batches: 0 };
 
   const commit = async (batch: BatchOutput, startedAt: number): Promise<void> => {
     if (!hasWork(batch)) return;
@@ -81,8 +107,21 @@ export async function runStream(options: StreamRunOptions): Promise<StreamRunSum
     options.onCommit?.(batch);
   };
 
-  // Other instances of the group move the newest snapshot horizon too; partials follow it.
-  const flush = async (): Promise<BatchOutput> => processor.flush({ groupMaxEventTs: await loadGroupMaxEventTs(db, consumer) });
+  // The group's other partitions (owned by other instances) take part in the watermark and move
+  // the newest snapshot horizon; their committed clocks come from the checkpoint table.
+  let logEnds: ReadonlyMap<number, string> | undefined;
+  let logEndsAt = Number.NEGATIVE_INFINITY;
+  const flush = async (): Promise<BatchOutput> => {
+    const source = processor.ownedPartitions()[0]?.source;
+    if (source === undefined) return processor.flush();
+    if (options.logEndOffsets !== undefined && clock() - logEndsAt >= 1000) {
+      logEndsAt = clock();
+      logEnds = await options.logEndOffsets();
+    }
+    return processor.flush({ groupClocks: await loadGroupClocks(db, consumer, source, logEnds) });
+  };
+  const maxLeadMs = options.maxLeadOverGroupMs ?? 10 * 60_000;
+  let throttledSince: number | null = null;
   const idleFlushMs = options.idleFlushMs ?? 1000;
   let lastFlushAt = clock();
 
@@ -90,6 +129,15 @@ export async function runStream(options: StreamRunOptions): Promise<StreamRunSum
   let ended: StreamRunSummary['ended'] = 'stopped';
   try {
     while (options.signal?.aborted !== true) {
+      // Watermark alignment across instances: an instance far ahead in event time waits for the
+      // group's slowest live partition (bounded, in case that partition's owner is stuck).
+      if (processor.leadOverGroup > maxLeadMs && (throttledSince === null || clock() - throttledSince < 120_000)) {
+        throttledSince ??= clock();
+        await new Promise((r) => setTimeout(r, 200));
+        await commit(await flush(), clock());
+        continue;
+      }
+      throttledSince = null;
       const polled = await source.poll(options.batchMaxMessages, options.batchMaxWaitMs);
       const startedAt = clock();
       if (polled.kind === 'assigned') {

@@ -23,6 +23,8 @@ export interface PartitionCheckpoint {
   readonly partition: number;
   readonly nextOffset: string | null;
   readonly maxEventTs: number;
+  /** Watermark of the partition's last owner at its last commit (−∞ when none). */
+  readonly watermark: number;
   readonly topFrontier: number | null;
   readonly trendFrontier: number | null;
   readonly anomaly: Readonly<Record<string, SessionAnomalySnapshot>>;
@@ -50,6 +52,7 @@ export interface PartitionCommit {
   readonly expectedOffset: string | null;
   readonly nextOffset: string | null;
   readonly maxEventTs: number;
+  readonly watermark: number;
   readonly topFrontier: number | null;
   readonly trendFrontier: number | null;
   readonly retainFrom: number;

@@ -44,6 +44,8 @@ export class PartitionState {
   /** Partial values last written per provisional snapshot, so only changes are written again. */
   readonly writtenTop = new Map<number, Map<string, GroupValue>>();
   readonly writtenTrend = new Map<number, Map<string, TrendValue>>();
+  /** The previous owner's watermark: below it this partition's state is final already. */
+  watermarkFloor = Number.NEGATIVE_INFINITY;
   /** Applied events since the last flush. */
   dirty = false;
   /** The newest snapshot horizon the provisional partials were computed for. */

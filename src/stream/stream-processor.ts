@@ -25,6 +25,7 @@ import type { TrendValue } from './partition-state.ts';
 import { SlidingWindow } from './sliding-window.ts';
 import type { GroupValue } from './sliding-window.ts';
 import { WatermarkTracker } from './watermark-tracker.ts';
+import type { ExternalPartitionClock } from './watermark-tracker.ts';
 
 export interface StreamSettings {
   readonly marts: MartSettings;
@@ -36,8 +37,8 @@ export interface StreamSettings {
 export type Clock = () => number;
 
 export interface FlushOptions {
-  /** Newest event_ts over every partition of the consumer group (other instances included). */
-  readonly groupMaxEventTs?: number;
+  /** The group's partitions as committed (other instances' included). */
+  readonly groupClocks?: readonly ExternalPartitionClock[];
 }
 
 interface BatchAccumulator {
@@ -104,6 +105,11 @@ export class StreamProcessor {
     return this.tracker.maxEventTs;
   }
 
+  /** How far this instance's partitions are ahead of the slowest live partition of the group. */
+  get leadOverGroup(): number {
+    return this.tracker.leadOverExternal;
+  }
+
   ownedPartitions(): { source: string; partition: number }[] {
     return [...this.states.values()].map((s) => ({ source: s.source, partition: s.partition }));
   }
@@ -113,7 +119,8 @@ export class StreamProcessor {
     const state = new PartitionState(checkpoint.source, checkpoint.partition, checkpoint.nextOffset, this.thresholds());
     this.states.set(partitionKey(checkpoint.source, checkpoint.partition), state);
     this.tracker.track(checkpoint.partition, checkpoint.maxEventTs, this.clock());
-    const watermark = this.tracker.watermark;
+    state.watermarkFloor = checkpoint.watermark;
+    const watermark = Math.max(this.tracker.watermark, state.watermarkFloor);
 
     for (const stored of checkpoint.buckets) {
       const bucket = bucketFromData(stored.data);
@@ -178,7 +185,7 @@ export class StreamProcessor {
       return;
     }
     const event = outcome.event;
-    const watermark = this.tracker.watermark;
+    const watermark = Math.max(this.tracker.watermark, state.watermarkFloor);
     // Late is decided before dedup: a late duplicate is recorded as late (the cold path dedups).
     if (event.eventTs < watermark) {
       this.batch.lateEvents.push({ message, event, watermark });
@@ -288,6 +295,7 @@ export class StreamProcessor {
   /** Computes what this batch changed and returns it for one transactional commit. */
   flush(options: FlushOptions = {}): BatchOutput {
     const now = this.clock();
+    if (options.groupClocks !== undefined) this.tracker.setExternal(options.groupClocks.filter((c) => !this.trackedPartition(c.partition)));
     const watermark = this.tracker.recompute(now);
     const alerts: AnomalyAlert[] = [];
     const anomalyUpserts: BatchOutput['anomalyUpserts'][number][] = [];
@@ -320,7 +328,7 @@ export class StreamProcessor {
       }
     }
 
-    const newestTs = Math.max(this.tracker.maxEventTs, options.groupMaxEventTs ?? Number.NEGATIVE_INFINITY);
+    const newestTs = this.tracker.groupMaxEventTs;
     const collector: FlushCollector = {
       trafficPartials: [],
       topPartials: [],
@@ -583,6 +591,7 @@ export class StreamProcessor {
       expectedOffset: state.committedOffset,
       nextOffset: state.nextOffset,
       maxEventTs: this.tracker.partitionMax(state.partition),
+      watermark: Math.max(watermark, state.watermarkFloor),
       topFrontier,
       trendFrontier,
       retainFrom: this.retainFrom,

@@ -8,9 +8,25 @@ export interface PartitionClock {
   lastActivityAt: number;
 }
 
+/** A partition another instance owns, as its last commit left it. */
+export interface ExternalPartitionClock {
+  readonly partition: number;
+  readonly maxEventTs: number;
+  /** Wall clock of that commit. */
+  readonly committedAt: number;
+  /**
+   * Nothing left to read in the log. Only a caught-up partition can be idle: one with a backlog
+   * (its owner is slow, or it is between owners during a rebalance) keeps holding the watermark.
+   */
+  readonly caughtUp: boolean;
+}
+
 export class WatermarkTracker {
   private readonly partitions = new Map<number, PartitionClock>();
+  /** The group's other partitions: the watermark is the min over all of the group's live partitions. */
+  private external: readonly ExternalPartitionClock[] = [];
   private current: number;
+  private lastRecomputeAt = Number.NEGATIVE_INFINITY;
   private readonly delayMs: number;
   private readonly idleTimeoutMs: number;
 
@@ -29,6 +45,34 @@ export class WatermarkTracker {
     let max = Number.NEGATIVE_INFINITY;
     for (const clock of this.partitions.values()) if (clock.maxEventTs > max) max = clock.maxEventTs;
     return max;
+  }
+
+  /** Largest event_ts over the whole group: the newest snapshot horizon. */
+  get groupMaxEventTs(): number {
+    let max = this.maxEventTs;
+    for (const clock of this.external) if (clock.maxEventTs > max) max = clock.maxEventTs;
+    return max;
+  }
+
+  /** How far the local partitions run ahead of the slowest live external partition (0 when not ahead). */
+  get leadOverExternal(): number {
+    if (this.external.length === 0) return 0;
+    const now = this.lastRecomputeAt;
+    let slowest = Number.POSITIVE_INFINITY;
+    for (const clock of this.external) {
+      if (this.externalIdle(clock, now)) continue;
+      if (clock.maxEventTs < slowest) slowest = clock.maxEventTs;
+    }
+    const lead = this.maxEventTs - slowest;
+    return Number.isFinite(lead) && lead > 0 ? lead : 0;
+  }
+
+  private externalIdle(clock: ExternalPartitionClock, now: number): boolean {
+    return clock.caughtUp && now - clock.committedAt >= this.idleTimeoutMs;
+  }
+
+  setExternal(clocks: readonly ExternalPartitionClock[]): void {
+    this.external = clocks;
   }
 
   /** A partition starts blocking the watermark as soon as it is owned, until it goes idle. */
@@ -75,11 +119,16 @@ export class WatermarkTracker {
 
   /** Re-evaluates idleness; call periodically so an idle partition stops holding the watermark back. */
   recompute(now: number): number {
+    this.lastRecomputeAt = now;
     let min = Number.POSITIVE_INFINITY;
     let anyActive = false;
     for (const clock of this.partitions.values()) {
       if (now - clock.lastActivityAt >= this.idleTimeoutMs) continue;
       anyActive = true;
+      if (clock.maxEventTs < min) min = clock.maxEventTs;
+    }
+    for (const clock of this.external) {
+      if (this.externalIdle(clock, now)) continue;
       if (clock.maxEventTs < min) min = clock.maxEventTs;
     }
     // With every partition idle nothing proves time has moved on: hold the watermark (as Flink does).

@@ -73,7 +73,7 @@ function generate(seed: number, count: number, partitions = 1): Generated {
 }
 
 function emptyCheckpoint(partition: number): PartitionCheckpoint {
-  return { source: 'test', partition, nextOffset: null, maxEventTs: Number.NEGATIVE_INFINITY, topFrontier: null, trendFrontier: null, anomaly: {}, buckets: [], pendingEvents: [] };
+  return { source: 'test', partition, nextOffset: null, maxEventTs: Number.NEGATIVE_INFINITY, watermark: Number.NEGATIVE_INFINITY, topFrontier: null, trendFrontier: null, anomaly: {}, buckets: [], pendingEvents: [] };
 }
 
 const SETTINGS = { marts: DEFAULT_MART_SETTINGS, watermarkDelayMs: 10 * MIN, maxFutureSkewMs: 5 * MIN, idlePartitionTimeoutMs: 60_000 };
@@ -134,10 +134,12 @@ describe('StreamProcessor vs the reference evaluator', () => {
     a.assign(emptyCheckpoint(1));
     b.assign(emptyCheckpoint(2));
     const store = new InMemoryMarts();
-    let groupMax = Number.NEGATIVE_INFINITY;
+    // Stands in for the checkpoint table: every partition's committed clock.
+    const clocks = new Map<number, { partition: number; maxEventTs: number; committedAt: number; caughtUp: boolean }>();
     const flush = (p: StreamProcessor): void => {
-      groupMax = Math.max(groupMax, p.maxEventTs);
-      store.apply(p.flush({ groupMaxEventTs: groupMax }));
+      const batch = p.flush({ groupClocks: [...clocks.values()] });
+      for (const c of batch.partitions) clocks.set(c.partition, { partition: c.partition, maxEventTs: c.maxEventTs, committedAt: clock(), caughtUp: false });
+      store.apply(batch);
     };
     for (let i = 0; i < messages.length; i += 40) {
       const chunk = messages.slice(i, i + 40);

@@ -3,6 +3,7 @@ import type { ClickEvent } from '../../marts/types.ts';
 import type { SessionAnomalySnapshot } from '../../stream/anomaly-detector.ts';
 import type { BucketKind, PartitionCheckpoint, StoredBucket } from '../../stream/checkpoint-types.ts';
 import type { GroupBucketData } from '../../stream/group-buckets.ts';
+import type { ExternalPartitionClock } from '../../stream/watermark-tracker.ts';
 import type { Queryable } from '../db/database.ts';
 import { epochMs, fromSqlEpoch } from './timestamps.ts';
 
@@ -15,14 +16,35 @@ export async function loadConsumerWatermark(db: Queryable, consumer: string): Pr
   return row === undefined ? undefined : fromSqlEpoch(row.wm);
 }
 
-/** Newest event_ts over every partition the group has committed (−∞ when none). */
-export async function loadGroupMaxEventTs(db: Queryable, consumer: string): Promise<number> {
-  const result = await db.query<{ mx: unknown }>(
-    `SELECT ${epochMs('max(max_event_ts)')} AS mx FROM stream_partitions WHERE consumer = $1`,
-    [consumer],
+/**
+ * Every partition of the group as last committed, by whichever instance owns it. With the log's
+ * end offsets, partitions nobody has committed yet count too (at −∞), and each is marked caught
+ * up or not; without them, every committed partition counts as caught up.
+ */
+export async function loadGroupClocks(
+  db: Queryable,
+  consumer: string,
+  source: string,
+  logEnds?: ReadonlyMap<number, string>,
+): Promise<ExternalPartitionClock[]> {
+  const result = await db.query<{ p: number; next: string; mx: unknown; at: unknown }>(
+    `SELECT kafka_partition AS p, next_offset::text AS next, ${epochMs('max_event_ts')} AS mx, ${epochMs('updated_at')} AS at
+       FROM stream_partitions WHERE consumer = $1 AND source = $2`,
+    [consumer, source],
   );
-  const value = result.rows[0]?.mx;
-  return value === null || value === undefined ? Number.NEGATIVE_INFINITY : fromSqlEpoch(value);
+  const committed = new Map(result.rows.map((r) => [r.p, r]));
+  const partitions = new Set<number>([...committed.keys(), ...(logEnds?.keys() ?? [])]);
+  return [...partitions].map((partition) => {
+    const row = committed.get(partition);
+    const end = logEnds?.get(partition);
+    const next = row === undefined ? 0 : Number(row.next);
+    return {
+      partition,
+      maxEventTs: row === undefined ? Number.NEGATIVE_INFINITY : fromSqlEpoch(row.mx),
+      committedAt: row === undefined ? Number.NEGATIVE_INFINITY : fromSqlEpoch(row.at),
+      caughtUp: end === undefined ? true : next >= Number(end),
+    };
+  });
 }
 
 export async function loadNextOffsets(
@@ -44,6 +66,7 @@ export async function loadNextOffsets(
 interface PartitionRow {
   next_offset: string;
   max_ts: unknown;
+  wm: unknown;
   top_frontier: unknown;
   trend_frontier: unknown;
   retain_from: unknown;
@@ -57,7 +80,7 @@ export async function loadPartitionCheckpoint(
   partition: number,
 ): Promise<PartitionCheckpoint> {
   const head = await db.query<PartitionRow>(
-    `SELECT next_offset::text AS next_offset, ${epochMs('max_event_ts')} AS max_ts,
+    `SELECT next_offset::text AS next_offset, ${epochMs('max_event_ts')} AS max_ts, ${epochMs('watermark_ts')} AS wm,
             ${epochMs('top_frontier')} AS top_frontier, ${epochMs('trend_frontier')} AS trend_frontier,
             ${epochMs('retain_from')} AS retain_from, anomaly_state
        FROM stream_partitions WHERE consumer = $1 AND source = $2 AND kafka_partition = $3`,
@@ -65,7 +88,7 @@ export async function loadPartitionCheckpoint(
   );
   const row = head.rows[0];
   if (row === undefined) {
-    return { source, partition, nextOffset: null, maxEventTs: Number.NEGATIVE_INFINITY, topFrontier: null, trendFrontier: null, anomaly: {}, buckets: [], pendingEvents: [] };
+    return { source, partition, nextOffset: null, maxEventTs: Number.NEGATIVE_INFINITY, watermark: Number.NEGATIVE_INFINITY, topFrontier: null, trendFrontier: null, anomaly: {}, buckets: [], pendingEvents: [] };
   }
   const retainFrom = fromSqlEpoch(row.retain_from);
   const buckets = await db.query<{ kind: BucketKind; start: unknown; state: string }>(
@@ -99,6 +122,7 @@ export async function loadPartitionCheckpoint(
     partition,
     nextOffset: row.next_offset,
     maxEventTs: fromSqlEpoch(row.max_ts),
+    watermark: fromSqlEpoch(row.wm),
     topFrontier: nullable(row.top_frontier),
     trendFrontier: nullable(row.trend_frontier),
     anomaly: reviveAnomalyState(row.anomaly_state),

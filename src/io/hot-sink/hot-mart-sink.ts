@@ -23,7 +23,7 @@ function rawParts(value: unknown): { text: string | null; hex: string | null } {
   if (value === null || value === undefined) return { text: null, hex: null };
   if (typeof value === 'string') return { text: value, hex: null };
   if (value instanceof Uint8Array) {
-    let text: string | null = null;
+    let text: string | null;
     try {
       text = strictUtf8.decode(value);
     } catch {
@@ -351,9 +351,10 @@ async function writePartitionState(tx: Queryable, consumer: string, p: Partition
   }
   if (p.nextOffset === null) return;
   await tx.query(
-    `INSERT INTO stream_partitions (consumer, source, kafka_partition, next_offset, max_event_ts, top_frontier, trend_frontier, retain_from, anomaly_state, updated_at)
-     VALUES ($1, $2, $3, $4::bigint, $5::timestamptz, $6::timestamptz, $7::timestamptz, $8::timestamptz, $9::jsonb, now())
+    `INSERT INTO stream_partitions (consumer, source, kafka_partition, next_offset, max_event_ts, top_frontier, trend_frontier, retain_from, anomaly_state, watermark_ts, updated_at)
+     VALUES ($1, $2, $3, $4::bigint, $5::timestamptz, $6::timestamptz, $7::timestamptz, $8::timestamptz, $9::jsonb, $10::timestamptz, now())
      ON CONFLICT (consumer, source, kafka_partition) DO UPDATE SET next_offset = excluded.next_offset, max_event_ts = excluded.max_event_ts,
+       watermark_ts = GREATEST(stream_partitions.watermark_ts, excluded.watermark_ts),
        top_frontier = excluded.top_frontier, trend_frontier = excluded.trend_frontier, retain_from = excluded.retain_from,
        anomaly_state = excluded.anomaly_state, updated_at = excluded.updated_at`,
     [
@@ -364,6 +365,7 @@ async function writePartitionState(tx: Queryable, consumer: string, p: Partition
       p.trendFrontier === null ? null : ts(p.trendFrontier),
       ts(p.retainFrom),
       anomalyJson(p.anomaly),
+      ts(p.watermark),
     ],
   );
 }
