@@ -1,0 +1,258 @@
+// Stream benchmark: Kafka → all four hot marts in PostgreSQL with one processor, on this machine
+// (Kafka and PostgreSQL local). Prints a Markdown table; BENCHMARKS.md keeps the latest.
+//
+//   npm run bench:stream -- [--events 300000] [--rate 10000] [--rate-seconds 20]
+//
+// Phases:
+//  1. core      — the processor alone (no I/O) over the generated events: CPU µs/event.
+//  2. backlog   — events already in a 3-partition topic, consumed by `runStream` with the
+//                 event-time aligner into PostgreSQL: sustained events/s, CPU µs/event, peak RSS
+//                 (the events span 26 h of event time, so the 24 h clinical window is full).
+//  3. live      — a producer paced at --rate events/s with event_ts = now: freshness = commit of
+//                 the batch holding a message − its Kafka timestamp (p50/p99), alert latency for
+//                 a burst session, likewise measured to the commit that raised the alert.
+//  4. restart   — `tidemark stream` killed with SIGKILL, restarted: seconds to its first commit.
+// Services come from TEST_DATABASE_URL and TEST_KAFKA_BROKERS (bash scripts/services.sh up).
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { createPgDatabase } from '../src/io/db/pg-database.ts';
+import { migrate } from '../src/io/db/migrate.ts';
+import { alignByEventTime } from '../src/io/event-time-aligned-source.ts';
+import { createTopic, deleteTopic, endOffsets, produceLines } from '../src/io/kafka/kafka-admin.ts';
+import { createKafkaSource } from '../src/io/kafka/kafka-source.ts';
+import { createLogger } from '../src/io/log.ts';
+import type { MessageSource, SourcePoll } from '../src/io/source.ts';
+import { runStream } from '../src/io/stream-runner.ts';
+import { DEFAULT_MART_SETTINGS } from '../src/marts/types.ts';
+import type { RawMessage } from '../src/marts/types.ts';
+import { StreamProcessor } from '../src/stream/stream-processor.ts';
+
+const { values } = parseArgs({
+  options: {
+    events: { type: 'string', default: '300000' },
+    rate: { type: 'string', default: '10000' },
+    'rate-seconds': { type: 'string', default: '20' },
+  },
+});
+const EVENTS = Number(values.events);
+const RATE = Number(values.rate);
+const RATE_SECONDS = Number(values['rate-seconds']);
+const databaseUrl = process.env['TEST_DATABASE_URL'] ?? process.env['DATABASE_URL'];
+const brokers = (process.env['TEST_KAFKA_BROKERS'] ?? process.env['KAFKA_BROKERS'] ?? '').split(',').filter((b) => b !== '');
+if (databaseUrl === undefined || brokers.length === 0) {
+  process.stderr.write('bench:stream needs TEST_DATABASE_URL and TEST_KAFKA_BROKERS (bash scripts/services.sh up && source .services/env.sh)\n');
+  process.exit(2);
+}
+const SETTINGS = { marts: DEFAULT_MART_SETTINGS, watermarkDelayMs: 600_000, maxFutureSkewMs: 300_000, idlePartitionTimeoutMs: 60_000 };
+const log = createLogger('error');
+const rows: [string, string][] = [];
+const record = (name: string, value: string): void => {
+  rows.push([name, value]);
+  process.stdout.write(`${name}: ${value}\n`);
+};
+
+/** TripClick-like traffic: sessions of a few clicks, Zipf-popular documents, 12 areas. */
+function* generate(count: number, startMs: number, spanMs: number, seed = 7): Generator<{ key: string; value: string; ts: number }> {
+  let s = seed;
+  const random = (): number => ((s = (s * 48271) % 2147483647) / 2147483647);
+  const areas = ['cardiology', 'oncology', 'neurology', 'pediatrics', 'dermatology', 'psychiatry', 'infectious', 'endocrinology', 'nephrology', 'urology', 'rheumatology', null];
+  for (let i = 0; i < count; i++) {
+    const ts = startMs + Math.floor((i / count) * spanMs) - Math.floor(random() * 60_000);
+    const session = `s${Math.floor(random() * Math.max(100, count / 20))}`;
+    const doc = Math.floor(Math.pow(random(), 3) * 20_000);
+    const value = JSON.stringify({
+      event_id: `e${seed}-${i}`,
+      event_ts: ts,
+      session_id: session,
+      document_id: String(doc),
+      title: `Document ${doc}`,
+      clinical_area: areas[doc % areas.length],
+    });
+    yield { key: session, value, ts };
+  }
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+async function corePhase(): Promise<void> {
+  const messages: RawMessage[] = [];
+  let i = 0;
+  for (const e of generate(EVENTS, Date.UTC(2026, 2, 1), 26 * 3_600_000)) messages.push({ source: 'bench', partition: 0, offset: String(i++), value: e.value, receivedAt: 0 });
+  const processor = new StreamProcessor(SETTINGS, Date.now);
+  processor.assign({ source: 'bench', partition: 0, nextOffset: null, maxEventTs: -Infinity, watermark: -Infinity, topFrontier: null, trendFrontier: null, anomaly: {}, buckets: [], pendingEvents: [] });
+  const cpu = process.cpuUsage();
+  const started = performance.now();
+  for (let k = 0; k < messages.length; k += 5000) {
+    processor.process(messages.slice(k, k + 5000));
+    processor.flush();
+  }
+  const used = process.cpuUsage(cpu);
+  const wall = performance.now() - started;
+  record('core: events/s (processor only, 5000-event batches)', Math.round(messages.length / (wall / 1000)).toLocaleString('en-US'));
+  record('core: CPU µs/event', ((used.user + used.system) / messages.length).toFixed(2));
+}
+
+async function backlogPhase(): Promise<void> {
+  const topic = `bench-${randomUUID()}`;
+  await createTopic(brokers, topic, 3);
+  const lines = [...generate(EVENTS, Date.UTC(2026, 2, 1), 26 * 3_600_000)].map((e) => ({ key: e.key, value: e.value }));
+  await produceLines(brokers, topic, lines);
+  const db = createPgDatabase(databaseUrl!);
+  await migrate(db);
+  const consumer = `bench-${randomUUID()}`;
+  const stop = new AbortController();
+  let applied = 0;
+  let peakRss = 0;
+  const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 200);
+  const cpu = process.cpuUsage();
+  const started = performance.now();
+  const run = runStream({
+    db,
+    source: alignByEventTime(createKafkaSource({ brokers, topic, groupId: consumer, clientId: 'bench' }), { endOffsets: () => endOffsets(brokers, topic) }),
+    consumer,
+    settings: SETTINGS,
+    batchMaxMessages: 5000,
+    batchMaxWaitMs: 100,
+    log,
+    logEndOffsets: () => endOffsets(brokers, topic),
+    signal: stop.signal,
+    onCommit: (batch) => {
+      applied += batch.applied;
+      if (applied + batch.lateEvents.length >= EVENTS * 0.999) stop.abort();
+    },
+  });
+  const summary = await run;
+  const wall = performance.now() - started;
+  const used = process.cpuUsage(cpu);
+  clearInterval(rssTimer);
+  record('backlog: events', summary.messages.toLocaleString('en-US'));
+  record('backlog: events/s Kafka → 4 hot marts (1 processor)', Math.round(summary.messages / (wall / 1000)).toLocaleString('en-US'));
+  record('backlog: processor CPU µs/event (incl. Kafka client, pg driver)', ((used.user + used.system) / summary.messages).toFixed(1));
+  record('backlog: peak RSS MB (26 h of events, 24 h window full)', (peakRss / 2 ** 20).toFixed(0));
+  await db.close();
+  await deleteTopic(brokers, topic);
+}
+
+/** Remembers each polled batch's Kafka timestamps until its commit. */
+function timing(inner: MessageSource): { source: MessageSource; take(): RawMessage[] } {
+  let pending: RawMessage[] = [];
+  return {
+    source: {
+      bounded: inner.bounded,
+      start: (hooks) => inner.start(hooks),
+      async poll(max, wait): Promise<SourcePoll> {
+        const r = await inner.poll(max, wait);
+        if (r.kind === 'messages') pending.push(...r.messages);
+        return r;
+      },
+      close: () => inner.close(),
+    },
+    take: () => {
+      const out = pending;
+      pending = [];
+      return out;
+    },
+  };
+}
+
+async function livePhase(): Promise<void> {
+  const topic = `bench-live-${randomUUID()}`;
+  await createTopic(brokers, topic, 3);
+  const db = createPgDatabase(databaseUrl!);
+  await migrate(db);
+  const consumer = `bench-${randomUUID()}`;
+  const stop = new AbortController();
+  const freshness: number[] = [];
+  const alertLatency: number[] = [];
+  const timed = timing(alignByEventTime(createKafkaSource({ brokers, topic, groupId: consumer, clientId: 'bench' }), { endOffsets: () => endOffsets(brokers, topic) }));
+  const burstSent = new Map<string, number>();
+  const run = runStream({
+    db,
+    source: timed.source,
+    consumer,
+    settings: SETTINGS,
+    batchMaxMessages: 5000,
+    batchMaxWaitMs: 50,
+    log,
+    logEndOffsets: () => endOffsets(brokers, topic),
+    signal: stop.signal,
+    onCommit: (batch) => {
+      const now = Date.now();
+      for (const m of timed.take()) if (m.producedAt !== undefined) freshness.push(now - m.producedAt);
+      for (const a of batch.alerts) {
+        const sent = burstSent.get(a.sessionId);
+        if (sent !== undefined && a.severity === 'WARNING') alertLatency.push(now - sent);
+      }
+    },
+  });
+  await new Promise((r) => setTimeout(r, 3000));
+  // Paced producer: RATE events/s for RATE_SECONDS, one burst session (60 clicks) every 2 s.
+  const perTick = Math.max(1, Math.round(RATE / 20));
+  let sent = 0;
+  let burst = 0;
+  const until = Date.now() + RATE_SECONDS * 1000;
+  while (Date.now() < until) {
+    const tickStart = Date.now();
+    const lines = [...generate(perTick, tickStart, 1, sent + 11)].map((e, i) => ({ key: e.key, value: JSON.stringify({ ...JSON.parse(e.value), event_id: `live-${sent + i}`, event_ts: tickStart }) }));
+    if (sent % (RATE * 2) < perTick) {
+      const session = `burst-${burst++}`;
+      for (let k = 0; k < 60; k++) lines.push({ key: session, value: JSON.stringify({ event_id: `${session}-${k}`, event_ts: tickStart, session_id: session, document_id: '1', title: 'x', clinical_area: null }) });
+      burstSent.set(session, tickStart);
+    }
+    await produceLines(brokers, topic, lines, { batchSize: lines.length, concurrency: 1 });
+    sent += perTick;
+    const elapsed = Date.now() - tickStart;
+    if (elapsed < 50) await new Promise((r) => setTimeout(r, 50 - elapsed));
+  }
+  await new Promise((r) => setTimeout(r, 3000));
+  stop.abort();
+  await run;
+  const sorted = freshness.sort((a, b) => a - b);
+  const alerts = alertLatency.sort((a, b) => a - b);
+  record(`live: achieved produce rate (target ${RATE}/s)`, `${Math.round(sent / RATE_SECONDS).toLocaleString('en-US')}/s`);
+  record('live: freshness produce → committed row, p50 / p99 ms', `${percentile(sorted, 50)} / ${percentile(sorted, 99)}`);
+  record('live: anomaly alert latency (burst produced → alert committed), p50 / p99 ms', `${percentile(alerts, 50)} / ${percentile(alerts, 99)} (${alerts.length} bursts)`);
+  await db.close();
+  await deleteTopic(brokers, topic);
+}
+
+async function restartPhase(): Promise<void> {
+  const topic = `bench-restart-${randomUUID()}`;
+  await createTopic(brokers, topic, 3);
+  await produceLines(brokers, topic, [...generate(Math.min(EVENTS, 200_000), Date.UTC(2026, 2, 1), 26 * 3_600_000, 3)].map((e) => ({ key: e.key, value: e.value })));
+  const groupId = `bench-${randomUUID()}`;
+  const db = createPgDatabase(databaseUrl!);
+  await migrate(db);
+  const env = { PATH: process.env['PATH'] ?? '', DATABASE_URL: databaseUrl!, KAFKA_BROKERS: brokers.join(','), KAFKA_TOPIC: topic, KAFKA_GROUP_ID: groupId, KAFKA_SESSION_TIMEOUT: '6s', LOG_LEVEL: 'error' };
+  const cli = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
+  const lastCommit = async (): Promise<number> => {
+    const r = await db.query<{ at: number | null }>(`SELECT (extract(epoch from max(updated_at)) * 1000)::float8 AS at FROM stream_partitions WHERE consumer = $1`, [groupId]);
+    return r.rows[0]?.at ?? 0;
+  };
+  const first = spawn(process.execPath, [cli, 'stream'], { env, stdio: 'ignore' });
+  while ((await lastCommit()) === 0) await new Promise((r) => setTimeout(r, 100));
+  await new Promise((r) => setTimeout(r, 4000));
+  first.kill('SIGKILL');
+  await new Promise((r) => first.on('exit', r));
+  const before = await lastCommit();
+  const restartedAt = Date.now();
+  const second = spawn(process.execPath, [cli, 'stream'], { env, stdio: 'ignore' });
+  while ((await lastCommit()) <= before) await new Promise((r) => setTimeout(r, 50));
+  record('restart: kill -9 → first commit of the new process, s (incl. Kafka group rejoin, 6 s session timeout)', ((Date.now() - restartedAt) / 1000).toFixed(1));
+  second.kill('SIGTERM');
+  await new Promise((r) => second.on('exit', r));
+  await db.close();
+  await deleteTopic(brokers, topic);
+}
+
+await corePhase();
+await backlogPhase();
+await livePhase();
+await restartPhase();
+process.stdout.write(`\n| measure | value |\n|---|---|\n${rows.map(([k, v]) => `| ${k} | ${v} |`).join('\n')}\n\nCommand: npm run bench:stream -- --events ${EVENTS} --rate ${RATE} --rate-seconds ${RATE_SECONDS}\n`);
+process.exit(0);
