@@ -49,7 +49,7 @@ for (const factory of testDatabaseFactories()) {
       writeFileSync(file, `${all.map(toLine).join('\n')}\n`);
       const t = await factory.create();
       try {
-        const log = createLogger('warn');
+        const log = createLogger('error');
         let runs = 0;
         for (;;) {
           runs++;
