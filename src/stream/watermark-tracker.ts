@@ -54,16 +54,25 @@ export class WatermarkTracker {
     return max;
   }
 
-  /** How far the local partitions run ahead of the slowest live external partition (0 when not ahead). */
+  /**
+   * How far even the slowest local partition runs ahead of the slowest live external one (0 when
+   * not ahead). The slowest local one decides: an instance with one partition behind keeps
+   * consuming (the aligner feeds that one first), so two instances can never wait for each other.
+   */
   get leadOverExternal(): number {
     if (this.external.length === 0) return 0;
     const now = this.lastRecomputeAt;
-    let slowest = Number.POSITIVE_INFINITY;
+    let slowestExternal = Number.POSITIVE_INFINITY;
     for (const clock of this.external) {
       if (this.externalIdle(clock, now)) continue;
-      if (clock.maxEventTs < slowest) slowest = clock.maxEventTs;
+      if (clock.maxEventTs < slowestExternal) slowestExternal = clock.maxEventTs;
     }
-    const lead = this.maxEventTs - slowest;
+    let slowestLocal = Number.POSITIVE_INFINITY;
+    for (const clock of this.partitions.values()) {
+      if (now - clock.lastActivityAt >= this.idleTimeoutMs) continue;
+      if (clock.maxEventTs < slowestLocal) slowestLocal = clock.maxEventTs;
+    }
+    const lead = slowestLocal - slowestExternal;
     return Number.isFinite(lead) && lead > 0 ? lead : 0;
   }
 
