@@ -18,6 +18,7 @@ export const CONFIG_KEYS = [
   'KAFKA_ARCHIVE_GROUP_ID',
   'KAFKA_CLIENT_ID',
   'KAFKA_SESSION_TIMEOUT',
+  'KAFKA_GROUP_INSTANCE_ID',
   'LAKE_URL',
   'S3_ENDPOINT',
   'S3_REGION',
@@ -112,6 +113,8 @@ export interface TidemarkConfig {
     readonly clientId: string;
     /** A member silent this long leaves the group and its partitions move (broker minimum 6s). */
     readonly sessionTimeoutMs: number;
+    /** Static membership id (unset: dynamic membership). Unique per process of the group. */
+    readonly groupInstanceId: string | null;
   };
   readonly lake: LakeLocation;
   readonly s3: {
@@ -249,6 +252,7 @@ export function loadConfig(
     anomalyCritical,
   };
 
+  const groupInstance = read.optional('KAFKA_GROUP_INSTANCE_ID');
   const config: TidemarkConfig = {
     home,
     configFile: file?.path ?? null,
@@ -260,6 +264,7 @@ export function loadConfig(
       archiveGroupId: identifier(read.text('KAFKA_ARCHIVE_GROUP_ID')),
       clientId: identifier(read.text('KAFKA_CLIENT_ID')),
       sessionTimeoutMs: duration(read.text('KAFKA_SESSION_TIMEOUT'), 6000),
+      groupInstanceId: groupInstance === undefined ? null : identifier(groupInstance),
     },
     lake: lakeLocation(read.optional('LAKE_URL'), home, cwd),
     s3: {

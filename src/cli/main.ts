@@ -49,6 +49,7 @@ flight, commits it and exits 0. Requires KAFKA_BROKERS.`,
             groupId: config.kafka.groupId,
             clientId: config.kafka.clientId,
             sessionTimeoutMs: config.kafka.sessionTimeoutMs,
+            ...(config.kafka.groupInstanceId === null ? {} : { groupInstanceId: config.kafka.groupInstanceId }),
           }),
           { endOffsets: () => endOffsets(brokers, topic), maxFutureSkewMs: config.stream.maxFutureSkewMs },
         );

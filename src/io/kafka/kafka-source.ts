@@ -34,6 +34,11 @@ export interface KafkaSourceOptions {
   readonly maxBufferedMessages?: number;
   /** Group session timeout; a member silent this long is expelled. Default 30 000 (broker minimum 6 000). */
   readonly sessionTimeoutMs?: number;
+  /**
+   * Static group membership (Kafka's group.instance.id): a process restarted with the same id
+   * takes its partitions back at once instead of waiting for its old session to expire.
+   */
+  readonly groupInstanceId?: string;
   /** Receives the adapter's and the driver's notable events. Default: warn and error to stderr. */
   readonly logger?: KafkaLogger;
 }
@@ -406,6 +411,7 @@ export function createKafkaSource(options: KafkaSourceOptions): KafkaSource {
     const c = new Consumer({
       clientId: options.clientId,
       groupId: options.groupId,
+      ...(options.groupInstanceId === undefined ? {} : { groupInstanceId: options.groupInstanceId }),
       bootstrapBrokers: [...options.brokers],
       sessionTimeout,
       heartbeatInterval,
