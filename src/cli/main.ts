@@ -7,6 +7,7 @@ import type { TidemarkConfig } from '../config.ts';
 import { openDatabase } from '../io/db/open-database.ts';
 import { migrate } from '../io/db/migrate.ts';
 import { createJsonLinesSource } from '../io/file/json-lines-source.ts';
+import { createParquetFileSource } from '../io/file/parquet-source.ts';
 import { alignByEventTime } from '../io/event-time-aligned-source.ts';
 import { endOffsets } from '../io/kafka/kafka-admin.ts';
 import { createKafkaSource } from '../io/kafka/kafka-source.ts';
@@ -60,7 +61,8 @@ flight, commits it and exits 0. Requires KAFKA_BROKERS.`,
     summary: 'Replay a JSON Lines file into the hot marts (bounded; exits when done)',
     usage: `tidemark replay FILE [--consumer NAME]
 
-Reads FILE (one raw message per line) through the same engine as \`tidemark stream\`. The file
+Reads FILE through the same engine as \`tidemark stream\`: JSON Lines (one raw message per line),
+or Parquet in the curated archive's schema when the name ends in .parquet. The file
 is a bounded source: at its end the watermark becomes +∞ and every window is final. A replay
 resumes after the last committed line, so running it twice applies nothing twice.
   --consumer NAME   checkpoint name (default: replay)`,
@@ -69,7 +71,8 @@ resumes after the last committed line, so running it twice applies nothing twice
       if (positionals.length !== 1) throw new UsageError('replay takes exactly one FILE');
       const config = loadConfigFromProcess();
       const file = positionals[0]!;
-      return runStreamCommand(config, createJsonLinesSource(file), typeof values.consumer === 'string' ? values.consumer : 'replay');
+      const source = file.endsWith('.parquet') ? createParquetFileSource(file) : createJsonLinesSource(file);
+      return runStreamCommand(config, source, typeof values.consumer === 'string' ? values.consumer : 'replay');
     },
   },
   demo: {

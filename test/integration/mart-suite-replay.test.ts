@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/io/db/database.ts';
 import { createPgliteDatabase } from '../../src/io/db/pglite-database.ts';
+import { encodeEventsToParquet } from '../../src/io/lake/parquet-events.ts';
+import { parseRawMessage } from '../../src/marts/event-contract.ts';
 import { evaluateHotMarts } from '../../src/marts/reference-evaluator.ts';
 import { buildMartSuite } from '../fixtures/mart-suite.ts';
 import type { MartSuite } from '../fixtures/mart-suite.ts';
@@ -79,6 +81,32 @@ describe('mart suite through `tidemark replay`', () => {
         expect(again.code).toBe(0);
         expect(alertCount(again.stderr)).toBe(0);
         await checkDatabase(t.db);
+      });
+    });
+  }
+
+  if (pg !== undefined) {
+    describe('Parquet file on PostgreSQL', () => {
+      let t: Awaited<ReturnType<typeof pg.create>> | undefined;
+      afterAll(async () => t?.dispose());
+      it('the valid events as Parquet give the same hot marts and late events', async () => {
+        // Parquet holds only well-formed records: the dead letters stay behind, everything else
+        // (duplicates, late events) keeps its arrival order.
+        const dead = new Set(suite.expected.deadLetters.map((d) => d.line));
+        const events = suite.lines.flatMap((line, i) => {
+          if (dead.has(i)) return [];
+          const parsed = parseRawMessage(line, { nowMs: Date.now(), maxFutureSkewMs: suite.maxFutureSkewMs });
+          return parsed.ok ? [parsed.event] : [];
+        });
+        const parquet = join(mkdtempSync(join(tmpdir(), 'tidemark-parquet-')), 'suite.parquet');
+        writeFileSync(parquet, encodeEventsToParquet(events, { rowGroupSize: 5000 }));
+        t = await pg.create({ migrate: false });
+        const result = await runCli(['replay', parquet], { ...suiteEnv(), DATABASE_URL: t.url ?? '' });
+        expect(unexpectedStderr(result.stderr)).toEqual([]);
+        expect(result.code).toBe(0);
+        expect(await readHotMarts(t.db)).toEqual(expectedMarts);
+        const late = await t.db.query<{ n: string }>(`SELECT count(*)::text AS n FROM late_events`);
+        expect(Number(late.rows[0]?.n)).toBe(suite.expected.lateLines.length);
       });
     });
   }
