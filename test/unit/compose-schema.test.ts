@@ -158,6 +158,15 @@ describe('docker-compose.yaml', () => {
     }
   });
 
+  it('builds only from contexts and Dockerfiles that exist', () => {
+    for (const [name, service] of Object.entries(compose.services)) {
+      if (service.build === undefined) continue;
+      const { context, dockerfile } = service.build as { context: string; dockerfile?: string };
+      expect(existsSync(`${ROOT}${context}/${dockerfile ?? 'Dockerfile'}`), name).toBe(true);
+    }
+    expect(existsSync(`${ROOT}superset/superset_config.py`)).toBe(true);
+  });
+
   it('builds from a Dockerfile whose COPY sources exist', () => {
     const dockerfile = readFileSync(`${ROOT}Dockerfile`, 'utf8');
     expect(dockerfile).toMatch(/^FROM node:24/m);
