@@ -178,6 +178,14 @@ class DayPartials {
   }
 
   apply(batch: BatchOutput): void {
+    // The replay feeds valid events in time order: a dead letter or a late event here would mean
+    // the archive and the event contract disagree, and a silently smaller day is worse than a
+    // failed job.
+    const rejected = batch.deadLetters[0] ?? batch.lateEvents[0];
+    if (rejected !== undefined) {
+      const reason = 'reason' in rejected ? `dead-lettered (${rejected.reason}: ${rejected.detail})` : 'late';
+      throw new Error(`hot recompute: archived event at replay offset ${rejected.message.offset} was ${reason}`);
+    }
     // One replay partition: each key has exactly one partial, the latest replaces the earlier.
     for (const p of batch.trafficPartials) if (this.inDay(p.eventMinute)) this.traffic.set(p.eventMinute, p);
     for (const p of batch.topPartials) if (this.inDay(p.snapshotTs)) upsert(this.topDocs, p.snapshotTs, p.documentId, p);

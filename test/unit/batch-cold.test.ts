@@ -113,10 +113,18 @@ describe('recomputeHotDay', () => {
     expect(rows).toEqual(expectedHot);
   });
 
-  it('events of other days only matter through the look-back and the continuation', () => {
+  it('needs only the events from the look-back on, in any order', () => {
     const recompute = new HotDayRecompute(day, suite.settings);
     const { from } = recompute.input;
-    recompute.add(events.filter((e) => e.eventTs >= from));
+    // Reversed: the archive is in offset order, not event-time order.
+    for (const batch of batchesOf(events.filter((e) => e.eventTs >= from).reverse(), 777)) recompute.add(batch);
     expect(recompute.rows()).toEqual(expectedHot);
+  });
+});
+
+describe('recomputeHotDay input checks', () => {
+  it('fails loudly when an archived event does not pass the event contract', () => {
+    const bad = { eventId: 'x', eventTs: Date.UTC(2026, 2, 8, 12), sessionId: 's', documentId: '1', title: 'y'.repeat(1001), clinicalArea: 'a' };
+    expect(() => recomputeHotDay([bad], '2026-03-08', suite.settings)).toThrow(/dead-lettered \(invalid_value/);
   });
 });
