@@ -23,7 +23,9 @@ COPY superset/bundle ./superset/bundle
 COPY .env.example ./
 
 # Embedded state (PGlite, file lake) is unused under compose but must not land in /app as root.
-RUN mkdir -p /app/.tidemark && chown -R node:node /app/.tidemark
+# /bundle is where the superset-bundle job writes the zip: a fresh named volume takes the
+# owner of the image's directory, so the job can write it as the node user.
+RUN mkdir -p /app/.tidemark /bundle && chown node:node /app/.tidemark /bundle
 USER node
 
 EXPOSE 8080

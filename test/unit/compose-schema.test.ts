@@ -158,6 +158,13 @@ describe('docker-compose.yaml', () => {
     }
   });
 
+  it('documents every variable the operator must supply in the file header', () => {
+    const header = COMPOSE_TEXT.split('\n').filter((line) => line.startsWith('#')).join('\n');
+    const required = new Set([...COMPOSE_TEXT.matchAll(/\$\{([A-Z0-9_]+):\?/g)].map((match) => match[1] ?? ''));
+    expect(required.size).toBeGreaterThan(5);
+    for (const name of required) expect(header, name).toContain(name);
+  });
+
   it('builds only from contexts and Dockerfiles that exist', () => {
     for (const [name, service] of Object.entries(compose.services)) {
       if (service.build === undefined) continue;
