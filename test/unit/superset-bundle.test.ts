@@ -87,6 +87,26 @@ describe('superset bundle zip', () => {
     expect(dashboards).toHaveLength(5);
   });
 
+  it('uses only keys the v1 import schemas accept (Superset rejects unknown keys)', () => {
+    // Fields common to ImportV1*Schema from Superset 2.1 to 4.1 (superset/*/schemas.py).
+    const allowed: Record<string, string[]> = {
+      databases: ['database_name', 'sqlalchemy_uri', 'password', 'cache_timeout', 'expose_in_sqllab', 'allow_run_async', 'allow_ctas', 'allow_cvas', 'allow_dml', 'allow_file_upload', 'allow_csv_upload', 'extra', 'uuid', 'version', 'is_managed_externally', 'external_url'],
+      datasets: ['table_name', 'main_dttm_col', 'description', 'default_endpoint', 'offset', 'cache_timeout', 'schema', 'sql', 'params', 'template_params', 'filter_select_enabled', 'fetch_values_predicate', 'extra', 'uuid', 'columns', 'metrics', 'version', 'database_uuid', 'data', 'is_managed_externally', 'external_url'],
+      charts: ['slice_name', 'viz_type', 'params', 'query_context', 'cache_timeout', 'uuid', 'version', 'dataset_uuid', 'is_managed_externally', 'external_url'],
+      dashboards: ['dashboard_title', 'description', 'css', 'slug', 'uuid', 'position', 'metadata', 'version', 'is_managed_externally', 'external_url'],
+    };
+    const column = ['column_name', 'verbose_name', 'is_dttm', 'is_active', 'type', 'groupby', 'filterable', 'expression', 'description', 'python_date_format'];
+    const metric = ['metric_name', 'verbose_name', 'metric_type', 'expression', 'description', 'd3format', 'extra', 'warning_text'];
+    for (const [folder, keys] of Object.entries(allowed)) {
+      for (const [name, doc] of under(folder)) {
+        expect(Object.keys(doc).filter((key) => !keys.includes(key)), name).toEqual([]);
+        if (folder !== 'datasets') continue;
+        for (const c of doc['columns'] as Doc[]) expect(Object.keys(c).filter((key) => !column.includes(key)), name).toEqual([]);
+        for (const m of doc['metrics'] as Doc[]) expect(Object.keys(m).filter((key) => !metric.includes(key)), name).toEqual([]);
+      }
+    }
+  });
+
   it('uses version-5 uuids of the object names', () => {
     // RFC 4122 appendix example: uuid5(DNS namespace, 'www.example.com').
     expect(uuidV5('6ba7b810-9dad-11d1-80b4-00c04fd430c8', 'www.example.com')).toBe('2ed6657d-e927-568b-95e1-2665a8aea6a2');
