@@ -472,9 +472,12 @@ s3_status() {
 
 # ---- env file for tests ----------------------------------------------------
 write_env() {
+  pg_paths
   cat >"$SVC/env.sh.tmp" <<EOF
 # Written by scripts/services.sh up: source it before running tests.
 export TEST_DATABASE_URL=postgres://$DB_USER:$DB_PASSWORD@127.0.0.1:$PG_PORT/$DB_NAME
+# Superuser over the trusted local socket: only tests that create cluster roles use it.
+export TEST_DATABASE_ADMIN_URL="postgresql://postgres@localhost:$PG_PORT/postgres?host=$PG_SOCK"
 export TEST_REDIS_URL=redis://127.0.0.1:$REDIS_PORT
 export TEST_KAFKA_BROKERS=127.0.0.1:$KAFKA_PORT
 export TEST_S3_ENDPOINT=http://127.0.0.1:$S3_PORT
