@@ -27,6 +27,7 @@ describe.runIf(brokers !== undefined && pg !== undefined)('kill -9 while consumi
     await produceLines(kafka.brokers, topic, suite.lines.map((value, i) => ({ key: suite.keys[i] ?? null, value })));
     const total = suite.lines.length;
     const t = await pg!.create();
+    const children: ReturnType<typeof startCli>[] = [];
     try {
       const groupId = kafka.groupId();
       const env = streamEnv({ databaseUrl: t.url!, brokers: kafka.brokers, topic, groupId, suite });
@@ -35,6 +36,7 @@ describe.runIf(brokers !== undefined && pg !== undefined)('kill -9 while consumi
       const committedAtKill: number[] = [];
       for (const pause of pauses) {
         const run = startCli(['stream'], env);
+        children.push(run);
         const before = await committedMessages(t.db, groupId, topic);
         // Kill only once this run has committed something, so every kill lands mid-stream.
         const deadline = Date.now() + 60_000;
@@ -50,10 +52,11 @@ describe.runIf(brokers !== undefined && pg !== undefined)('kill -9 while consumi
 
       const resumeFrom = await committedMessages(t.db, groupId, topic);
       const last = startCli(['stream'], { ...env, LOG_LEVEL: 'info' });
+      children.push(last);
       await waitForCatchUp(t.db, kafka.brokers, groupId, topic, { timeoutMs: 300_000 });
       last.child.kill('SIGTERM');
       const result = await last.done;
-      expect(result.code).toBe(0);
+      expect(result.code, result.stderr.slice(-2000)).toBe(0);
       const finished = result.stdout.split('\n').find((l) => l.includes('"msg":"stream finished"'));
       expect(finished).toBeDefined();
       // The restart read exactly the uncommitted tail of the topic, not hours of history.
@@ -71,6 +74,9 @@ describe.runIf(brokers !== undefined && pg !== undefined)('kill -9 while consumi
       const dead = await t.db.query<{ n: string }>(`SELECT count(*)::text AS n FROM dead_letter_events`);
       expect(Number(dead.rows[0]?.n)).toBe(suite.expected.deadLetters.length);
     } finally {
+      // A failed assertion must not leave a stream process connected to the database.
+      for (const child of children) child.child.kill('SIGKILL');
+      await Promise.all(children.map((c) => c.done));
       await t.dispose();
     }
   });

@@ -150,11 +150,19 @@ function pgFactory(adminUrl: string): TestDatabaseFactory {
       const db = createPgDatabase(url, { max: 4, applicationName: 'tidemark-test' });
       const drop = async (): Promise<void> => {
         await db.close();
-        const dropper = createPgDatabase(adminUrl, { max: 1, applicationName: 'tidemark-test-admin' });
-        try {
-          await dropper.exec(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-        } finally {
-          await dropper.close();
+        // An autovacuum worker busy in the database (after a write-heavy test) belongs to the
+        // bootstrap superuser, and FORCE may not terminate it as our role: retry until it is done.
+        for (let attempt = 1; ; attempt++) {
+          const dropper = createPgDatabase(adminUrl, { max: 1, applicationName: 'tidemark-test-admin' });
+          try {
+            await dropper.exec(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+            return;
+          } catch (error) {
+            if (attempt >= 20 || !String((error as Error).message).includes('must be a member of the role')) throw error;
+          } finally {
+            await dropper.close();
+          }
+          await new Promise((r) => setTimeout(r, 500));
         }
       };
       try {
