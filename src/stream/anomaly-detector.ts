@@ -102,10 +102,6 @@ export class AnomalyDetector {
     this.thresholds = thresholds;
   }
 
-  get sessionCount(): number {
-    return this.sessions.size;
-  }
-
   sessionIds(): IterableIterator<string> {
     return this.sessions.keys();
   }

@@ -159,7 +159,8 @@ export class StreamProcessor {
     for (const message of messages) this.processOne(message);
     if (heldBack !== undefined) {
       const now = this.clock();
-      for (const [partition, eventTs] of heldBack) if (this.trackedPartition(partition)) this.tracker.observeReadAhead(partition, eventTs, now);
+      // Read ahead but held back by the aligner: counts as the partition's progress already.
+      for (const [partition, eventTs] of heldBack) if (this.trackedPartition(partition)) this.tracker.observe(partition, eventTs, now);
     }
   }
 

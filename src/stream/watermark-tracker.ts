@@ -112,14 +112,6 @@ export class WatermarkTracker {
     return this.current;
   }
 
-  /**
-   * The partition's source has read it up to eventTs but holds those messages back (event-time
-   * alignment): it counts as the partition's progress without the events being applied yet.
-   */
-  observeReadAhead(partition: number, eventTs: number, now: number): number {
-    return this.observe(partition, eventTs, now);
-  }
-
   /** Marks wall-clock activity (a message that was not a valid event still proves liveness). */
   touch(partition: number, now: number): void {
     const clock = this.partitions.get(partition);

@@ -4,13 +4,11 @@
 // offsets instead of re-reading the topic (the 24 h windows come from the checkpoint).
 import { afterAll, describe, expect, it } from 'vitest';
 import { produceLines } from '../../src/io/kafka/kafka-admin.ts';
-import { evaluateHotMarts } from '../../src/marts/reference-evaluator.ts';
 import { buildMartSuite } from '../fixtures/mart-suite.ts';
 import { testDatabaseFactories } from '../support/databases.ts';
 import { kafkaTestEnv, testKafkaBrokers } from '../support/kafka.ts';
-import { readHotMarts } from '../support/read-hot-marts.ts';
 import { startCli } from '../support/run-cli.ts';
-import { committedMessages, newestEventTs, newestSnapshot, streamEnv, waitForCatchUp } from '../support/stream-harness.ts';
+import { committedMessages, expectStreamedSuiteMarts, streamEnv, waitForCatchUp } from '../support/stream-harness.ts';
 
 const brokers = testKafkaBrokers();
 const pg = testDatabaseFactories().find((f) => f.kind === 'pg');
@@ -62,15 +60,7 @@ describe.runIf(brokers !== undefined && pg !== undefined)('kill -9 while consumi
       // The restart read exactly the uncommitted tail of the topic, not hours of history.
       expect((JSON.parse(finished!) as { messages: number }).messages).toBe(total - resumeFrom);
 
-      const newest = newestEventTs(suite.expected.onTimeEvents);
-      const expected = evaluateHotMarts(suite.expected.onTimeEvents, suite.settings, { newestEventTs: newest });
-      const actual = await readHotMarts(t.db, { maxSnapshotTs: newestSnapshot(newest, suite.settings.topDocsEveryMs) });
-      expect(actual.traffic).toEqual(expected.traffic);
-      expect(actual.anomalies).toEqual(expected.anomalies);
-      expect(actual.clinicalTrend).toEqual(expected.clinicalTrend);
-      expect(actual.topDocs).toEqual(expected.topDocs);
-      const late = await t.db.query<{ n: string }>(`SELECT count(*)::text AS n FROM late_events`);
-      expect(Number(late.rows[0]?.n)).toBe(suite.expected.lateLines.length);
+      await expectStreamedSuiteMarts(t.db, suite);
       const dead = await t.db.query<{ n: string }>(`SELECT count(*)::text AS n FROM dead_letter_events`);
       expect(Number(dead.rows[0]?.n)).toBe(suite.expected.deadLetters.length);
     } finally {

@@ -3,13 +3,11 @@
 // from every partition's partial aggregates — are exact.
 import { afterAll, describe, expect, it } from 'vitest';
 import { produceLines } from '../../src/io/kafka/kafka-admin.ts';
-import { evaluateHotMarts } from '../../src/marts/reference-evaluator.ts';
 import { buildMartSuite } from '../fixtures/mart-suite.ts';
 import { testDatabaseFactories } from '../support/databases.ts';
 import { kafkaTestEnv, testKafkaBrokers } from '../support/kafka.ts';
-import { readHotMarts } from '../support/read-hot-marts.ts';
 import { startCli } from '../support/run-cli.ts';
-import { committedMessages, newestEventTs, newestSnapshot, streamEnv, waitForCatchUp } from '../support/stream-harness.ts';
+import { committedMessages, expectStreamedSuiteMarts, streamEnv, waitForCatchUp } from '../support/stream-harness.ts';
 
 const brokers = testKafkaBrokers();
 const pg = testDatabaseFactories().find((f) => f.kind === 'pg');
@@ -76,15 +74,7 @@ describe.skip('rebalance across three instances', () => {
         expect(done.code, done.stderr.slice(-3000)).toBe(0);
       }
 
-      const newest = newestEventTs(suite.expected.onTimeEvents);
-      const expected = evaluateHotMarts(suite.expected.onTimeEvents, suite.settings, { newestEventTs: newest });
-      const actual = await readHotMarts(t.db, { maxSnapshotTs: newestSnapshot(newest, suite.settings.topDocsEveryMs) });
-      expect(actual.traffic).toEqual(expected.traffic);
-      expect(actual.anomalies).toEqual(expected.anomalies);
-      expect(actual.clinicalTrend).toEqual(expected.clinicalTrend);
-      expect(actual.topDocs).toEqual(expected.topDocs);
-      const late = await t.db.query<{ n: string }>(`SELECT count(*)::text AS n FROM late_events`);
-      expect(Number(late.rows[0]?.n)).toBe(suite.expected.lateLines.length);
+      await expectStreamedSuiteMarts(t.db, suite);
     } finally {
       for (const r of runs) r.run.child.kill('SIGKILL');
       await Promise.all(runs.map((r) => r.run.done));

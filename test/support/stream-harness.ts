@@ -1,6 +1,9 @@
 // Helpers for acceptance tests that run `tidemark stream` processes against real Kafka and
 // PostgreSQL: the environment they get, and waiting until they have committed every offset.
+import { expect } from 'vitest';
 import type { Queryable } from '../../src/io/db/database.ts';
+import { evaluateHotMarts } from '../../src/marts/reference-evaluator.ts';
+import { readHotMarts } from './read-hot-marts.ts';
 import { endOffsets } from '../../src/io/kafka/kafka-admin.ts';
 import type { MartSuite } from '../fixtures/mart-suite.ts';
 
@@ -61,4 +64,21 @@ export function newestEventTs(events: readonly { readonly eventTs: number }[]): 
   let newest = Number.NEGATIVE_INFINITY;
   for (const e of events) if (e.eventTs > newest) newest = e.eventTs;
   return newest;
+}
+
+/**
+ * Asserts the four hot marts equal the reference evaluator on the suite's on-time events, with
+ * snapshot rows up to the newest event (a running stream), one mart at a time so a failure names
+ * the mart; and that late_events holds exactly the suite's late lines.
+ */
+export async function expectStreamedSuiteMarts(db: Queryable, suite: MartSuite): Promise<void> {
+  const newest = newestEventTs(suite.expected.onTimeEvents);
+  const expected = evaluateHotMarts(suite.expected.onTimeEvents, suite.settings, { newestEventTs: newest });
+  const actual = await readHotMarts(db, { maxSnapshotTs: newestSnapshot(newest, suite.settings.topDocsEveryMs) });
+  expect(actual.traffic).toEqual(expected.traffic);
+  expect(actual.anomalies).toEqual(expected.anomalies);
+  expect(actual.clinicalTrend).toEqual(expected.clinicalTrend);
+  expect(actual.topDocs).toEqual(expected.topDocs);
+  const late = await db.query<{ n: string }>(`SELECT count(*)::text AS n FROM late_events`);
+  expect(Number(late.rows[0]?.n)).toBe(suite.expected.lateLines.length);
 }
