@@ -1,0 +1,35 @@
+// The steps of the daily flow (SPEC §6), as the queue layer sees them: a named function of one
+// event_date. The flow runs them in this order per day; a backfill may pick a subset.
+// The steps themselves (src/jobs/day-steps/) know the database and the lake; the orchestration
+// (BullMQ or in-process) knows only this contract.
+
+export const DAY_STEP_NAMES = ['completeness', 'cold', 'reconcile', 'quality'] as const;
+export type DayStepName = (typeof DAY_STEP_NAMES)[number];
+
+export interface DayStepOptions {
+  /** YYYY-MM-DD in MART_TIMEZONE. */
+  readonly date: string;
+  /** Compute and report, change nothing. */
+  readonly dryRun: boolean;
+  /** Cancellation: a step checks it between chunks and throws DayStepCancelledError. */
+  readonly signal: AbortSignal;
+  /** Progress in 0..1, for progress bars and job progress. */
+  readonly onProgress?: (fraction: number) => void;
+}
+
+export interface DayStepResult {
+  /** Short machine-readable facts for job_runs and the console (rows replaced, drift…). */
+  readonly summary: Readonly<Record<string, string | number | boolean | null>>;
+}
+
+export type DayStep = (options: DayStepOptions) => Promise<DayStepResult>;
+
+/** A step that cannot run yet and should be retried later (e.g. the archive is not complete). */
+export class DayStepNotReadyError extends Error {
+  readonly code = 'DAY_STEP_NOT_READY';
+}
+
+/** A step stopped by its signal; it left the day's tables as they were. */
+export class DayStepCancelledError extends Error {
+  readonly code = 'DAY_STEP_CANCELLED';
+}
