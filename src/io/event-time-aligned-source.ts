@@ -188,5 +188,17 @@ export function alignByEventTime(inner: MessageSource, options: AlignmentOptions
       }
     },
     close: () => inner.close(),
+    ...(inner.reload === undefined
+      ? {}
+      : {
+          reload(): void {
+            lanes.clear();
+            controls.length = 0;
+            buffered = 0;
+            startOffsets.clear();
+            blockedOn = null;
+            inner.reload!();
+          },
+        }),
   };
 }

@@ -38,4 +38,12 @@ export interface MessageSource {
   poll(maxMessages: number, maxWaitMs: number): Promise<SourcePoll>;
   /** Stops fetching; pending messages are discarded (they were not committed). */
   close(): Promise<void>;
+  /**
+   * Forgets everything fetched but not yet polled and starts over from the checkpoint, without
+   * leaving a consumer group: the next poll results begin with 'assigned' for the partitions
+   * owned now (offsets asked again through offsetsFor). The caller must first have dropped its
+   * state for every partition. Used after the checkpoint fence refused a batch: a rejoin there
+   * would rebalance the whole group again.
+   */
+  reload?(): void;
 }

@@ -13,9 +13,9 @@ import type { MessageSource } from './source.ts';
 export interface StreamRunOptions {
   readonly db: Database;
   /**
-   * The source, or a factory for one. With a factory, a batch refused by the checkpoint fence
-   * (another instance took a partition over during a rebalance) makes the runner start afresh
-   * from the stored checkpoint instead of failing.
+   * The source. When it can reload (Kafka), a batch refused by the checkpoint fence (another
+   * instance took a partition over during a rebalance) makes the runner start afresh from the
+   * stored checkpoint instead of failing.
    */
   readonly source: MessageSource | (() => MessageSource);
   readonly consumer: string;
@@ -60,17 +60,25 @@ function hasWork(batch: BatchOutput): boolean {
 
 export async function runStream(options: StreamRunOptions): Promise<StreamRunSummary> {
   const totals = { messages: 0, applied: 0, duplicates: 0, deadLetters: 0, lateEvents: 0, alerts: 0, batches: 0 };
-  for (;;) {
-    const source = typeof options.source === 'function' ? options.source() : options.source;
-    try {
-      return await runFromCheckpoint(options, source, totals);
-    } catch (error) {
-      if (!(error instanceof CheckpointFencedError) || typeof options.source !== 'function') throw error;
-      // Nothing of the refused batch was written; our in-memory state is ahead of the
-      // checkpoint, so drop it all and resume from what the database holds.
-      options.log.warn('checkpoint fenced: another instance owns a partition now; restarting from the checkpoint', { reason: error.message });
-      options.metrics?.fenced.inc();
+  const { db, consumer } = options;
+  const source = typeof options.source === 'function' ? options.source() : options.source;
+  await source.start({ offsetsFor: (src, partitions) => loadNextOffsets(db, consumer, src, partitions) });
+  try {
+    for (;;) {
+      try {
+        return await runFromCheckpoint(options, source, totals);
+      } catch (error) {
+        if (!(error instanceof CheckpointFencedError) || source.reload === undefined) throw error;
+        // Nothing of the refused batch was written, and our in-memory state is ahead of the
+        // checkpoint: drop it all and resume from what the database holds. The source stays in its
+        // consumer group — rejoining would rebalance every other member once more.
+        options.log.warn('checkpoint fenced: another instance committed one of our partitions; reloading from the checkpoint', { reason: error.message });
+        options.metrics?.fenced.inc();
+        source.reload();
+      }
     }
+  } finally {
+    await source.close();
   }
 }
 
@@ -125,45 +133,40 @@ async function runFromCheckpoint(options: StreamRunOptions, source: MessageSourc
   const idleFlushMs = options.idleFlushMs ?? 1000;
   let lastFlushAt = clock();
 
-  await source.start({ offsetsFor: (src, partitions) => loadNextOffsets(db, consumer, src, partitions) });
   let ended: StreamRunSummary['ended'] = 'stopped';
-  try {
-    while (options.signal?.aborted !== true) {
-      // Watermark alignment across instances: an instance far ahead in event time waits for the
-      // group's slowest live partition (bounded, in case that partition's owner is stuck).
-      if (processor.leadOverGroup > maxLeadMs && (throttledSince === null || clock() - throttledSince < 120_000)) {
-        throttledSince ??= clock();
-        await new Promise((r) => setTimeout(r, 200));
-        await commit(await flush(), clock());
-        continue;
-      }
-      throttledSince = null;
-      const polled = await source.poll(options.batchMaxMessages, options.batchMaxWaitMs);
-      const startedAt = clock();
-      if (polled.kind === 'assigned') {
-        for (const partition of polled.partitions) {
-          processor.assign(await loadPartitionCheckpoint(db, consumer, polled.source, partition));
-        }
-        log.info('partitions assigned', { source: polled.source, partitions: polled.partitions });
-      } else if (polled.kind === 'revoked') {
-        for (const partition of polled.partitions) processor.revoke(polled.source, partition);
-        log.info('partitions revoked', { source: polled.source, partitions: polled.partitions });
-      } else if (polled.kind === 'messages') {
-        totals.messages += polled.messages.length;
-        metrics?.eventsIn.inc({}, polled.messages.length);
-        if (polled.messages.length === 0 && startedAt - lastFlushAt < idleFlushMs) continue;
-        processor.process(polled.messages, polled.heldBack);
-        await commit(await flush(), startedAt);
-        lastFlushAt = clock();
-      } else {
-        processor.finish();
-        await commit(await flush(), startedAt);
-        ended = 'source-exhausted';
-        break;
-      }
+  while (options.signal?.aborted !== true) {
+    // Watermark alignment across instances: an instance far ahead in event time waits for the
+    // group's slowest live partition (bounded, in case that partition's owner is stuck).
+    if (processor.leadOverGroup > maxLeadMs && (throttledSince === null || clock() - throttledSince < 120_000)) {
+      throttledSince ??= clock();
+      await new Promise((r) => setTimeout(r, 200));
+      await commit(await flush(), clock());
+      continue;
     }
-  } finally {
-    await source.close();
+    throttledSince = null;
+    const polled = await source.poll(options.batchMaxMessages, options.batchMaxWaitMs);
+    const startedAt = clock();
+    if (polled.kind === 'assigned') {
+      for (const partition of polled.partitions) {
+        processor.assign(await loadPartitionCheckpoint(db, consumer, polled.source, partition));
+      }
+      log.info('partitions assigned', { source: polled.source, partitions: polled.partitions });
+    } else if (polled.kind === 'revoked') {
+      for (const partition of polled.partitions) processor.revoke(polled.source, partition);
+      log.info('partitions revoked', { source: polled.source, partitions: polled.partitions });
+    } else if (polled.kind === 'messages') {
+      totals.messages += polled.messages.length;
+      metrics?.eventsIn.inc({}, polled.messages.length);
+      if (polled.messages.length === 0 && startedAt - lastFlushAt < idleFlushMs) continue;
+      processor.process(polled.messages, polled.heldBack);
+      await commit(await flush(), startedAt);
+      lastFlushAt = clock();
+    } else {
+      processor.finish();
+      await commit(await flush(), startedAt);
+      ended = 'source-exhausted';
+      break;
+    }
   }
   return { ...totals, watermark: processor.watermark, ended };
 }

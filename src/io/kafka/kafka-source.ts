@@ -402,6 +402,26 @@ export function createKafkaSource(options: KafkaSourceOptions): KafkaSource {
     });
   }
 
+  function reload(): void {
+    if (closed) return;
+    // What we own now: a queued assignment (revokeAll leaves at most the newest one), else the active one.
+    let owned: readonly number[] = assigned;
+    for (let i = head; i < queue.length; i++) {
+      const e = queue[i]!;
+      if (e.t === 'assign') owned = e.partitions;
+    }
+    epoch++;
+    queue = [];
+    head = 0;
+    buffered = 0;
+    retireStream();
+    assigned = [];
+    positions = new Map();
+    startOffsets = new Map();
+    log('info', 'kafka: reloading the assignment from the checkpoint', { topic, partitions: owned });
+    if (owned.length > 0 && !suspended) push({ t: 'assign', partitions: [...owned], epoch });
+  }
+
   // ---- the port ----
 
   async function start(h: SourceHooks): Promise<void> {
@@ -532,7 +552,7 @@ export function createKafkaSource(options: KafkaSourceOptions): KafkaSource {
     };
   }
 
-  return { bounded: false, start, poll, close, stats };
+  return { bounded: false, start, poll, close, reload, stats };
 }
 
 function defaultLogger(level: KafkaLogLevel, message: string, fields?: Readonly<Record<string, unknown>>): void {
