@@ -101,6 +101,7 @@ describe('loadConfig: defaults', () => {
         batchMaxWaitMs: 200,
       },
       retention: { hotDays: 7 },
+      archive: { flushRows: 100_000, flushBytes: 64 * 1024 * 1024, flushIntervalMs: 60_000 },
       server: { port: 8080, apiToken: null },
       alerts: { webhookUrl: null },
       log: { level: 'info' },
