@@ -175,10 +175,14 @@ async function runFromCheckpoint(options: ArchiveRunOptions, source: MessageSour
     return { messages, bytes, oldestAt };
   };
 
+  // Counted once per key: the sweep before each commit deletes them again (see flush).
+  const orphans = new Set<string>();
   const deleteOrphans = async (keys: readonly string[]): Promise<void> => {
     await inParallel(keys, concurrency, (key) => lake.delete(key));
-    totals.orphansDeleted += keys.length;
-    metrics?.orphansDeleted.inc({}, keys.length);
+    const fresh = keys.filter((key) => !orphans.has(key));
+    for (const key of fresh) orphans.add(key);
+    totals.orphansDeleted += fresh.length;
+    metrics?.orphansDeleted.inc({}, fresh.length);
   };
 
   const onAssigned = async (src: string, partitions: readonly number[]): Promise<void> => {
