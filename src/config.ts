@@ -309,6 +309,14 @@ export function loadConfig(
   return deepFreeze(config);
 }
 
+/**
+ * A location written like LAKE_URL but given elsewhere (a command argument such as
+ * `tidemark replay s3://bucket/prefix`). Throws ConfigError (key LAKE_URL) when it is not one.
+ */
+export function parseLakeUrl(url: string, cwd: string = process.cwd()): LakeLocation {
+  return lakeLocation({ key: 'LAKE_URL', value: url.trim(), file: null }, cwd, cwd);
+}
+
 /** A copy safe to log or show on a status page: credentials replaced by '[redacted]'. */
 export function redactConfig(config: TidemarkConfig): TidemarkConfig {
   const hidden = (value: string | null): string | null => (value === null ? null : '[redacted]');
