@@ -140,8 +140,13 @@ export async function runArchive(options: ArchiveRunOptions): Promise<ArchiveRun
     } catch (error) {
       if (!(error instanceof ArchiveFencedError) || typeof options.source !== 'function') throw error;
       // Nothing of the refused flush was committed; its intents stay for the partition's owner.
-      options.log.warn('archive fenced: another writer owns a partition now; restarting from the committed state', { reason: error.message });
       options.metrics?.fenced.inc();
+      if (options.signal?.aborted === true) {
+        options.log.warn('archive fenced while stopping: the buffered messages are left to the new owner', { reason: error.message });
+        const watermark = (await loadArchiveWatermark(options.db, options.consumer)) ?? Number.NEGATIVE_INFINITY;
+        return { ...totals, watermark, ended: 'stopped' };
+      }
+      options.log.warn('archive fenced: another writer owns a partition now; restarting from the committed state', { reason: error.message });
     }
   }
 }
