@@ -54,7 +54,8 @@ a bounded source: at its end the archive watermark becomes +∞.
           groupId: config.kafka.archiveGroupId,
           clientId: `${config.kafka.clientId}-archive`,
           sessionTimeoutMs: config.kafka.sessionTimeoutMs,
-          ...(config.kafka.groupInstanceId === null ? {} : { groupInstanceId: `${config.kafka.groupInstanceId}-archive` }),
+          // Instance ids are scoped to their group: the stream's id can be reused here.
+          ...(config.kafka.groupInstanceId === null ? {} : { groupInstanceId: config.kafka.groupInstanceId }),
         });
       return runArchiveCommand(config, source, config.kafka.archiveGroupId, () => endOffsets(brokers, topic));
     },
