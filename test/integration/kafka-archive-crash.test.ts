@@ -59,12 +59,18 @@ describe.runIf(brokers !== undefined && pg !== undefined && s3 !== undefined)('k
       expect(committedAtKill.filter((c) => c > 0 && c < total).length).toBeGreaterThanOrEqual(5);
       for (let i = 1; i < committedAtKill.length; i++) expect(committedAtKill[i]).toBeGreaterThanOrEqual(committedAtKill[i - 1]!);
 
+      const resumeFrom = await archivedOffsets(t.db, groupId, topic);
+      const leftover = await t.db.query<{ n: string }>(`SELECT count(DISTINCT object_key)::text AS n FROM archive_intents`);
       const last = startCli(['archive'], env);
       children.push(last);
       await waitForArchiveCatchUp(t.db, kafka.brokers, groupId, topic, 180_000);
       last.child.kill('SIGTERM');
       const result = await last.done;
       expect(result.code, result.stderr.slice(-2000)).toBe(0);
+      const finished = JSON.parse(result.stdout.split('\n').find((l) => l.includes('"msg":"archive finished"'))!) as Record<string, number>;
+      // The restart read exactly the uncommitted tail, after deleting what the last kill left behind.
+      expect(finished.messages).toBe(total - resumeFrom);
+      expect(finished.orphansDeleted).toBe(Number(leftover.rows[0]?.n));
 
       const objects = await readArchive(lake);
       const rows = expectWellFormedArchive(objects, suite.settings.timeZone);

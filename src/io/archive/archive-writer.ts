@@ -12,6 +12,12 @@
 // an intent left over from an earlier owner, then reads from the committed offset. Object names
 // alone would not be enough: after a crash the same offsets may be flushed at other boundaries (a
 // time-based flush), so the uncommitted object and its successor would overlap.
+// Two writers (a rebalance): the new owner's claim bumps the partition's epoch, so the old one
+// can neither record intents nor commit; the objects its refused flush uploaded are deleted by
+// the new owner (at assignment, and again before each of its commits, for uploads still in
+// flight). Left open: an old owner's upload that lands only after the new owner has committed
+// that partition — S3 offers no fenced write — would leave an orphan; cold recomputes dedup by
+// event_id, so it cannot double-count, but it would show as a second copy of those offsets.
 // Invalid and far-future messages are not archived (the stream processor dead-letters them), but
 // their offsets are part of the flushed range all the same.
 import { parseRawMessage } from '../../marts/event-contract.ts';
