@@ -38,6 +38,9 @@ export const CONFIG_KEYS = [
   'STREAM_BATCH_MAX_MESSAGES',
   'STREAM_BATCH_MAX_WAIT',
   'HOT_RETENTION_DAYS',
+  'ARCHIVE_FLUSH_ROWS',
+  'ARCHIVE_FLUSH_BYTES',
+  'ARCHIVE_FLUSH_INTERVAL',
   'PORT',
   'TIDEMARK_API_TOKEN',
   'ALERT_WEBHOOK_URL',
@@ -71,6 +74,9 @@ export const CONFIG_DEFAULTS: Readonly<Partial<Record<ConfigKey, string>>> = Obj
   STREAM_BATCH_MAX_MESSAGES: '5000',
   STREAM_BATCH_MAX_WAIT: '200ms',
   HOT_RETENTION_DAYS: '7',
+  ARCHIVE_FLUSH_ROWS: '100000',
+  ARCHIVE_FLUSH_BYTES: '64MiB',
+  ARCHIVE_FLUSH_INTERVAL: '60s',
   PORT: '8080',
   LOG_LEVEL: 'info',
 });
@@ -140,6 +146,13 @@ export interface TidemarkConfig {
   };
   readonly retention: {
     readonly hotDays: number;
+  };
+  /** The curated archive writer flushes its buffer to the lake at whichever limit comes first. */
+  readonly archive: {
+    readonly flushRows: number;
+    /** Bytes of buffered raw messages. */
+    readonly flushBytes: number;
+    readonly flushIntervalMs: number;
   };
   readonly server: {
     readonly port: number;
@@ -284,11 +297,24 @@ export function loadConfig(
       batchMaxWaitMs: duration(read.text('STREAM_BATCH_MAX_WAIT'), 0),
     },
     retention: { hotDays: integer(read.text('HOT_RETENTION_DAYS'), 1, 36_500) },
+    archive: {
+      flushRows: integer(read.text('ARCHIVE_FLUSH_ROWS'), 1, 10_000_000),
+      flushBytes: byteSize(read.text('ARCHIVE_FLUSH_BYTES'), 1024, 2 * 1024 ** 3),
+      flushIntervalMs: duration(read.text('ARCHIVE_FLUSH_INTERVAL'), 1),
+    },
     server: { port: integer(read.text('PORT'), 0, 65_535), apiToken: apiToken?.value ?? null },
     alerts: { webhookUrl: webhook?.value ?? null },
     log: { level: logLevel(read.text('LOG_LEVEL')) },
   };
   return deepFreeze(config);
+}
+
+/**
+ * A location written like LAKE_URL but given elsewhere (a command argument such as
+ * `tidemark replay s3://bucket/prefix`). Throws ConfigError (key LAKE_URL) when it is not one.
+ */
+export function parseLakeUrl(url: string, cwd: string = process.cwd()): LakeLocation {
+  return lakeLocation({ key: 'LAKE_URL', value: url.trim(), file: null }, cwd, cwd);
 }
 
 /** A copy safe to log or show on a status page: credentials replaced by '[redacted]'. */
@@ -488,6 +514,18 @@ function duration(setting: Setting, minMs: number): number {
   if (ms === undefined) throw bad(setting, 'is not a duration', DURATION_FORM);
   if (ms < minMs) throw bad(setting, 'must be positive', `${DURATION_FORM}, above zero`);
   return ms;
+}
+
+const BYTE_UNITS: Readonly<Record<string, number>> = { B: 1, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3 };
+
+/** A size like 64MiB, 512KiB or 1048576 (bytes). */
+function byteSize(setting: Setting, min: number, max: number): number {
+  const expected = `a whole number of bytes, optionally with B, KiB, MiB or GiB (e.g. 64MiB), from ${min} to ${max} bytes`;
+  const match = /^(\d+)(B|KiB|MiB|GiB)?$/.exec(setting.value);
+  if (match === null) throw bad(setting, 'is not a size', expected);
+  const bytes = Number(match[1]) * (BYTE_UNITS[match[2] ?? 'B'] as number);
+  if (!Number.isSafeInteger(bytes) || bytes < min || bytes > max) throw bad(setting, 'is out of range', expected);
+  return bytes;
 }
 
 /** Snapshot cadences: whole minutes that tile a day, so snapshots align to every midnight. */

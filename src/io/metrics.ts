@@ -111,3 +111,20 @@ export function streamMetrics(registry: Registry) {
   };
 }
 export type StreamMetrics = ReturnType<typeof streamMetrics>;
+
+/** The curated archive writer's metrics. */
+export function archiveMetrics(registry: Registry) {
+  return {
+    messagesIn: registry.register(new Counter('tidemark_archive_messages_in_total', 'Messages read by the archive writer.')),
+    rowsArchived: registry.register(new Counter('tidemark_archive_rows_total', 'Events written to the lake.')),
+    skipped: registry.register(new Counter('tidemark_archive_skipped_total', 'Messages not archived (invalid or far-future; the stream dead-letters them), by reason.')),
+    objectsWritten: registry.register(new Counter('tidemark_archive_objects_total', 'Parquet objects written to the lake.')),
+    orphansDeleted: registry.register(new Counter('tidemark_archive_orphans_deleted_total', 'Objects of uncommitted flushes deleted before re-archiving.')),
+    fenced: registry.register(new Counter('tidemark_archive_fenced_total', 'Flushes refused because another writer took a partition over.')),
+    watermark: registry.register(new Gauge('tidemark_archive_watermark_seconds', 'Unix time of the archive watermark.')),
+    flushDuration: registry.register(
+      new Histogram('tidemark_archive_flush_duration_seconds', 'Flush duration (encode, upload, commit).', [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]),
+    ),
+  };
+}
+export type ArchiveMetrics = ReturnType<typeof archiveMetrics>;

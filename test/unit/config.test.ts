@@ -101,6 +101,7 @@ describe('loadConfig: defaults', () => {
         batchMaxWaitMs: 200,
       },
       retention: { hotDays: 7 },
+      archive: { flushRows: 100_000, flushBytes: 64 * 1024 * 1024, flushIntervalMs: 60_000 },
       server: { port: 8080, apiToken: null },
       alerts: { webhookUrl: null },
       log: { level: 'info' },
@@ -203,6 +204,9 @@ describe('loadConfig: values', () => {
       STREAM_BATCH_MAX_MESSAGES: '100',
       STREAM_BATCH_MAX_WAIT: '1s',
       HOT_RETENTION_DAYS: '30',
+      ARCHIVE_FLUSH_ROWS: '5000',
+      ARCHIVE_FLUSH_BYTES: '512KiB',
+      ARCHIVE_FLUSH_INTERVAL: '5s',
       PORT: '0',
       TIDEMARK_API_TOKEN: '0123456789abcdef',
       ALERT_WEBHOOK_URL: 'https://hooks.slack.com/services/T/B/X',
@@ -219,6 +223,7 @@ describe('loadConfig: values', () => {
       marts: { timeZone: 'Asia/Seoul', topDocsEveryMs: 300_000, clinicalTrendEveryMs: 3_600_000, anomalySpanMs: 600_000, anomalyWarning: 2, anomalyCritical: 2 },
       stream: { watermarkDelayMs: 90_000, maxFutureSkewMs: 0, idlePartitionTimeoutMs: 30_000, batchMaxMessages: 100, batchMaxWaitMs: 1000 },
       retention: { hotDays: 30 },
+      archive: { flushRows: 5000, flushBytes: 512 * 1024, flushIntervalMs: 5000 },
       server: { port: 0, apiToken: '0123456789abcdef' },
       alerts: { webhookUrl: 'https://hooks.slack.com/services/T/B/X' },
       log: { level: 'debug' },
@@ -250,6 +255,15 @@ describe('loadConfig: values', () => {
       '[::1]:9093',
       'kafka_1:29092',
     ]);
+  });
+
+  it('reads ARCHIVE_FLUSH_BYTES as bytes with an optional binary unit', () => {
+    expect(load({ ARCHIVE_FLUSH_BYTES: '1048576' }).archive.flushBytes).toBe(1_048_576);
+    expect(load({ ARCHIVE_FLUSH_BYTES: '2GiB' }).archive.flushBytes).toBe(2 * 1024 ** 3);
+    expect(errorOf({ ARCHIVE_FLUSH_BYTES: '64MB' }).key).toBe('ARCHIVE_FLUSH_BYTES');
+    expect(errorOf({ ARCHIVE_FLUSH_BYTES: '100' }).message).toMatch(/^ARCHIVE_FLUSH_BYTES="100" is out of range; expected a whole number of bytes/);
+    expect(errorOf({ ARCHIVE_FLUSH_ROWS: '0' }).key).toBe('ARCHIVE_FLUSH_ROWS');
+    expect(errorOf({ ARCHIVE_FLUSH_INTERVAL: '0s' }).key).toBe('ARCHIVE_FLUSH_INTERVAL');
   });
 
   it('canonicalises time zones', () => {

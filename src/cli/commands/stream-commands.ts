@@ -16,6 +16,7 @@ import { runStream } from '../../io/stream-runner.ts';
 import type { MessageSource } from '../../io/source.ts';
 import type { StreamSettings } from '../../stream/stream-processor.ts';
 import { UsageError, parseFlags } from '../command.ts';
+import { isLakeUrl, openLakeReplaySource } from './lake-replay.ts';
 import type { Command } from '../command.ts';
 
 export const STREAM_COMMANDS: Record<string, Command> = {
@@ -50,12 +51,13 @@ flight, commits it and exits 0. Requires KAFKA_BROKERS.`,
     },
   },
   replay: {
-    summary: 'Replay a JSON Lines file into the hot marts (bounded; exits when done)',
-    usage: `tidemark replay FILE [--consumer NAME]
+    summary: 'Replay a JSON Lines file, a Parquet file or a lake prefix into the hot marts (bounded)',
+    usage: `tidemark replay FILE|s3://bucket/prefix|file:///lake [--consumer NAME]
 
 Reads FILE through the same engine as \`tidemark stream\`: JSON Lines (one raw message per line),
-or Parquet in the curated archive's schema when the name ends in .parquet. The file
-is a bounded source: at its end the watermark becomes +∞ and every window is final. A replay
+or Parquet in the curated archive's schema when the name ends in .parquet, or every Parquet
+object under a lake prefix (s3:// with the S3_* settings, or file://), read date folder by date
+folder with the partitions merged in event-time order. Each is a bounded source: at its end the watermark becomes +∞ and every window is final. A replay
 resumes after the last committed line, so running it twice applies nothing twice.
   --consumer NAME   checkpoint name (default: replay)`,
     run: async (args) => {
@@ -63,7 +65,11 @@ resumes after the last committed line, so running it twice applies nothing twice
       if (positionals.length !== 1) throw new UsageError('replay takes exactly one FILE');
       const config = loadConfigFromProcess();
       const file = positionals[0]!;
-      const source = file.endsWith('.parquet') ? createParquetFileSource(file) : createJsonLinesSource(file);
+      const source = isLakeUrl(file)
+        ? openLakeReplaySource(config, file)
+        : file.endsWith('.parquet')
+          ? createParquetFileSource(file)
+          : createJsonLinesSource(file);
       return runStreamCommand(config, source, typeof values.consumer === 'string' ? values.consumer : 'replay');
     },
   },

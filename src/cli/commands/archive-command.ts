@@ -1,0 +1,115 @@
+// `tidemark archive`: the curated archive writer — Kafka (or a file) into the lake as snappy
+// Parquet under curated/event_date=YYYY-MM-DD/, exactly once per offset.
+import { ConfigError, loadConfigFromProcess } from '../../config.ts';
+import type { TidemarkConfig } from '../../config.ts';
+import { runArchive } from '../../io/archive/archive-writer.ts';
+import { migrate } from '../../io/db/migrate.ts';
+import { openDatabase } from '../../io/db/open-database.ts';
+import { createJsonLinesSource } from '../../io/file/json-lines-source.ts';
+import { createParquetFileSource } from '../../io/file/parquet-source.ts';
+import { endOffsets } from '../../io/kafka/kafka-admin.ts';
+import { createKafkaSource } from '../../io/kafka/kafka-source.ts';
+import { openLake } from '../../io/lake/open-lake.ts';
+import { createLogger } from '../../io/log.ts';
+import { Registry, archiveMetrics } from '../../io/metrics.ts';
+import type { MessageSource } from '../../io/source.ts';
+import { UsageError, parseFlags } from '../command.ts';
+import type { Command } from '../command.ts';
+
+export const ARCHIVE_COMMANDS: Record<string, Command> = {
+  archive: {
+    summary: 'Archive Kafka (or a file) into the lake as Parquet, exactly once, until SIGINT/SIGTERM',
+    usage: `tidemark archive [FILE] [--consumer NAME]
+
+Consumes KAFKA_TOPIC as consumer group KAFKA_ARCHIVE_GROUP_ID and writes every valid event to
+LAKE_URL as snappy Parquet, one object per (event date in MART_TIMEZONE, partition, offset range):
+  curated/event_date=YYYY-MM-DD/<topic>-pPPPP-o<first>-o<last>.parquet
+The buffer is flushed at ARCHIVE_FLUSH_ROWS messages, ARCHIVE_FLUSH_BYTES or ARCHIVE_FLUSH_INTERVAL,
+whichever comes first; offsets, the archive watermark and lake_days are committed to the database
+after each upload, so every offset is in the lake exactly once even after kill -9. Invalid and
+far-future messages are not archived (the stream dead-letters them). On SIGINT or SIGTERM it
+flushes what is buffered, commits and exits 0.
+With FILE (JSON Lines, or Parquet when the name ends in .parquet) it archives the file instead,
+a bounded source: at its end the archive watermark becomes +∞.
+  --consumer NAME   checkpoint name for FILE (default: archive-file)`,
+    run: async (args) => {
+      const { values, positionals } = parseFlags(args, { consumer: { type: 'string' } });
+      if (positionals.length > 1) throw new UsageError('archive takes at most one FILE');
+      const config = loadConfigFromProcess();
+      const file = positionals[0];
+      if (file !== undefined) {
+        const source = file.endsWith('.parquet') ? createParquetFileSource(file) : createJsonLinesSource(file);
+        return runArchiveCommand(config, source, typeof values.consumer === 'string' ? values.consumer : 'archive-file');
+      }
+      if (typeof values.consumer === 'string') throw new UsageError('--consumer applies to FILE; Kafka uses KAFKA_ARCHIVE_GROUP_ID');
+      if (config.kafka.brokers.length === 0) {
+        throw new ConfigError('KAFKA_BROKERS', 'KAFKA_BROKERS is not set; `tidemark archive` needs a Kafka cluster (host:port,…) or a FILE');
+      }
+      const brokers = [...config.kafka.brokers];
+      const topic = config.kafka.topic;
+      const source = (): MessageSource =>
+        createKafkaSource({
+          brokers,
+          topic,
+          groupId: config.kafka.archiveGroupId,
+          clientId: `${config.kafka.clientId}-archive`,
+          sessionTimeoutMs: config.kafka.sessionTimeoutMs,
+          // Instance ids are scoped to their group: the stream's id can be reused here.
+          ...(config.kafka.groupInstanceId === null ? {} : { groupInstanceId: config.kafka.groupInstanceId }),
+        });
+      return runArchiveCommand(config, source, config.kafka.archiveGroupId, () => endOffsets(brokers, topic));
+    },
+  },
+};
+
+export async function runArchiveCommand(
+  config: TidemarkConfig,
+  source: MessageSource | (() => MessageSource),
+  consumer: string,
+  logEndOffsets?: () => Promise<ReadonlyMap<number, string>>,
+): Promise<number> {
+  const log = createLogger(config.log.level, { component: 'archive', consumer });
+  const db = await openDatabase({ url: config.database.url ?? undefined, embeddedDir: config.database.embeddedDir });
+  const lake = openLake(config.lake, config.s3);
+  const stop = new AbortController();
+  const onSignal = (signal: string): void => {
+    log.info('stopping: flushing what is buffered', { signal });
+    stop.abort();
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    await migrate(db);
+    const startedAt = Date.now();
+    const summary = await runArchive({
+      db,
+      lake,
+      source,
+      consumer,
+      settings: {
+        timeZone: config.marts.timeZone,
+        watermarkDelayMs: config.stream.watermarkDelayMs,
+        maxFutureSkewMs: config.stream.maxFutureSkewMs,
+        idlePartitionTimeoutMs: config.stream.idlePartitionTimeoutMs,
+        limits: { maxRows: config.archive.flushRows, maxBytes: config.archive.flushBytes, maxAgeMs: config.archive.flushIntervalMs },
+      },
+      ...(logEndOffsets === undefined ? {} : { logEndOffsets }),
+      log,
+      metrics: archiveMetrics(new Registry()),
+      signal: stop.signal,
+    });
+    const elapsedMs = Date.now() - startedAt;
+    log.info('archive finished', {
+      ...summary,
+      watermark: Number.isFinite(summary.watermark) ? new Date(summary.watermark).toISOString() : String(summary.watermark),
+      lake: lake.url,
+      elapsedMs,
+    });
+    return 0;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await lake.close();
+    await db.close();
+  }
+}
