@@ -126,7 +126,7 @@ async function runFromCheckpoint(options: StreamRunOptions, source: MessageSourc
       logEndsAt = clock();
       logEnds = await options.logEndOffsets();
     }
-    return processor.flush({ groupClocks: await loadGroupClocks(db, consumer, source, logEnds) });
+    return processor.flush({ groupClocks: await loadGroupClocks(db, consumer, source, logEnds), ...(logEnds === undefined ? {} : { logEnds }) });
   };
   const maxLeadMs = options.maxLeadOverGroupMs ?? 10 * 60_000;
   let throttledSince: number | null = null;

@@ -39,6 +39,8 @@ export type Clock = () => number;
 export interface FlushOptions {
   /** The group's partitions as committed (other instances' included). */
   readonly groupClocks?: readonly ExternalPartitionClock[];
+  /** The log's end offset per partition: an owned partition with unread offsets never goes idle. */
+  readonly logEnds?: ReadonlyMap<number, string>;
 }
 
 interface BatchAccumulator {
@@ -297,6 +299,12 @@ export class StreamProcessor {
   flush(options: FlushOptions = {}): BatchOutput {
     const now = this.clock();
     if (options.groupClocks !== undefined) this.tracker.setExternal(options.groupClocks.filter((c) => !this.trackedPartition(c.partition)));
+    if (options.logEnds !== undefined) {
+      for (const state of this.states.values()) {
+        const end = options.logEnds.get(state.partition);
+        this.tracker.setBacklog(state.partition, end !== undefined && BigInt(state.nextOffset ?? '0') < BigInt(end));
+      }
+    }
     const watermark = this.tracker.recompute(now);
     const alerts: AnomalyAlert[] = [];
     const anomalyUpserts: BatchOutput['anomalyUpserts'][number][] = [];

@@ -6,6 +6,12 @@ export interface PartitionClock {
   maxEventTs: number;
   /** Wall clock of the partition's last message (or of its assignment). */
   lastActivityAt: number;
+  /**
+   * The log holds offsets not read yet (known from the log's end offsets). Such a partition is
+   * never idle, however long its fetches take: otherwise a slow fetch after a rebalance or under
+   * load would let the others' event time run ahead and turn its backlog into late events.
+   */
+  backlog: boolean;
 }
 
 /** A partition another instance owns, as its last commit left it. */
@@ -69,11 +75,21 @@ export class WatermarkTracker {
     }
     let slowestLocal = Number.POSITIVE_INFINITY;
     for (const clock of this.partitions.values()) {
-      if (now - clock.lastActivityAt >= this.idleTimeoutMs) continue;
+      if (this.localIdle(clock, now)) continue;
       if (clock.maxEventTs < slowestLocal) slowestLocal = clock.maxEventTs;
     }
     const lead = slowestLocal - slowestExternal;
     return Number.isFinite(lead) && lead > 0 ? lead : 0;
+  }
+
+  private localIdle(clock: PartitionClock, now: number): boolean {
+    return !clock.backlog && now - clock.lastActivityAt >= this.idleTimeoutMs;
+  }
+
+  /** Marks whether the partition still has unread offsets in the log (see PartitionClock.backlog). */
+  setBacklog(partition: number, backlog: boolean): void {
+    const clock = this.partitions.get(partition);
+    if (clock !== undefined) clock.backlog = backlog;
   }
 
   private externalIdle(clock: ExternalPartitionClock, now: number): boolean {
@@ -86,7 +102,7 @@ export class WatermarkTracker {
 
   /** A partition starts blocking the watermark as soon as it is owned, until it goes idle. */
   track(partition: number, maxEventTs: number, now: number): void {
-    this.partitions.set(partition, { maxEventTs, lastActivityAt: now });
+    this.partitions.set(partition, { maxEventTs, lastActivityAt: now, backlog: false });
   }
 
   untrack(partition: number): void {
@@ -101,7 +117,7 @@ export class WatermarkTracker {
   observe(partition: number, eventTs: number, now: number): number {
     let clock = this.partitions.get(partition);
     if (clock === undefined) {
-      clock = { maxEventTs: Number.NEGATIVE_INFINITY, lastActivityAt: now };
+      clock = { maxEventTs: Number.NEGATIVE_INFINITY, lastActivityAt: now, backlog: false };
       this.partitions.set(partition, clock);
     }
     clock.lastActivityAt = now;
@@ -124,7 +140,7 @@ export class WatermarkTracker {
     let min = Number.POSITIVE_INFINITY;
     let anyActive = false;
     for (const clock of this.partitions.values()) {
-      if (now - clock.lastActivityAt >= this.idleTimeoutMs) continue;
+      if (this.localIdle(clock, now)) continue;
       anyActive = true;
       if (clock.maxEventTs < min) min = clock.maxEventTs;
     }
