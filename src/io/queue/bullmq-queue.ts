@@ -8,6 +8,7 @@ import type { FlowJob, Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import {
   DEFAULT_RETRY_POLICY,
+  SHUTDOWN_REASON,
   TaskCancelledError,
   errorText,
   retryDelayMs,
@@ -35,7 +36,6 @@ interface ChainJobData {
 
 const DAY_MS = 86_400_000;
 const BACKOFF_TYPE = 'tidemark';
-const SHUTDOWN = 'worker shutting down';
 const CANCELLED = 'run cancelled';
 
 /** A connection BullMQ can block on: commands wait for a reconnect instead of failing. */
@@ -119,7 +119,7 @@ export function createBullmqQueue(options: BullmqQueueOptions): QueuePort {
         if (abandoned.has(jobId)) {
           // Shutdown: back to the queue without spending an attempt.
           await job.moveToDelayed(Date.now() + 1000, token);
-          throw new DelayedError(SHUTDOWN);
+          throw new DelayedError(SHUTDOWN_REASON);
         }
         if (error instanceof TaskCancelledError || (controllerSignal.aborted && (await isCancelled(data.runId)))) {
           await settle(data, task.id, 'cancelled', errorText(error));
@@ -157,7 +157,7 @@ export function createBullmqQueue(options: BullmqQueueOptions): QueuePort {
           if ((await Promise.race([closed.then(() => 'closed' as const), timeout])) === 'timeout') {
             for (const jobId of active.keys()) {
               abandoned.add(jobId);
-              worker.cancelJob(jobId, SHUTDOWN);
+              worker.cancelJob(jobId, SHUTDOWN_REASON);
             }
           }
           clearTimeout(timer);

@@ -6,6 +6,7 @@
 import { nextDailyRun } from './daily-time.ts';
 import {
   DEFAULT_RETRY_POLICY,
+  SHUTDOWN_REASON,
   TaskCancelledError,
   errorText,
   retryDelayMs,
@@ -39,7 +40,6 @@ interface ChainState {
 
 // setTimeout fires at once for delays above 2^31 − 1 ms (about 24.8 days); longer waits re-arm.
 const MAX_TIMER_MS = 2_147_483_647;
-const SHUTDOWN = 'worker shutting down';
 
 export function createInProcessQueue(options: InProcessQueueOptions = {}): QueuePort {
   const policy = options.retry ?? DEFAULT_RETRY_POLICY;
@@ -103,7 +103,7 @@ export function createInProcessQueue(options: InProcessQueueOptions = {}): Queue
       // First in line again: a chain, once started, finishes before the next one starts.
       else ready.unshift(chain);
     } catch (error) {
-      if (controller.signal.aborted && controller.signal.reason === SHUTDOWN) {
+      if (controller.signal.aborted && controller.signal.reason === SHUTDOWN_REASON) {
         ready.unshift(chain);
       } else if (cancelled.has(chain.spec.runId) || error instanceof TaskCancelledError) {
         await settle(chain, 'cancelled', errorText(error));
@@ -154,7 +154,7 @@ export function createInProcessQueue(options: InProcessQueueOptions = {}): Queue
       const first = await Promise.race([idle, timeout]);
       clearTimeout(timer);
       if (first === 'timeout') {
-        for (const chain of running) chain.controller?.abort(SHUTDOWN);
+        for (const chain of running) chain.controller?.abort(SHUTDOWN_REASON);
         await idle;
       }
     }

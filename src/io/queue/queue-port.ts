@@ -138,6 +138,14 @@ export class TaskCancelledError extends Error {
   readonly code = 'TASK_CANCELLED';
 }
 
+/** The abort reason a worker gives its running tasks when it shuts down (not a cancellation). */
+export const SHUTDOWN_REASON = 'worker shutting down';
+
+/** Whether a task's signal was aborted to hand the task back to the queue at shutdown. */
+export function abortedForShutdown(signal: AbortSignal): boolean {
+  return signal.aborted && signal.reason === SHUTDOWN_REASON;
+}
+
 export function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
