@@ -38,6 +38,7 @@ export const CONFIG_KEYS = [
   'STREAM_BATCH_MAX_MESSAGES',
   'STREAM_BATCH_MAX_WAIT',
   'HOT_RETENTION_DAYS',
+  'JOB_CONCURRENCY',
   'PORT',
   'TIDEMARK_API_TOKEN',
   'ALERT_WEBHOOK_URL',
@@ -71,6 +72,7 @@ export const CONFIG_DEFAULTS: Readonly<Partial<Record<ConfigKey, string>>> = Obj
   STREAM_BATCH_MAX_MESSAGES: '5000',
   STREAM_BATCH_MAX_WAIT: '200ms',
   HOT_RETENTION_DAYS: '7',
+  JOB_CONCURRENCY: '2',
   PORT: '8080',
   LOG_LEVEL: 'info',
 });
@@ -140,6 +142,10 @@ export interface TidemarkConfig {
   };
   readonly retention: {
     readonly hotDays: number;
+  };
+  readonly jobs: {
+    /** Day steps running at once across every worker (BullMQ global concurrency). */
+    readonly concurrency: number;
   };
   readonly server: {
     readonly port: number;
@@ -284,6 +290,7 @@ export function loadConfig(
       batchMaxWaitMs: duration(read.text('STREAM_BATCH_MAX_WAIT'), 0),
     },
     retention: { hotDays: integer(read.text('HOT_RETENTION_DAYS'), 1, 36_500) },
+    jobs: { concurrency: integer(read.text('JOB_CONCURRENCY'), 1, 64) },
     server: { port: integer(read.text('PORT'), 0, 65_535), apiToken: apiToken?.value ?? null },
     alerts: { webhookUrl: webhook?.value ?? null },
     log: { level: logLevel(read.text('LOG_LEVEL')) },

@@ -4,7 +4,7 @@
 // application in another table. Failures and not-ready answers can be planned per (step, date).
 import type { Database } from '../../src/io/db/database.ts';
 import { DAY_STEP_NAMES, DayStepCancelledError, DayStepNotReadyError } from '../../src/jobs/day-step.ts';
-import type { DayStep, DayStepName } from '../../src/jobs/day-step.ts';
+import type { DayStep, DayStepName, DayStepResult } from '../../src/jobs/day-step.ts';
 
 export const FIXTURE_TABLES_SQL = `
 CREATE TABLE fixture_day_rows (
@@ -41,7 +41,7 @@ function takeOne(plan: Map<string, number>, key: string): boolean {
 export function fixtureDaySteps(db: Database, control: FixtureControl): Record<DayStepName, DayStep> {
   const step =
     (name: DayStepName): DayStep =>
-    async ({ date, dryRun, signal, onProgress }) => {
+    async ({ date, dryRun, signal, onProgress }): Promise<DayStepResult> => {
       const key = `${name}.${date}`;
       control.calls.push(key);
       if (takeOne(control.notReady, key)) throw new DayStepNotReadyError(`archive not complete for ${date}`);
