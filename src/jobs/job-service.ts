@@ -91,6 +91,18 @@ export function datesBetween(from: string, to: string): string[] {
   return dates;
 }
 
+/** Creates or replaces the daily 02:00 schedule; resolves to its next firing (epoch ms). */
+export async function scheduleDailyFlow(queue: QueuePort, timeZone: string, startAt?: number): Promise<number> {
+  const { nextRunAt } = await queue.upsertDailySchedule({
+    id: DAILY_SCHEDULE_ID,
+    ...DAILY_AT,
+    timeZone,
+    task: { name: DAILY_TRIGGER_TASK, data: {} },
+    ...(startAt === undefined ? {} : { startAt }),
+  });
+  return nextRunAt;
+}
+
 export function createJobService(options: JobServiceOptions): JobService {
   const { db, queue, log } = options;
   const now = options.now ?? Date.now;
@@ -179,15 +191,7 @@ export function createJobService(options: JobServiceOptions): JobService {
         },
         onError: (error) => log.warn('queue worker error', { error: error.message }),
       }),
-    async schedule() {
-      const { nextRunAt } = await queue.upsertDailySchedule({
-        id: DAILY_SCHEDULE_ID,
-        ...DAILY_AT,
-        timeZone: options.timeZone,
-        task: { name: DAILY_TRIGGER_TASK, data: {} },
-      });
-      return nextRunAt;
-    },
+    schedule: () => scheduleDailyFlow(queue, options.timeZone),
   };
   return service;
 }
