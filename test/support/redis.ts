@@ -48,6 +48,7 @@ export async function startPrivateRedis(policy = 'noeviction'): Promise<PrivateR
     const deadline = Date.now() + 10_000;
     for (;;) {
       const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+      probe.on('error', () => {});
       try {
         await probe.connect();
         // Loading the AOF answers LOADING until done.

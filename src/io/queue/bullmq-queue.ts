@@ -48,8 +48,13 @@ export function createBullmqQueue(options: BullmqQueueOptions): QueuePort {
   const keepCompletedMs = options.keepCompletedMs ?? 7 * DAY_MS;
   const name = options.queueName;
   const connection = openRedis(options.redisUrl);
+  // ioredis reconnects by itself; without a listener every failed attempt is printed as unhandled.
+  connection.on('error', () => {});
   const queue = new Queue(name, { connection });
   const flows = new FlowProducer({ connection });
+  // Connection errors while Redis is away: BullMQ retries; callers see them via a worker's onError.
+  queue.on('error', () => {});
+  flows.on('error', () => {});
   const cancelKey = (runId: string): string => `tidemark:${name}:cancelled:${runId}`;
   const cancelChannel = `tidemark:${name}:cancel`;
   const workers = new Set<WorkerHandle>();
@@ -134,14 +139,18 @@ export function createBullmqQueue(options: BullmqQueueOptions): QueuePort {
       }
     };
 
+    // BullMQ leaves a connection it was given open on close: this one is ours to end.
+    const workerConnection = openRedis(options.redisUrl);
+    workerConnection.on('error', (error: Error) => workerOptions.onError?.(error));
     const worker = new Worker<ChainJobData>(name, processor, {
-      connection: openRedis(options.redisUrl),
+      connection: workerConnection,
       concurrency: workerOptions.concurrency,
       settings: { backoffStrategy: (attemptsMade: number) => retryDelayMs(policy, attemptsMade) },
     });
     worker.on('error', (error) => workerOptions.onError?.(error));
 
     const subscriber = connection.duplicate();
+    subscriber.on('error', (error: Error) => workerOptions.onError?.(error));
     await subscriber.subscribe(cancelChannel);
     subscriber.on('message', (_channel: string, runId: string) => {
       for (const [jobId, run] of active) if (run === runId) worker.cancelJob(jobId, CANCELLED);
@@ -163,6 +172,7 @@ export function createBullmqQueue(options: BullmqQueueOptions): QueuePort {
           clearTimeout(timer);
           await closed;
           subscriber.disconnect();
+          workerConnection.disconnect();
           workers.delete(handle);
         })()),
     };
@@ -223,6 +233,8 @@ export function createBullmqQueue(options: BullmqQueueOptions): QueuePort {
 /** Why Redis cannot hold BullMQ's jobs, or null when it can (SPEC §9: noeviction). */
 export async function redisEvictionProblem(redisUrl: string): Promise<{ readonly fatal: boolean; readonly message: string } | null> {
   const client = new Redis(redisUrl, { maxRetriesPerRequest: 1, lazyConnect: true, retryStrategy: () => null });
+  // connect() rejects with the same error; the event would only be printed as unhandled.
+  client.on('error', () => {});
   try {
     await client.connect();
     let policy: string | undefined;
