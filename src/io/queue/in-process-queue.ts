@@ -198,7 +198,7 @@ export function createInProcessQueue(options: InProcessQueueOptions = {}): Queue
     async upsertDailySchedule(schedule) {
       const previous = schedules.get(schedule.id);
       if (previous !== undefined) clearTimeout(previous);
-      const after = Math.max(now(), (schedule.startAt ?? 0) - 1);
+      const after = Math.max(now(), schedule.startAt ?? 0);
       const nextRunAt = nextDailyRun(after, schedule.hour, schedule.minute, schedule.timeZone);
       arm(schedule, nextRunAt);
       return { nextRunAt };

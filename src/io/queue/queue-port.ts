@@ -109,7 +109,7 @@ export interface DailySchedule {
   readonly timeZone: string;
   /** The task enqueued at every firing, as a one-task chain of run `schedule:<id>`. */
   readonly task: { readonly name: string; readonly data: Readonly<Record<string, unknown>> };
-  /** No firing before this instant (epoch ms); default now. */
+  /** Firings start strictly after this instant (epoch ms), as BullMQ's startDate; default now. */
   readonly startAt?: number;
 }
 
