@@ -66,7 +66,8 @@ export interface JobService {
 export interface JobServiceOptions {
   readonly db: Database;
   readonly queue: QueuePort;
-  readonly steps: Readonly<Record<DayStepName, DayStep>>;
+  /** Needed by startWorker only: a process that just enqueues and lists (HTTP API) may omit it. */
+  readonly steps?: Readonly<Record<DayStepName, DayStep>>;
   /** MART_TIMEZONE. */
   readonly timeZone: string;
   /** JOB_CONCURRENCY: steps running at once across all workers. */
@@ -172,8 +173,9 @@ export function createJobService(options: JobServiceOptions): JobService {
         await new Promise((resolve) => setTimeout(resolve, waitOptions.pollMs ?? 250));
       }
     },
-    startWorker: () =>
-      queue.startWorker({
+    startWorker: async () => {
+      if (options.steps === undefined) throw new Error('this job service was created without day steps: it cannot run a worker');
+      return queue.startWorker({
         concurrency: options.concurrency,
         handlers: {
           [DAY_STEP_TASK]: dayStepHandler(db, options.steps, log),
@@ -190,7 +192,8 @@ export function createJobService(options: JobServiceOptions): JobService {
           if (event.outcome === 'failed') log.error('a day of a run failed', { run: event.runId, date: event.chainKey, task: event.taskId, error: event.error });
         },
         onError: (error) => log.warn('queue worker error', { error: error.message }),
-      }),
+      });
+    },
     schedule: () => scheduleDailyFlow(queue, options.timeZone),
   };
   return service;

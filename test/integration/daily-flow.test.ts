@@ -217,3 +217,44 @@ for (const adapter of adapters) {
     });
   });
 }
+
+describe('embedded: in-process queue on PGlite (the demo)', () => {
+  it('a backfill runs, is audited, and gives the same tables when run again', async () => {
+    const pglite = testDatabaseFactories().find((factory) => factory.kind === 'pglite');
+    if (pglite === undefined) throw new Error('no PGlite factory');
+    const handle = await pglite.create();
+    const queue = createInProcessQueue({ retry: RETRY });
+    try {
+      await handle.db.exec(FIXTURE_TABLES_SQL);
+      const control = fixtureControl({ chunkDelayMs: 5 });
+      control.failures.set('cold.2026-09-02', 1);
+      const service = createJobService({
+        db: handle.db,
+        queue,
+        steps: fixtureDaySteps(handle.db, control),
+        timeZone: 'UTC',
+        concurrency: 2,
+        log: createLogger('error'),
+      });
+      const worker = await service.startWorker();
+      const first = await service.startBackfill({ from: '2026-09-01', to: '2026-09-03', requestedBy: 'demo' });
+      const done = await service.waitForRun(first.runId);
+      const afterFirst = await tableRows(handle.db);
+      const second = await service.startBackfill({ from: '2026-09-01', to: '2026-09-03', requestedBy: 'demo' });
+      await service.waitForRun(second.runId);
+      await worker.close(0);
+      expect(done.run.outcome).toBe('succeeded');
+      expect(done.stepRuns.filter((s) => s.outcome === 'failed').map((s) => [s.date, s.step, s.attempt])).toEqual([['2026-09-02', 'cold', 1]]);
+      expect(done.stepRuns.filter((s) => s.outcome === 'succeeded')).toHaveLength(12);
+      expect(afterFirst).toHaveLength(3 * 4 * 20);
+      expect(await tableRows(handle.db)).toEqual(afterFirst);
+      expect((await service.listRuns()).map((run) => [run.runId, run.outcome])).toEqual([
+        [second.runId, 'succeeded'],
+        [first.runId, 'succeeded'],
+      ]);
+    } finally {
+      await queue.close();
+      await handle.dispose();
+    }
+  });
+});

@@ -145,9 +145,23 @@ export function createBullmqQueue(options: BullmqQueueOptions): QueuePort {
     const worker = new Worker<ChainJobData>(name, processor, {
       connection: workerConnection,
       concurrency: workerOptions.concurrency,
+      // A stalled job goes back to wait (the job_runs guard keeps a step from applying twice);
+      // only one that stalls this often is failed.
+      maxStalledCount: 3,
       settings: { backoffStrategy: (attemptsMade: number) => retryDelayMs(policy, attemptsMade) },
     });
     worker.on('error', (error) => workerOptions.onError?.(error));
+    // A job that stalled too often (its worker died, or blocked its event loop past the lock) is
+    // failed by BullMQ's stalled check without reaching a processor: settle its chain here.
+    // Best effort (an event), and idempotent like every settle.
+    worker.on('stalled', (jobId: string) => {
+      void (async () => {
+        const job = (await queue.getJob(jobId)) as Job<ChainJobData> | undefined;
+        if (job === undefined || !(await job.isFailed())) return;
+        const taskId = job.data.task.id === '' ? jobId : job.data.task.id;
+        await settle(job.data, taskId, 'failed', job.failedReason || 'job stalled more than allowable limit');
+      })().catch((failure: unknown) => workerOptions.onError?.(failure as Error));
+    });
 
     const subscriber = connection.duplicate();
     subscriber.on('error', (error: Error) => workerOptions.onError?.(error));
