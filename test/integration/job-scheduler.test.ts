@@ -100,3 +100,45 @@ describe('the daily schedule', () => {
     }
   });
 });
+
+describe('the BullMQ daily trigger', () => {
+  it('a firing of the Job Scheduler starts the daily flow for yesterday on a worker', async () => {
+    const pg = testDatabaseFactories().find((factory) => factory.kind === 'pg');
+    if (pg === undefined) throw new Error('TEST_DATABASE_URL is not set');
+    const handle = await pg.create();
+    const name = `test-${randomUUID()}`;
+    const queue = createBullmqQueue({ redisUrl: testRedisUrl(), queueName: name });
+    const connection = new Redis(testRedisUrl(), { maxRetriesPerRequest: null });
+    const inspect = new Queue(name, { connection });
+    try {
+      await handle.db.exec(FIXTURE_TABLES_SQL);
+      const control = fixtureControl();
+      const service = createJobService({
+        db: handle.db,
+        queue,
+        steps: fixtureDaySteps(handle.db, control),
+        timeZone: 'Europe/Berlin',
+        concurrency: 2,
+        log: createLogger('error'),
+        now: () => Date.parse('2026-07-15T00:30:00Z'),
+      });
+      await service.schedule();
+      const worker = await service.startWorker();
+      // Fire now instead of at 02:00: promote the scheduler's delayed job.
+      const [next] = await inspect.getJobs(['delayed']);
+      expect(next?.name).toBe('daily-trigger');
+      await next?.promote();
+      // 00:30 UTC on 15 July is 02:30 in Berlin: yesterday is the 14th.
+      await waitUntil(() => control.calls.length === 4, 20_000, 'the triggered flow');
+      const done = await service.waitForRun('daily-2026-07-14');
+      await worker.close(0);
+      expect(done.run).toMatchObject({ job: 'daily', from: '2026-07-14', to: '2026-07-14', requestedBy: 'scheduler', outcome: 'succeeded' });
+      expect(control.calls).toEqual(['completeness.2026-07-14', 'cold.2026-07-14', 'reconcile.2026-07-14', 'quality.2026-07-14']);
+    } finally {
+      await inspect.close();
+      connection.disconnect();
+      await queue.close();
+      await handle.dispose();
+    }
+  });
+});

@@ -278,9 +278,15 @@ async function followRun(service: JobService, runId: string, who: string): Promi
     void service.cancelRun(runId, who);
   };
   process.once('SIGINT', onInterrupt);
+  // With BullMQ nothing happens until a worker takes the steps: say so instead of waiting mutely.
+  const idleHint = setTimeout(() => {
+    process.stdout.write(`${tty ? '\n' : ''}no step has started yet: is a \`tidemark worker\` running on this queue?\n`);
+  }, 15_000);
+  idleHint.unref();
   try {
     const done = await service.waitForRun(runId, {
       onProgress: (progress) => {
+        if (progress.stepRuns.length > 0) clearTimeout(idleHint);
         if (tty) {
           process.stdout.write(`\r${progressLine(progress)}`);
           return;
@@ -298,6 +304,7 @@ async function followRun(service: JobService, runId: string, who: string): Promi
     if (tty) process.stdout.write('\n');
     return done;
   } finally {
+    clearTimeout(idleHint);
     process.removeListener('SIGINT', onInterrupt);
   }
 }
