@@ -13,6 +13,8 @@ import { DAILY_TRIGGER_TASK, DAY_STEP_TASK, dayChain, dayStepHandler, orderedSte
 import { getRun, insertRun, listRuns, listStepRuns, markCancelRequested, settleRunDate } from './job-runs.ts';
 import type { RunSummary, StepRun } from './job-runs.ts';
 
+/** The BullMQ queue the worker, `schedule`, `backfill` and the HTTP API share unless told otherwise. */
+export const DEFAULT_QUEUE_NAME = 'tidemark-jobs';
 export const DAILY_SCHEDULE_ID = 'tidemark-daily-flow';
 /** SPEC §6: the daily flow runs at 02:00 MART_TIMEZONE. */
 export const DAILY_AT = { hour: 2, minute: 0 } as const;

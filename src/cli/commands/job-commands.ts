@@ -16,13 +16,11 @@ import { addDays, localDate } from '../../marts/time-zone.ts';
 import { DAY_STEP_NAMES } from '../../jobs/day-step.ts';
 import type { DayStepName } from '../../jobs/day-step.ts';
 import { createDaySteps } from '../../jobs/day-steps/index.ts';
-import { createJobService, datesBetween, scheduleDailyFlow } from '../../jobs/job-service.ts';
+import { DEFAULT_QUEUE_NAME, createJobService, datesBetween, scheduleDailyFlow } from '../../jobs/job-service.ts';
 import type { JobService, RunProgress } from '../../jobs/job-service.ts';
 import { progressLine, summaryTable } from '../backfill-report.ts';
 import { UsageError, parseFlags } from '../command.ts';
 import type { Command } from '../command.ts';
-
-export const DEFAULT_QUEUE_NAME = 'tidemark-jobs';
 
 function requireRedis(config: TidemarkConfig, command: string): string {
   if (config.redis.url === null) {
