@@ -16,7 +16,7 @@ import { FIXTURE_TABLES_SQL, fixtureControl, fixtureDaySteps } from '../support/
 import type { FixtureControl } from '../support/fixture-day-steps.ts';
 import { testRedisUrl } from '../support/redis.ts';
 
-const RETRY: RetryPolicy = { failureAttempts: 3, notReadyAttempts: 6, backoffMs: 100, maxBackoffMs: 400 };
+const RETRY: RetryPolicy = { failureAttempts: 3, failureBackoffMs: 100, notReadyAttempts: 6, notReadyBackoffMs: 100, maxBackoffMs: 400 };
 const pg = testDatabaseFactories().find((factory) => factory.kind === 'pg');
 if (pg === undefined) throw new Error('TEST_DATABASE_URL is not set: these tests need a PostgreSQL server');
 

@@ -10,7 +10,7 @@ export interface QueueFactory {
   create(retry: RetryPolicy): Promise<QueuePort>;
 }
 
-export const CONFORMANCE_RETRY: RetryPolicy = { failureAttempts: 3, notReadyAttempts: 5, backoffMs: 200, maxBackoffMs: 400 };
+export const CONFORMANCE_RETRY: RetryPolicy = { failureAttempts: 3, failureBackoffMs: 200, notReadyAttempts: 5, notReadyBackoffMs: 50, maxBackoffMs: 400 };
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 

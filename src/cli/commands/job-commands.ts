@@ -57,7 +57,8 @@ function queueName(given: unknown): string {
   return given;
 }
 
-async function openJobs(config: TidemarkConfig, queue: QueuePort): Promise<{ db: Database; service: JobService }> {
+/** `quiet`: a command with its own output logs warnings and errors only (unless LOG_LEVEL=debug). */
+async function openJobs(config: TidemarkConfig, queue: QueuePort, quiet = false): Promise<{ db: Database; service: JobService }> {
   const db = await openDatabase({ url: config.database.url ?? undefined, embeddedDir: config.database.embeddedDir });
   try {
     await migrate(db);
@@ -67,7 +68,7 @@ async function openJobs(config: TidemarkConfig, queue: QueuePort): Promise<{ db:
       steps: createDaySteps({ db, config }),
       timeZone: config.marts.timeZone,
       concurrency: config.jobs.concurrency,
-      log: createLogger(config.log.level, { component: 'jobs' }),
+      log: createLogger(quiet && config.log.level === 'info' ? 'warn' : config.log.level, { component: 'jobs' }),
     });
     return { db, service };
   } catch (error) {
@@ -217,7 +218,7 @@ new run and gives the same tables; --run-id makes a retried request idempotent.
       }
       const queue = config.redis.url === null ? createInProcessQueue() : createBullmqQueue({ redisUrl: config.redis.url, queueName: name });
       try {
-        const { db, service } = await openJobs(config, queue);
+        const { db, service } = await openJobs(config, queue, true);
         try {
           if (listing) {
             for (const run of await service.listRuns(20)) {

@@ -148,7 +148,7 @@ export function createBullmqQueue(options: BullmqQueueOptions): QueuePort {
       // A stalled job goes back to wait (the job_runs guard keeps a step from applying twice);
       // only one that stalls this often is failed.
       maxStalledCount: 3,
-      settings: { backoffStrategy: (attemptsMade: number) => retryDelayMs(policy, attemptsMade) },
+      settings: { backoffStrategy: (attemptsMade: number, _type?: string, error?: Error) => retryDelayMs(policy, attemptsMade, error) },
     });
     worker.on('error', (error) => workerOptions.onError?.(error));
     // A job that stalled too often (its worker died, or blocked its event loop past the lock) is

@@ -115,7 +115,7 @@ export function createInProcessQueue(options: InProcessQueueOptions = {}): Queue
           delayed.delete(chain);
           ready.push(chain);
           pump();
-        }, retryDelayMs(policy, attempt));
+        }, retryDelayMs(policy, attempt, error));
       } else {
         await settle(chain, 'failed', errorText(error));
       }
