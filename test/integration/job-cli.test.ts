@@ -3,6 +3,7 @@
 // configuration is never touched.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { redisEvictionProblem } from '../../src/io/queue/bullmq-queue.ts';
 import { nextDailyRun } from '../../src/io/queue/daily-time.ts';
 import { runCli } from '../support/run-cli.ts';
 import { startPrivateRedis } from '../support/redis.ts';
@@ -52,5 +53,17 @@ describe('tidemark worker / schedule', () => {
     const result = await runCli(['backfill', '--from', '2026-02-30', '--to', '2026-03-01'], {});
     expect(result.code).toBe(64);
     expect(result.stderr.split('\n')[0]).toBe('tidemark backfill: not a calendar date: "2026-02-30"');
+  });
+
+  it('a Redis with CONFIG disabled is not refused, but the check says it could not look', async () => {
+    const locked = await startPrivateRedis('noeviction', ['--rename-command', 'CONFIG', '']);
+    try {
+      const problem = await redisEvictionProblem(locked.url);
+      expect(problem?.fatal).toBe(false);
+      expect(problem?.message).toMatch(/^cannot read Redis maxmemory-policy \(CONFIG GET refused: ERR unknown command 'config'.*\); make sure it is noeviction, or BullMQ may lose jobs$/);
+      expect(await redisEvictionProblem(good.url)).toBeNull();
+    } finally {
+      await locked.dispose();
+    }
   });
 });

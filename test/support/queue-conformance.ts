@@ -109,6 +109,20 @@ export function queueConformanceSuite(factory: QueueFactory): void {
       expect(settled[0]?.outcome).toBe('succeeded');
     });
 
+    it('fails a task that stays not ready past its budget', async () => {
+      const seen: number[] = [];
+      const q = await start({
+        record: async (_task, context) => {
+          seen.push(context.attempt);
+          throw new TaskNotReadyError('archive not complete');
+        },
+      });
+      await q.enqueue([chain('r4b', 'a', ['wait', 'never'])]);
+      await waitUntil(() => settled.length === 1, 20_000, 'the chain');
+      expect(seen).toEqual([1, 2, 3, 4, 5]);
+      expect(settled[0]).toEqual({ runId: 'r4b', chainKey: 'a', outcome: 'failed', taskId: 'r4b.a.wait', error: 'archive not complete' });
+    });
+
     it('runs a task id once, however often it is enqueued', async () => {
       let runs = 0;
       const q = await start({ record: async () => void runs++ });

@@ -33,7 +33,8 @@ export interface PrivateRedis {
   dispose(): Promise<void>;
 }
 
-export async function startPrivateRedis(policy = 'noeviction'): Promise<PrivateRedis> {
+/** A redis-server of our own; `extraArgs` e.g. ['--rename-command', 'CONFIG', ''] to disable CONFIG. */
+export async function startPrivateRedis(policy = 'noeviction', extraArgs: readonly string[] = []): Promise<PrivateRedis> {
   const port = await freePort();
   const dir = await mkdtemp(join(tmpdir(), 'tidemark-redis-'));
   const url = `redis://127.0.0.1:${port}`;
@@ -42,7 +43,7 @@ export async function startPrivateRedis(policy = 'noeviction'): Promise<PrivateR
   const launch = async (): Promise<void> => {
     child = spawn(
       'redis-server',
-      ['--port', String(port), '--bind', '127.0.0.1', '--appendonly', 'yes', '--maxmemory-policy', policy, '--dir', dir, '--save', ''],
+      ['--port', String(port), '--bind', '127.0.0.1', '--appendonly', 'yes', '--maxmemory-policy', policy, '--dir', dir, '--save', '', ...extraArgs],
       { stdio: 'ignore' },
     );
     const deadline = Date.now() + 10_000;
