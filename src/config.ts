@@ -41,6 +41,7 @@ export const CONFIG_KEYS = [
   'ARCHIVE_FLUSH_ROWS',
   'ARCHIVE_FLUSH_BYTES',
   'ARCHIVE_FLUSH_INTERVAL',
+  'JOB_CONCURRENCY',
   'PORT',
   'TIDEMARK_API_TOKEN',
   'ALERT_WEBHOOK_URL',
@@ -77,6 +78,7 @@ export const CONFIG_DEFAULTS: Readonly<Partial<Record<ConfigKey, string>>> = Obj
   ARCHIVE_FLUSH_ROWS: '100000',
   ARCHIVE_FLUSH_BYTES: '64MiB',
   ARCHIVE_FLUSH_INTERVAL: '60s',
+  JOB_CONCURRENCY: '2',
   PORT: '8080',
   LOG_LEVEL: 'info',
 });
@@ -153,6 +155,10 @@ export interface TidemarkConfig {
     /** Bytes of buffered raw messages. */
     readonly flushBytes: number;
     readonly flushIntervalMs: number;
+  };
+  readonly jobs: {
+    /** Day steps running at once across every worker (BullMQ global concurrency). */
+    readonly concurrency: number;
   };
   readonly server: {
     readonly port: number;
@@ -302,6 +308,7 @@ export function loadConfig(
       flushBytes: byteSize(read.text('ARCHIVE_FLUSH_BYTES'), 1024, 2 * 1024 ** 3),
       flushIntervalMs: duration(read.text('ARCHIVE_FLUSH_INTERVAL'), 1),
     },
+    jobs: { concurrency: integer(read.text('JOB_CONCURRENCY'), 1, 64) },
     server: { port: integer(read.text('PORT'), 0, 65_535), apiToken: apiToken?.value ?? null },
     alerts: { webhookUrl: webhook?.value ?? null },
     log: { level: logLevel(read.text('LOG_LEVEL')) },

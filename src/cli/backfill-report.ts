@@ -1,0 +1,45 @@
+// What `tidemark backfill` shows: a progress line while a run goes (a bar on a terminal, one
+// plain line per finished date otherwise) and a table of every (date, step) at the end.
+import type { RunProgress } from '../jobs/job-service.ts';
+
+const BAR_WIDTH = 24;
+
+/** One line for the progress bar, without the carriage return. */
+export function progressLine(progress: RunProgress): string {
+  const { run, stepRuns } = progress;
+  const total = run.dates.length * run.steps.length;
+  const done = new Set(stepRuns.filter((s) => s.outcome === 'succeeded').map((s) => `${s.date}.${s.step}`)).size;
+  const filled = total === 0 ? BAR_WIDTH : Math.round((done / total) * BAR_WIDTH);
+  const failedDays = new Set(stepRuns.filter((s) => s.outcome === 'failed').map((s) => s.date)).size;
+  return `[${'#'.repeat(filled)}${'-'.repeat(BAR_WIDTH - filled)}] ${done}/${total} steps, ${run.datesSettled}/${run.dates.length} days` +
+    (failedDays > 0 ? `, ${failedDays} with failed attempts` : '');
+}
+
+function duration(ms: number): string {
+  if (ms < 1000) return `${ms} ms`;
+  if (ms < 120_000) return `${(ms / 1000).toFixed(1)} s`;
+  return `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
+}
+
+/** The final table: one line per (date, step) with its last attempt's outcome and duration. */
+export function summaryTable(progress: RunProgress): string {
+  const { run, stepRuns } = progress;
+  const header = ['DATE', 'STEP', 'OUTCOME', 'ATTEMPTS', 'DURATION'];
+  const lines: string[][] = [];
+  for (const date of run.dates) {
+    for (const step of run.steps) {
+      const attempts = stepRuns.filter((s) => s.date === date && s.step === step);
+      const last = attempts[attempts.length - 1];
+      if (last === undefined) {
+        lines.push([date, step, 'not run', '0', '']);
+        continue;
+      }
+      const ms = last.finishedAt === null ? null : last.finishedAt.getTime() - last.startedAt.getTime();
+      lines.push([date, step, last.outcome + (last.error === null || last.outcome === 'succeeded' ? '' : `: ${last.error}`), String(attempts.length), ms === null ? '' : duration(ms)]);
+    }
+  }
+  const widths = header.map((title, i) => Math.max(title.length, ...lines.map((line) => (i === 2 ? Math.min((line[i] ?? '').length, 60) : (line[i] ?? '').length))));
+  const format = (cells: string[]): string => cells.map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join('  ').trimEnd();
+  const took = run.finishedAt === null ? '' : ` in ${duration(run.finishedAt.getTime() - run.startedAt.getTime())}`;
+  return [format(header), ...lines.map(format), '', `run ${run.runId}: ${run.outcome}${took}`].join('\n');
+}

@@ -1,0 +1,309 @@
+// The daily-flow commands (SPEC §6, §8): `worker` runs BullMQ jobs, `schedule` upserts the daily
+// 02:00 Job Scheduler, `backfill` runs (or cancels) the flow for a date range — on BullMQ when
+// REDIS_URL is set, otherwise on the in-process queue inside this process.
+import { userInfo } from 'node:os';
+import { ConfigError, loadConfigFromProcess, parseDuration } from '../../config.ts';
+import type { TidemarkConfig } from '../../config.ts';
+import type { Database } from '../../io/db/database.ts';
+import { migrate } from '../../io/db/migrate.ts';
+import { openDatabase } from '../../io/db/open-database.ts';
+import { createLogger } from '../../io/log.ts';
+import { createBullmqQueue, redisEvictionProblem } from '../../io/queue/bullmq-queue.ts';
+import { createInProcessQueue } from '../../io/queue/in-process-queue.ts';
+import { errorText } from '../../io/queue/queue-port.ts';
+import type { QueuePort } from '../../io/queue/queue-port.ts';
+import { addDays, localDate } from '../../marts/time-zone.ts';
+import { DAY_STEP_NAMES } from '../../jobs/day-step.ts';
+import type { DayStepName } from '../../jobs/day-step.ts';
+import { createDaySteps } from '../../jobs/day-steps/index.ts';
+import { DEFAULT_QUEUE_NAME, createJobService, datesBetween, scheduleDailyFlow } from '../../jobs/job-service.ts';
+import type { JobService, RunProgress } from '../../jobs/job-service.ts';
+import { progressLine, summaryTable } from '../backfill-report.ts';
+import { UsageError, parseFlags } from '../command.ts';
+import type { Command } from '../command.ts';
+
+function requireRedis(config: TidemarkConfig, command: string): string {
+  if (config.redis.url === null) {
+    throw new ConfigError('REDIS_URL', `REDIS_URL is not set; \`tidemark ${command}\` needs Redis for BullMQ (without it, backfills and the demo run in-process)`);
+  }
+  return config.redis.url;
+}
+
+/** Null when Redis is fit for BullMQ; otherwise the exit code after printing one line. */
+async function checkRedis(url: string, command: string): Promise<number | null> {
+  try {
+    const problem = await redisEvictionProblem(url);
+    if (problem === null) return null;
+    process.stderr.write(`tidemark ${command}: ${problem.message}\n`);
+    return problem.fatal ? 1 : null;
+  } catch (error) {
+    process.stderr.write(`tidemark ${command}: cannot reach Redis (${errorText(error)})\n`);
+    return 1;
+  }
+}
+
+function whoAmI(given: unknown): string {
+  if (typeof given === 'string' && given.trim() !== '') return given.trim();
+  try {
+    return userInfo().username;
+  } catch {
+    return 'unknown';
+  }
+}
+
+function queueName(given: unknown): string {
+  if (given === undefined) return DEFAULT_QUEUE_NAME;
+  if (typeof given !== 'string' || !/^[A-Za-z0-9_-]{1,100}$/.test(given)) throw new UsageError('--queue takes letters, digits, - and _');
+  return given;
+}
+
+/** `quiet`: a command with its own output logs warnings and errors only (unless LOG_LEVEL=debug). */
+async function openJobs(config: TidemarkConfig, queue: QueuePort, quiet = false): Promise<{ db: Database; service: JobService }> {
+  const db = await openDatabase({ url: config.database.url ?? undefined, embeddedDir: config.database.embeddedDir });
+  try {
+    await migrate(db);
+    const service = createJobService({
+      db,
+      queue,
+      steps: createDaySteps({ db, config }),
+      timeZone: config.marts.timeZone,
+      concurrency: config.jobs.concurrency,
+      log: createLogger(quiet && config.log.level === 'info' ? 'warn' : config.log.level, { component: 'jobs' }),
+    });
+    return { db, service };
+  } catch (error) {
+    await db.close();
+    throw error;
+  }
+}
+
+function parseSteps(text: unknown): DayStepName[] | undefined {
+  if (text === undefined) return undefined;
+  const names = String(text).split(',').map((name) => name.trim()).filter((name) => name !== '');
+  const unknown = names.filter((name) => !(DAY_STEP_NAMES as readonly string[]).includes(name));
+  if (unknown.length > 0 || names.length === 0) throw new UsageError(`--steps takes a comma-separated subset of ${DAY_STEP_NAMES.join(',')}`);
+  return names as DayStepName[];
+}
+
+function waitForSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
+  });
+}
+
+export const JOB_COMMANDS: Record<string, Command> = {
+  worker: {
+    summary: 'Run daily-flow and backfill steps from BullMQ until SIGTERM (needs REDIS_URL)',
+    usage: `tidemark worker [--queue NAME] [--grace DURATION]
+
+Takes day steps (completeness, cold, reconcile, quality) and the daily trigger from the BullMQ
+queue NAME (default ${DEFAULT_QUEUE_NAME}) in REDIS_URL, at most JOB_CONCURRENCY at once across
+all workers, and audits every attempt in job_runs. Refuses a Redis whose maxmemory-policy is not
+noeviction. On SIGTERM or SIGINT it stops taking steps, lets running ones finish for --grace
+(default 30s), then aborts them and hands them back to the queue for another worker.`,
+    run: async (args) => {
+      const { values } = parseFlags(args, { queue: { type: 'string' }, grace: { type: 'string' } });
+      const config = loadConfigFromProcess();
+      const url = requireRedis(config, 'worker');
+      let graceMs = 30_000;
+      if (values.grace !== undefined) {
+        try {
+          graceMs = parseDuration(String(values.grace));
+        } catch (error) {
+          throw new UsageError(`--grace: ${(error as Error).message}`);
+        }
+      }
+      const name = queueName(values.queue);
+      const refused = await checkRedis(url, 'worker');
+      if (refused !== null) return refused;
+      const log = createLogger(config.log.level, { component: 'worker', queue: name });
+      const queue = createBullmqQueue({ redisUrl: url, queueName: name });
+      try {
+        const { db, service } = await openJobs(config, queue);
+        try {
+          const worker = await service.startWorker();
+          log.info('worker started', { concurrency: config.jobs.concurrency, timeZone: config.marts.timeZone });
+          const signal = await waitForSignal();
+          log.info('stopping: running steps get the grace period, then go back to the queue', { signal, graceMs });
+          await worker.close(graceMs);
+        } finally {
+          await db.close();
+        }
+      } finally {
+        await queue.close();
+      }
+      return 0;
+    },
+  },
+  schedule: {
+    summary: 'Create or update the daily 02:00 Job Scheduler in BullMQ, print the next run',
+    usage: `tidemark schedule [--queue NAME]
+
+Upserts the Job Scheduler that starts the daily flow at 02:00 MART_TIMEZONE (yesterday's date
+plus every dirty date) in the BullMQ queue NAME (default ${DEFAULT_QUEUE_NAME}), prints the next
+run and exits. Running it again replaces the schedule; it never adds a second one.`,
+    run: async (args) => {
+      const { values } = parseFlags(args, { queue: { type: 'string' } });
+      const config = loadConfigFromProcess();
+      const url = requireRedis(config, 'schedule');
+      const name = queueName(values.queue);
+      const refused = await checkRedis(url, 'schedule');
+      if (refused !== null) return refused;
+      const queue = createBullmqQueue({ redisUrl: url, queueName: name });
+      try {
+        const next = await scheduleDailyFlow(queue, config.marts.timeZone);
+        const zone = config.marts.timeZone;
+        const local = new Intl.DateTimeFormat('sv-SE', { timeZone: zone, dateStyle: 'short', timeStyle: 'short' }).format(next);
+        process.stdout.write(`daily flow scheduled at 02:00 ${zone} in queue ${name}; next run ${new Date(next).toISOString()} (${local} ${zone})\n`);
+      } finally {
+        await queue.close();
+      }
+      return 0;
+    },
+  },
+  backfill: {
+    summary: 'Run the daily flow for a date range (idempotent, cancellable, audited)',
+    usage: `tidemark backfill --from D1 --to D2 [--steps cold,reconcile,…] [--dry-run] [--full-refresh]
+                  [--who NAME] [--run-id ID] [--detach] [--queue NAME]
+tidemark backfill --cancel RUN_ID [--who NAME]
+tidemark backfill --list
+
+Runs completeness → cold → reconcile → quality (or the --steps subset, in that order) for every
+date from D1 to D2 (YYYY-MM-DD, MART_TIMEZONE), at most JOB_CONCURRENCY steps at once. With
+REDIS_URL the run goes to BullMQ and \`tidemark worker\` processes do it (this command waits and
+shows progress unless --detach); without it, this process runs it on the in-process queue.
+Every attempt is recorded in job_runs (who: --who or your user name). A run prints a table of
+every (date, step) and exits 1 when a date failed or the run was cancelled. Ctrl-C cancels the
+run; so does --cancel RUN_ID from anywhere (with REDIS_URL). Running the same range again is a
+new run and gives the same tables; --run-id makes a retried request idempotent.
+  --dry-run        steps compute and report but change nothing
+  --full-refresh   every date the lake knows (lake_days) up to yesterday, unless --from/--to`,
+    run: async (args) => {
+      const { values } = parseFlags(args, {
+        from: { type: 'string' },
+        to: { type: 'string' },
+        steps: { type: 'string' },
+        'dry-run': { type: 'boolean' },
+        'full-refresh': { type: 'boolean' },
+        who: { type: 'string' },
+        'run-id': { type: 'string' },
+        detach: { type: 'boolean' },
+        queue: { type: 'string' },
+        cancel: { type: 'string' },
+        list: { type: 'boolean' },
+      });
+      const who = whoAmI(values.who);
+      const steps = parseSteps(values.steps);
+      const fullRefresh = values['full-refresh'] === true;
+      const cancelling = typeof values.cancel === 'string';
+      const listing = values.list === true;
+      if (!cancelling && !listing && !fullRefresh && (values.from === undefined || values.to === undefined)) {
+        throw new UsageError('--from and --to are required (or --full-refresh, --cancel RUN_ID, --list)');
+      }
+      if (values.from !== undefined && values.to !== undefined) {
+        try {
+          datesBetween(String(values.from), String(values.to));
+        } catch (error) {
+          throw new UsageError((error as Error).message);
+        }
+      }
+      const config = loadConfigFromProcess();
+      const name = queueName(values.queue);
+      if (config.redis.url !== null) {
+        const refused = await checkRedis(config.redis.url, 'backfill');
+        if (refused !== null) return refused;
+      } else if (cancelling) {
+        throw new ConfigError('REDIS_URL', 'REDIS_URL is not set: an in-process backfill is cancelled with Ctrl-C in its own terminal');
+      }
+      const queue = config.redis.url === null ? createInProcessQueue() : createBullmqQueue({ redisUrl: config.redis.url, queueName: name });
+      try {
+        const { db, service } = await openJobs(config, queue, true);
+        try {
+          if (listing) {
+            for (const run of await service.listRuns(20)) {
+              process.stdout.write(`${run.runId}  ${run.job}  ${run.from}..${run.to}  ${run.outcome}  by ${run.requestedBy}  ${run.startedAt.toISOString()}\n`);
+            }
+            return 0;
+          }
+          if (cancelling) {
+            const found = await service.cancelRun(String(values.cancel), who);
+            process.stdout.write(found ? `cancelling run ${values.cancel}\n` : `no run ${values.cancel}\n`);
+            return found ? 0 : 1;
+          }
+          let from = values.from === undefined ? undefined : String(values.from);
+          let to = values.to === undefined ? undefined : String(values.to);
+          if (fullRefresh && (from === undefined || to === undefined)) {
+            const { rows } = await db.query<{ first: string | null }>('SELECT min(event_date)::text AS first FROM lake_days');
+            from ??= rows[0]?.first ?? undefined;
+            to ??= addDays(localDate(Date.now(), config.marts.timeZone), -1);
+            if (from === undefined) throw new UsageError('--full-refresh: the lake has no dates yet; give --from');
+          }
+          const started = await service.startBackfill({
+            from: from as string,
+            to: to as string,
+            ...(steps === undefined ? {} : { steps }),
+            dryRun: values['dry-run'] === true,
+            fullRefresh,
+            requestedBy: who,
+            ...(typeof values['run-id'] === 'string' ? { runId: values['run-id'] } : {}),
+          });
+          process.stdout.write(`run ${started.runId}: ${started.dates.length} days × ${started.steps.join(',')}${config.redis.url === null ? ' (in-process)' : ''}\n`);
+          if (values.detach === true && config.redis.url !== null) return 0;
+          const worker = config.redis.url === null ? await service.startWorker() : null;
+          try {
+            const done = await followRun(service, started.runId, who);
+            process.stdout.write(`${summaryTable(done)}\n`);
+            return done.run.outcome === 'succeeded' ? 0 : 1;
+          } finally {
+            await worker?.close(0);
+          }
+        } finally {
+          await db.close();
+        }
+      } finally {
+        await queue.close();
+      }
+    },
+  },
+};
+
+/** Waits for a run, drawing progress; the first Ctrl-C cancels the run. */
+async function followRun(service: JobService, runId: string, who: string): Promise<RunProgress> {
+  const tty = process.stdout.isTTY === true;
+  const reported = new Set<string>();
+  const onInterrupt = (): void => {
+    process.stdout.write(`${tty ? '\n' : ''}cancelling run ${runId} (Ctrl-C)\n`);
+    void service.cancelRun(runId, who);
+  };
+  process.once('SIGINT', onInterrupt);
+  // With BullMQ nothing happens until a worker takes the steps: say so instead of waiting mutely.
+  const idleHint = setTimeout(() => {
+    process.stdout.write(`${tty ? '\n' : ''}no step has started yet: is a \`tidemark worker\` running on this queue?\n`);
+  }, 15_000);
+  idleHint.unref();
+  try {
+    const done = await service.waitForRun(runId, {
+      onProgress: (progress) => {
+        if (progress.stepRuns.length > 0) clearTimeout(idleHint);
+        if (tty) {
+          process.stdout.write(`\r${progressLine(progress)}`);
+          return;
+        }
+        for (const date of progress.run.dates) {
+          const attempts = progress.stepRuns.filter((s) => s.date === date);
+          const finished = progress.run.steps.every((step) => attempts.some((s) => s.step === step && s.outcome === 'succeeded'));
+          if (finished && !reported.has(date)) {
+            reported.add(date);
+            process.stdout.write(`${date}  done  ${progressLine(progress)}\n`);
+          }
+        }
+      },
+    });
+    if (tty) process.stdout.write('\n');
+    return done;
+  } finally {
+    clearTimeout(idleHint);
+    process.removeListener('SIGINT', onInterrupt);
+  }
+}

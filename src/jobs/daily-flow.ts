@@ -1,0 +1,112 @@
+// The daily flow as queue chains (SPEC §6): per date, completeness → cold → reconcile → quality
+// (or a backfill's subset, in that order), each step a task, each task audited in job_runs.
+//
+// Task ids — the idempotency rule. A task id is `<runId>.<step>.<date>`, and the queue runs an id
+// at most once (BullMQ keeps completed ids for a week and ignores an add with a known id; the
+// in-process queue remembers every id it saw). So:
+//   - the scheduled flow's run id is `daily-<D>` for its day D: firing twice for the same day (two
+//     schedulers, a re-upsert, a retried trigger) runs each step once; a dirty date X recomputed
+//     by a later day's flow gets the id `daily-<D'>.cold.X`, a new task;
+//   - a backfill's run id is `backfill-<uuid>` unless the caller passes one: running the same
+//     backfill again after the first finished is a new run and really runs again, while a caller
+//     retrying one request (same run id) gets one run.
+// On top of the queue's memory, the worker checks job_runs for a succeeded row of the task id
+// before running a step, so a queue that lost a completion (Redis restarted from an older AOF)
+// does not apply a step twice.
+import type { Database } from '../io/db/database.ts';
+import type { Logger } from '../io/log.ts';
+import { TaskCancelledError, TaskNotReadyError, abortedForShutdown, errorText } from '../io/queue/queue-port.ts';
+import type { ChainSpec, TaskHandler, TaskSpec } from '../io/queue/queue-port.ts';
+import { DAY_STEP_NAMES, DayStepCancelledError, DayStepNotReadyError } from './day-step.ts';
+import type { DayStep, DayStepName } from './day-step.ts';
+import { finishStepRun, startStepRun, taskSucceeded } from './job-runs.ts';
+import type { RunKind } from './job-runs.ts';
+
+export const DAY_STEP_TASK = 'day-step';
+export const DAILY_TRIGGER_TASK = 'daily-trigger';
+
+/** What a day-step task carries. */
+export interface DayStepTaskData {
+  readonly job: RunKind;
+  readonly step: DayStepName;
+  readonly date: string;
+  readonly dryRun: boolean;
+  readonly requestedBy: string;
+}
+
+export function dayStepTaskId(runId: string, step: DayStepName, date: string): string {
+  return `${runId}.${step}.${date}`;
+}
+
+/** The steps in flow order, whatever order they were asked for in. */
+export function orderedSteps(steps: readonly DayStepName[]): DayStepName[] {
+  return DAY_STEP_NAMES.filter((name) => steps.includes(name));
+}
+
+export interface DayChainOptions {
+  readonly job: RunKind;
+  readonly runId: string;
+  readonly steps: readonly DayStepName[];
+  readonly dryRun: boolean;
+  readonly requestedBy: string;
+}
+
+export function dayChain(date: string, options: DayChainOptions): ChainSpec {
+  const tasks: TaskSpec[] = orderedSteps(options.steps).map((step) => {
+    const data: DayStepTaskData = { job: options.job, step, date, dryRun: options.dryRun, requestedBy: options.requestedBy };
+    return { id: dayStepTaskId(options.runId, step, date), name: DAY_STEP_TASK, data: { ...data } };
+  });
+  return { runId: options.runId, key: date, tasks };
+}
+
+function taskData(task: TaskSpec): DayStepTaskData {
+  const data = task.data as Partial<DayStepTaskData>;
+  if (typeof data.step !== 'string' || !(DAY_STEP_NAMES as readonly string[]).includes(data.step) || typeof data.date !== 'string') {
+    throw new Error(`task ${task.id} does not name a day step and a date`);
+  }
+  return data as DayStepTaskData;
+}
+
+/**
+ * The handler of every day-step task: skip it if job_runs says it already succeeded, else audit
+ * the attempt, run the step with the task's signal, and translate the step's errors into the
+ * queue's (not ready → retry on the long budget, cancelled → end the chain).
+ */
+export function dayStepHandler(db: Database, steps: Readonly<Record<DayStepName, DayStep>>, log: Logger): TaskHandler {
+  return async (task, context) => {
+    const data = taskData(task);
+    if (await taskSucceeded(db, task.id)) {
+      log.info('step already applied; not running it again', { task: task.id });
+      return;
+    }
+    const rowId = await startStepRun(db, {
+      job: data.job,
+      runId: context.runId,
+      taskId: task.id,
+      step: data.step,
+      date: data.date,
+      requestedBy: data.requestedBy,
+      attempt: context.attempt,
+      dryRun: data.dryRun,
+    });
+    try {
+      const result = await steps[data.step]({ date: data.date, dryRun: data.dryRun, signal: context.signal, onProgress: (f) => context.progress(f) });
+      await finishStepRun(db, rowId, 'succeeded', null, { ...result.summary });
+    } catch (error) {
+      const text = errorText(error);
+      if (error instanceof DayStepNotReadyError) {
+        await finishStepRun(db, rowId, 'not_ready', text, null);
+        throw new TaskNotReadyError(text);
+      }
+      if (error instanceof DayStepCancelledError || context.signal.aborted) {
+        const shutdown = abortedForShutdown(context.signal);
+        await finishStepRun(db, rowId, shutdown ? 'abandoned' : 'cancelled', text, null);
+        if (shutdown) throw error;
+        throw new TaskCancelledError(text);
+      }
+      await finishStepRun(db, rowId, 'failed', text, null);
+      log.error('day step failed', { task: task.id, attempt: context.attempt, error: text });
+      throw error;
+    }
+  };
+}

@@ -1,0 +1,235 @@
+// The job_runs audit (SPEC §6): one row per run (who asked for what range, how it ended) and one
+// per step attempt, written by the worker around every step, read by the CLI, the HTTP API and
+// the console. The queue's own records are trimmed; these are not.
+import type { Database, Queryable } from '../io/db/database.ts';
+
+export type RunKind = 'daily' | 'backfill';
+export type RunOutcome = 'running' | 'succeeded' | 'failed' | 'cancelled';
+export type StepOutcome = RunOutcome | 'not_ready' | 'abandoned';
+
+export interface RunSummary {
+  readonly runId: string;
+  readonly job: RunKind;
+  readonly from: string;
+  readonly to: string;
+  readonly requestedBy: string;
+  readonly startedAt: Date;
+  readonly finishedAt: Date | null;
+  readonly outcome: RunOutcome;
+  readonly dates: readonly string[];
+  readonly steps: readonly string[];
+  readonly dryRun: boolean;
+  /** Dates whose chain has ended (succeeded, failed or cancelled). */
+  readonly datesSettled: number;
+  /** Set once someone asked to cancel: who and when. */
+  readonly cancelRequestedBy: string | null;
+}
+
+export interface StepRun {
+  readonly id: string;
+  readonly step: string;
+  readonly date: string;
+  readonly attempt: number;
+  readonly requestedBy: string;
+  readonly startedAt: Date;
+  readonly finishedAt: Date | null;
+  readonly outcome: StepOutcome;
+  readonly error: string | null;
+  readonly detail: Readonly<Record<string, unknown>> | null;
+}
+
+export interface NewRun {
+  readonly runId: string;
+  readonly job: RunKind;
+  readonly requestedBy: string;
+  readonly dates: readonly string[];
+  readonly steps: readonly string[];
+  readonly dryRun: boolean;
+  readonly fullRefresh: boolean;
+}
+
+/** Records a run; false when a run with this id exists already (a repeated request). */
+export async function insertRun(db: Queryable, run: NewRun): Promise<boolean> {
+  const sorted = [...run.dates].sort();
+  const result = await db.query(
+    `INSERT INTO job_runs (job, step, range_from, range_to, requested_by, run_id, detail)
+     VALUES ($1, NULL, $2, $3, $4, $5, $6)
+     ON CONFLICT (run_id) WHERE step IS NULL DO NOTHING`,
+    [
+      run.job,
+      sorted[0],
+      sorted[sorted.length - 1],
+      run.requestedBy,
+      run.runId,
+      JSON.stringify({ dates: sorted, steps: run.steps, dry_run: run.dryRun, full_refresh: run.fullRefresh }),
+    ],
+  );
+  return result.rowCount === 1;
+}
+
+export interface StepStart {
+  readonly job: string;
+  readonly runId: string;
+  readonly taskId: string;
+  readonly step: string;
+  readonly date: string;
+  readonly requestedBy: string;
+  readonly attempt: number;
+  readonly dryRun: boolean;
+}
+
+/** Whether this task already succeeded once (its effects are in the database). */
+export async function taskSucceeded(db: Queryable, taskId: string): Promise<boolean> {
+  const { rows } = await db.query(`SELECT 1 FROM job_runs WHERE task_id = $1 AND outcome = 'succeeded'`, [taskId]);
+  return rows.length > 0;
+}
+
+export async function startStepRun(db: Queryable, start: StepStart): Promise<string> {
+  const { rows } = await db.query<{ id: string }>(
+    `INSERT INTO job_runs (job, step, range_from, range_to, requested_by, run_id, task_id, attempt, detail)
+     VALUES ($1, $2, $3, $3, $4, $5, $6, $7, $8) RETURNING id::text`,
+    [start.job, start.step, start.date, start.requestedBy, start.runId, start.taskId, start.attempt, JSON.stringify({ dry_run: start.dryRun })],
+  );
+  return (rows[0] as { id: string }).id;
+}
+
+export async function finishStepRun(
+  db: Queryable,
+  id: string,
+  outcome: Exclude<StepOutcome, 'running'>,
+  error: string | null,
+  summary: Readonly<Record<string, unknown>> | null,
+): Promise<void> {
+  await db.query(
+    `UPDATE job_runs SET outcome = $2, finished_at = greatest(now(), started_at), error = $3,
+            detail = coalesce(detail, '{}'::jsonb) || coalesce($4::jsonb, '{}'::jsonb)
+      WHERE id = $1`,
+    [id, outcome, error, summary === null ? null : JSON.stringify(summary)],
+  );
+}
+
+/**
+ * Records how one date of a run ended and, when it was the last, closes the run row: cancelled if
+ * any date was, else failed if any date failed, else succeeded. Idempotent.
+ */
+export async function settleRunDate(
+  db: Database,
+  runId: string,
+  date: string,
+  outcome: 'succeeded' | 'failed' | 'cancelled',
+  error: string | null,
+): Promise<void> {
+  await db.transaction(async (tx) => {
+    // Dates of one run settle concurrently: lock the run row first, so that the last one to
+    // settle counts every other (each statement below then sees the others' commits).
+    await tx.query(`SELECT 1 FROM job_runs WHERE run_id = $1 AND step IS NULL FOR UPDATE`, [runId]);
+    await tx.query(
+      `INSERT INTO job_run_days (run_id, event_date, outcome, error) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (run_id, event_date) DO NOTHING`,
+      [runId, date, outcome, error],
+    );
+    await tx.query(
+      `WITH days AS (
+         SELECT count(*) AS settled,
+                bool_or(outcome = 'cancelled') AS any_cancelled,
+                bool_or(outcome = 'failed') AS any_failed
+           FROM job_run_days WHERE run_id = $1)
+       UPDATE job_runs r
+          SET outcome = CASE WHEN days.any_cancelled THEN 'cancelled' WHEN days.any_failed THEN 'failed' ELSE 'succeeded' END,
+              finished_at = greatest(now(), r.started_at)
+         FROM days
+        WHERE r.run_id = $1 AND r.step IS NULL AND r.outcome = 'running'
+          AND days.settled >= jsonb_array_length(r.detail -> 'dates')`,
+      [runId],
+    );
+  });
+}
+
+export async function markCancelRequested(db: Queryable, runId: string, who: string): Promise<boolean> {
+  const result = await db.query(
+    `UPDATE job_runs SET detail = detail || jsonb_build_object('cancel_requested_by', $2::text, 'cancel_requested_at', now())
+      WHERE run_id = $1 AND step IS NULL`,
+    [runId, who],
+  );
+  return result.rowCount === 1;
+}
+
+interface RunRow {
+  run_id: string;
+  job: RunKind;
+  range_from: string;
+  range_to: string;
+  requested_by: string;
+  started_at: Date;
+  finished_at: Date | null;
+  outcome: RunOutcome;
+  detail: { dates: string[]; steps: string[]; dry_run: boolean; cancel_requested_by?: string };
+  settled: number;
+}
+
+const RUN_COLUMNS = `r.run_id, r.job, r.range_from::text, r.range_to::text, r.requested_by, r.started_at, r.finished_at,
+  r.outcome, r.detail, (SELECT count(*)::int FROM job_run_days d WHERE d.run_id = r.run_id) AS settled`;
+
+function toSummary(row: RunRow): RunSummary {
+  return {
+    runId: row.run_id,
+    job: row.job,
+    from: row.range_from,
+    to: row.range_to,
+    requestedBy: row.requested_by,
+    startedAt: row.started_at,
+    finishedAt: row.finished_at,
+    outcome: row.outcome,
+    dates: row.detail.dates,
+    steps: row.detail.steps,
+    dryRun: row.detail.dry_run,
+    datesSettled: row.settled,
+    cancelRequestedBy: row.detail.cancel_requested_by ?? null,
+  };
+}
+
+/** The newest runs first. */
+export async function listRuns(db: Queryable, limit = 50): Promise<RunSummary[]> {
+  const { rows } = await db.query<RunRow>(
+    `SELECT ${RUN_COLUMNS} FROM job_runs r WHERE r.step IS NULL AND r.run_id IS NOT NULL ORDER BY r.started_at DESC, r.id DESC LIMIT $1`,
+    [limit],
+  );
+  return rows.map(toSummary);
+}
+
+export async function getRun(db: Queryable, runId: string): Promise<RunSummary | null> {
+  const { rows } = await db.query<RunRow>(`SELECT ${RUN_COLUMNS} FROM job_runs r WHERE r.run_id = $1 AND r.step IS NULL`, [runId]);
+  return rows[0] === undefined ? null : toSummary(rows[0]);
+}
+
+/** Every step attempt of a run, by date, then in the order they started. */
+export async function listStepRuns(db: Queryable, runId: string): Promise<StepRun[]> {
+  const { rows } = await db.query<{
+    id: string;
+    step: string;
+    date: string;
+    attempt: number;
+    requested_by: string;
+    started_at: Date;
+    finished_at: Date | null;
+    outcome: StepOutcome;
+    error: string | null;
+    detail: Record<string, unknown> | null;
+  }>(
+    `SELECT id::text, step, range_from::text AS date, attempt, requested_by, started_at, finished_at, outcome, error, detail
+       FROM job_runs WHERE run_id = $1 AND step IS NOT NULL ORDER BY range_from, started_at, id`,
+    [runId],
+  );
+  return rows.map((row) => ({
+    id: row.id,
+    step: row.step,
+    date: row.date,
+    attempt: row.attempt,
+    requestedBy: row.requested_by,
+    startedAt: row.started_at,
+    finishedAt: row.finished_at,
+    outcome: row.outcome,
+    error: row.error,
+    detail: row.detail,
+  }));
+}

@@ -1,0 +1,202 @@
+// What the CLI, the HTTP API and the embedded demo call to run the daily flow and backfills
+// (SPEC §6): enqueue, cancel, list and wait for runs, and start a worker — on whichever queue
+// adapter they were given. The steps are injected, so this module knows only their contract.
+import { randomUUID } from 'node:crypto';
+import type { Database } from '../io/db/database.ts';
+import type { Logger } from '../io/log.ts';
+import { yesterdayIn } from '../io/queue/daily-time.ts';
+import type { QueuePort, WorkerHandle } from '../io/queue/queue-port.ts';
+import { addDays } from '../marts/time-zone.ts';
+import { DAY_STEP_NAMES } from './day-step.ts';
+import type { DayStep, DayStepName } from './day-step.ts';
+import { DAILY_TRIGGER_TASK, DAY_STEP_TASK, dayChain, dayStepHandler, orderedSteps } from './daily-flow.ts';
+import { getRun, insertRun, listRuns, listStepRuns, markCancelRequested, settleRunDate } from './job-runs.ts';
+import type { RunSummary, StepRun } from './job-runs.ts';
+
+/** The BullMQ queue the worker, `schedule`, `backfill` and the HTTP API share unless told otherwise. */
+export const DEFAULT_QUEUE_NAME = 'tidemark-jobs';
+export const DAILY_SCHEDULE_ID = 'tidemark-daily-flow';
+/** SPEC §6: the daily flow runs at 02:00 MART_TIMEZONE. */
+export const DAILY_AT = { hour: 2, minute: 0 } as const;
+/** A backfill longer than this is almost certainly a typo in --from/--to. */
+export const MAX_BACKFILL_DAYS = 3660;
+
+export interface BackfillRequest {
+  /** YYYY-MM-DD, inclusive. */
+  readonly from: string;
+  /** YYYY-MM-DD, inclusive. */
+  readonly to: string;
+  /** Default: all four, in flow order. */
+  readonly steps?: readonly DayStepName[];
+  readonly dryRun?: boolean;
+  readonly fullRefresh?: boolean;
+  /** Who asked: a user name, `api:<caller>`… */
+  readonly requestedBy: string;
+  /** Idempotency key of the request; default a new `backfill-<uuid>`. */
+  readonly runId?: string;
+}
+
+export interface RunStarted {
+  readonly runId: string;
+  readonly dates: readonly string[];
+  readonly steps: readonly DayStepName[];
+  /** False when the run existed already (same run id): nothing new was recorded. */
+  readonly created: boolean;
+}
+
+export interface RunProgress {
+  readonly run: RunSummary;
+  readonly stepRuns: readonly StepRun[];
+}
+
+export interface JobService {
+  startBackfill(request: BackfillRequest): Promise<RunStarted>;
+  /** The daily flow for yesterday (in the mart time zone, at `nowMs`) plus every dirty date. */
+  startDaily(options?: { readonly nowMs?: number; readonly requestedBy?: string }): Promise<RunStarted>;
+  /** Cancels a run; false when there is no such run. */
+  cancelRun(runId: string, requestedBy: string): Promise<boolean>;
+  listRuns(limit?: number): Promise<RunSummary[]>;
+  getRun(runId: string): Promise<RunProgress | null>;
+  /** Polls job_runs until the run has ended; onProgress sees every change. */
+  waitForRun(runId: string, options?: { readonly pollMs?: number; readonly signal?: AbortSignal; readonly onProgress?: (progress: RunProgress) => void }): Promise<RunProgress>;
+  /** Runs day steps and daily triggers from the queue until the handle is closed. */
+  startWorker(): Promise<WorkerHandle>;
+  /** Creates or replaces the daily 02:00 schedule; resolves to its next firing (epoch ms). */
+  schedule(): Promise<number>;
+}
+
+export interface JobServiceOptions {
+  readonly db: Database;
+  readonly queue: QueuePort;
+  /** Needed by startWorker only: a process that just enqueues and lists (HTTP API) may omit it. */
+  readonly steps?: Readonly<Record<DayStepName, DayStep>>;
+  /** MART_TIMEZONE. */
+  readonly timeZone: string;
+  /** JOB_CONCURRENCY: steps running at once across all workers. */
+  readonly concurrency: number;
+  readonly log: Logger;
+  readonly now?: () => number;
+}
+
+const DATE_PATTERN = /^\d{4}-\d{2}-\d{2}$/;
+
+/** Every date from `from` to `to`, inclusive; RangeError on a bad or reversed range. */
+export function datesBetween(from: string, to: string): string[] {
+  for (const [name, value] of [['from', from], ['to', to]] as const) {
+    if (!DATE_PATTERN.test(value) || addDays(value, 0) !== value) throw new RangeError(`${name} is not a YYYY-MM-DD date: ${JSON.stringify(value)}`);
+  }
+  if (from > to) throw new RangeError(`from (${from}) is after to (${to})`);
+  const dates: string[] = [];
+  for (let date = from; date <= to; date = addDays(date, 1)) {
+    dates.push(date);
+    if (dates.length > MAX_BACKFILL_DAYS) throw new RangeError(`the range holds more than ${MAX_BACKFILL_DAYS} days`);
+  }
+  return dates;
+}
+
+/** Creates or replaces the daily 02:00 schedule; resolves to its next firing (epoch ms). */
+export async function scheduleDailyFlow(queue: QueuePort, timeZone: string, startAt?: number): Promise<number> {
+  const { nextRunAt } = await queue.upsertDailySchedule({
+    id: DAILY_SCHEDULE_ID,
+    ...DAILY_AT,
+    timeZone,
+    task: { name: DAILY_TRIGGER_TASK, data: {} },
+    ...(startAt === undefined ? {} : { startAt }),
+  });
+  return nextRunAt;
+}
+
+export function createJobService(options: JobServiceOptions): JobService {
+  const { db, queue, log } = options;
+  const now = options.now ?? Date.now;
+
+  const start = async (
+    job: 'daily' | 'backfill',
+    runId: string,
+    dates: readonly string[],
+    steps: readonly DayStepName[],
+    requestedBy: string,
+    dryRun: boolean,
+    fullRefresh: boolean,
+  ): Promise<RunStarted> => {
+    const created = await insertRun(db, { runId, job, requestedBy, dates, steps, dryRun, fullRefresh });
+    // A repeated request enqueues what the first one recorded, so its task ids match.
+    const run = created ? null : await getRun(db, runId);
+    const actualDates = run?.dates ?? dates;
+    const actualSteps = (run?.steps as DayStepName[] | undefined) ?? steps;
+    const chainOptions = { job, runId, steps: actualSteps, dryRun: run?.dryRun ?? dryRun, requestedBy: run?.requestedBy ?? requestedBy };
+    await queue.enqueue(actualDates.map((date) => dayChain(date, chainOptions)));
+    log.info(created ? 'run enqueued' : 'run exists; enqueued again (idempotent)', { run: runId, job, dates: actualDates.length, steps: actualSteps });
+    return { runId, dates: actualDates, steps: actualSteps, created };
+  };
+
+  const service: JobService = {
+    async startBackfill(request) {
+      const dates = datesBetween(request.from, request.to);
+      const steps = orderedSteps(request.steps ?? DAY_STEP_NAMES);
+      if (steps.length === 0) throw new RangeError('no steps to run');
+      const runId = request.runId ?? `backfill-${randomUUID()}`;
+      if (runId.includes(':')) throw new RangeError('a run id may not contain ":"');
+      return start('backfill', runId, dates, steps, request.requestedBy, request.dryRun ?? false, request.fullRefresh ?? false);
+    },
+    async startDaily(startOptions = {}) {
+      const day = yesterdayIn(startOptions.nowMs ?? now(), options.timeZone);
+      const { rows } = await db.query<{ event_date: string }>(
+        `SELECT event_date::text FROM lake_days WHERE dirty_since IS NOT NULL AND event_date <> $1 ORDER BY event_date`,
+        [day],
+      );
+      const dates = [...rows.map((row) => row.event_date), day];
+      return start('daily', `daily-${day}`, dates, DAY_STEP_NAMES, startOptions.requestedBy ?? 'scheduler', false, false);
+    },
+    async cancelRun(runId, requestedBy) {
+      const known = await markCancelRequested(db, runId, requestedBy);
+      if (!known) return false;
+      await queue.cancelRun(runId);
+      log.info('run cancelled', { run: runId, by: requestedBy });
+      return true;
+    },
+    listRuns: (limit) => listRuns(db, limit),
+    async getRun(runId) {
+      const run = await getRun(db, runId);
+      return run === null ? null : { run, stepRuns: await listStepRuns(db, runId) };
+    },
+    async waitForRun(runId, waitOptions = {}) {
+      let last = '';
+      for (;;) {
+        const progress = await service.getRun(runId);
+        if (progress === null) throw new Error(`no run ${runId}`);
+        const fingerprint = JSON.stringify([progress.run.outcome, progress.run.datesSettled, progress.stepRuns.map((s) => [s.id, s.outcome])]);
+        if (fingerprint !== last) {
+          last = fingerprint;
+          waitOptions.onProgress?.(progress);
+        }
+        if (progress.run.outcome !== 'running') return progress;
+        waitOptions.signal?.throwIfAborted();
+        await new Promise((resolve) => setTimeout(resolve, waitOptions.pollMs ?? 250));
+      }
+    },
+    startWorker: async () => {
+      if (options.steps === undefined) throw new Error('this job service was created without day steps: it cannot run a worker');
+      return queue.startWorker({
+        concurrency: options.concurrency,
+        handlers: {
+          [DAY_STEP_TASK]: dayStepHandler(db, options.steps, log),
+          [DAILY_TRIGGER_TASK]: async () => {
+            await service.startDaily();
+          },
+        },
+        onChainSettled: async (event) => {
+          if (event.runId.startsWith('schedule:')) {
+            if (event.outcome !== 'succeeded') log.error('the daily trigger failed', { error: event.error });
+            return;
+          }
+          await settleRunDate(db, event.runId, event.chainKey, event.outcome, event.error);
+          if (event.outcome === 'failed') log.error('a day of a run failed', { run: event.runId, date: event.chainKey, task: event.taskId, error: event.error });
+        },
+        onError: (error) => log.warn('queue worker error', { error: error.message }),
+      });
+    },
+    schedule: () => scheduleDailyFlow(queue, options.timeZone),
+  };
+  return service;
+}

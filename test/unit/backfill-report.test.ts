@@ -1,0 +1,55 @@
+// What `tidemark backfill` prints: the progress line and the final table.
+import { describe, expect, it } from 'vitest';
+import { progressLine, summaryTable } from '../../src/cli/backfill-report.ts';
+import type { RunProgress } from '../../src/jobs/job-service.ts';
+import type { StepRun } from '../../src/jobs/job-runs.ts';
+
+const at = (s: string): Date => new Date(`2026-03-01T10:00:${s}Z`);
+
+function stepRun(date: string, step: string, attempt: number, outcome: StepRun['outcome'], start: string, end: string, error: string | null = null): StepRun {
+  return { id: `${date}${step}${attempt}`, step, date, attempt, requestedBy: 'alice', startedAt: at(start), finishedAt: at(end), outcome, error, detail: null };
+}
+
+const progress: RunProgress = {
+  run: {
+    runId: 'backfill-1',
+    job: 'backfill',
+    from: '2026-02-27',
+    to: '2026-02-28',
+    requestedBy: 'alice',
+    startedAt: at('00'),
+    finishedAt: at('09'),
+    outcome: 'failed',
+    dates: ['2026-02-27', '2026-02-28'],
+    steps: ['cold', 'reconcile'],
+    dryRun: false,
+    datesSettled: 2,
+    cancelRequestedBy: null,
+  },
+  stepRuns: [
+    stepRun('2026-02-27', 'cold', 1, 'succeeded', '00', '01'),
+    stepRun('2026-02-27', 'reconcile', 1, 'succeeded', '01', '03'),
+    stepRun('2026-02-28', 'cold', 1, 'failed', '00', '02', 'disk full'),
+    stepRun('2026-02-28', 'cold', 2, 'failed', '03', '04', 'disk full'),
+  ],
+};
+
+describe('backfill report', () => {
+  it('draws the share of succeeded steps', () => {
+    expect(progressLine(progress)).toBe('[############------------] 2/4 steps, 2/2 days, 1 with failed attempts');
+  });
+
+  it('tabulates every (date, step) with its last attempt', () => {
+    expect(summaryTable(progress)).toBe(
+      [
+        'DATE        STEP       OUTCOME            ATTEMPTS  DURATION',
+        '2026-02-27  cold       succeeded          1         1.0 s',
+        '2026-02-27  reconcile  succeeded          1         2.0 s',
+        '2026-02-28  cold       failed: disk full  2         1.0 s',
+        '2026-02-28  reconcile  not run            0',
+        '',
+        'run backfill-1: failed in 9.0 s',
+      ].join('\n'),
+    );
+  });
+});
