@@ -5,10 +5,12 @@
 import { ConfigError } from '../config.ts';
 import { UsageError } from './command.ts';
 import type { Command } from './command.ts';
+import { RECONCILE_COMMANDS } from './commands/reconcile-command.ts';
 import { STREAM_COMMANDS } from './commands/stream-commands.ts';
 
 const COMMANDS: Record<string, Command> = {
   ...STREAM_COMMANDS,
+  ...RECONCILE_COMMANDS,
 };
 
 function help(): string {
