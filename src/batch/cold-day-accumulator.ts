@@ -2,7 +2,7 @@
 // archive is read one Parquet row group at a time. Memory grows with the distinct keys of the
 // day (sessions, documents, areas) plus the set of event_ids already seen — never with a copy
 // of the events themselves.
-import { localDate, localHour } from '../marts/time-zone.ts';
+import { endOfLocalDay, localHour, startOfLocalDay } from '../marts/time-zone.ts';
 import type {
   ClickEvent,
   ClinicalAreaRow,
@@ -13,9 +13,14 @@ import type {
 } from '../marts/types.ts';
 import { compareCodeUnits, compareDecimalIds } from '../marts/window-math.ts';
 
+// Most sessions open only a handful of documents: a short array scanned linearly costs less
+// time and memory than a Set per session (millions of them on a busy day), and turns into a Set
+// only past SMALL_SET.
+const SMALL_SET = 16;
+
 interface SessionTally {
   clicks: number;
-  readonly docs: Set<string>;
+  docs: string[] | Set<string>;
   firstTs: number;
   lastTs: number;
 }
@@ -53,9 +58,15 @@ export class ColdDayAccumulator {
   private ignored = 0;
   private duplicates = 0;
 
+  // The day as an instant range: comparing numbers per event instead of formatting a local date.
+  private readonly dayStart: number;
+  private readonly dayEnd: number;
+
   constructor(eventDate: string, timeZone: string) {
     this.eventDate = eventDate;
     this.timeZone = timeZone;
+    this.dayStart = startOfLocalDay(eventDate, timeZone);
+    this.dayEnd = endOfLocalDay(eventDate, timeZone);
   }
 
   /** Events seen whose local date is not this day (a reader's file may straddle dates). */
@@ -80,7 +91,7 @@ export class ColdDayAccumulator {
    */
   add(events: readonly ClickEvent[]): void {
     for (const event of events) {
-      if (localDate(event.eventTs, this.timeZone) !== this.eventDate) {
+      if (event.eventTs < this.dayStart || event.eventTs >= this.dayEnd) {
         this.ignored++;
         continue;
       }
@@ -100,11 +111,16 @@ export class ColdDayAccumulator {
 
     let session = this.sessions.get(event.sessionId);
     if (session === undefined) {
-      session = { clicks: 0, docs: new Set(), firstTs: event.eventTs, lastTs: event.eventTs };
+      session = { clicks: 0, docs: [], firstTs: event.eventTs, lastTs: event.eventTs };
       this.sessions.set(event.sessionId, session);
     }
     session.clicks++;
-    session.docs.add(event.documentId);
+    const docs = session.docs;
+    if (!Array.isArray(docs)) docs.add(event.documentId);
+    else if (!docs.includes(event.documentId)) {
+      docs.push(event.documentId);
+      if (docs.length > SMALL_SET) session.docs = new Set(docs);
+    }
     if (event.eventTs < session.firstTs) session.firstTs = event.eventTs;
     if (event.eventTs > session.lastTs) session.lastTs = event.eventTs;
 
@@ -147,7 +163,7 @@ export class ColdDayAccumulator {
         sessionId,
         eventDate,
         clickCount: s.clicks,
-        uniqueDocs: s.docs.size,
+        uniqueDocs: Array.isArray(s.docs) ? s.docs.length : s.docs.size,
         firstClickTs: s.firstTs,
         lastClickTs: s.lastTs,
         sessionDurationSec: Math.floor((s.lastTs - s.firstTs) / 1000),
