@@ -1,7 +1,7 @@
 // The four cold marts of one event_date (SPEC §5), accumulated batch by batch as the day's
 // archive is read one Parquet row group at a time. Memory grows with the distinct keys of the
-// day (sessions, documents, areas) plus the set of event_ids already seen — never with a copy
-// of the events themselves.
+// day (sessions and the documents/areas each touched, documents, areas) plus the set of
+// event_ids already seen — never with a copy of the events themselves.
 import { endOfLocalDay, localHour, startOfLocalDay } from '../marts/time-zone.ts';
 import type {
   ClickEvent,
@@ -13,26 +13,52 @@ import type {
 } from '../marts/types.ts';
 import { compareCodeUnits, compareDecimalIds } from '../marts/window-math.ts';
 
-// Most sessions open only a handful of documents: a short array scanned linearly costs less
-// time and memory than a Set per session (millions of them on a busy day), and turns into a Set
-// only past SMALL_SET.
+// Distinct counts per document and per area are counted through the sessions: a session's
+// first click on a document (or in an area) adds one to that document's (area's) unique_sessions.
+// So each session keeps the small lists of the documents and areas it touched — which it needs
+// anyway for its own unique_docs — and no document or area holds a set of session ids. Documents
+// and areas are numbered on first sight, so those lists hold small integers. A list turns into a
+// Set past SMALL_SET entries (a bot session clicking thousands of documents).
 const SMALL_SET = 16;
+
+type SmallSet = number[] | Set<number>;
+
+/** Adds n; true when it was not there yet. */
+function addToSmallSet(owner: { set: SmallSet }, n: number): boolean {
+  const set = owner.set;
+  if (!Array.isArray(set)) {
+    if (set.has(n)) return false;
+    set.add(n);
+    return true;
+  }
+  if (set.includes(n)) return false;
+  set.push(n);
+  if (set.length > SMALL_SET) owner.set = new Set(set);
+  return true;
+}
+
+function smallSetSize(set: SmallSet): number {
+  return Array.isArray(set) ? set.length : set.size;
+}
 
 interface SessionTally {
   clicks: number;
-  docs: string[] | Set<string>;
+  readonly docs: { set: SmallSet };
+  readonly areas: { set: SmallSet };
   firstTs: number;
   lastTs: number;
 }
 
 interface AreaTally {
+  readonly index: number;
   clicks: number;
-  readonly sessions: Set<string>;
+  sessions: number;
 }
 
 interface DocumentTally {
+  readonly index: number;
   clicks: number;
-  readonly sessions: Set<string>;
+  sessions: number;
   /** The latest (event_ts, event_id) event with a non-null title; null while none had one. */
   titleTs: number;
   titleEventId: string;
@@ -95,11 +121,13 @@ export class ColdDayAccumulator {
         this.ignored++;
         continue;
       }
-      if (this.seenIds.has(event.eventId)) {
+      // One hash operation instead of has() + add(): the size tells whether the id was new.
+      const seen = this.seenIds.size;
+      this.seenIds.add(event.eventId);
+      if (this.seenIds.size === seen) {
         this.duplicates++;
         continue;
       }
-      this.seenIds.add(event.eventId);
       this.apply(event);
     }
   }
@@ -111,31 +139,25 @@ export class ColdDayAccumulator {
 
     let session = this.sessions.get(event.sessionId);
     if (session === undefined) {
-      session = { clicks: 0, docs: [], firstTs: event.eventTs, lastTs: event.eventTs };
+      session = { clicks: 0, docs: { set: [] }, areas: { set: [] }, firstTs: event.eventTs, lastTs: event.eventTs };
       this.sessions.set(event.sessionId, session);
     }
     session.clicks++;
-    const docs = session.docs;
-    if (!Array.isArray(docs)) docs.add(event.documentId);
-    else if (!docs.includes(event.documentId)) {
-      docs.push(event.documentId);
-      if (docs.length > SMALL_SET) session.docs = new Set(docs);
-    }
     if (event.eventTs < session.firstTs) session.firstTs = event.eventTs;
     if (event.eventTs > session.lastTs) session.lastTs = event.eventTs;
 
     let area = this.areas.get(event.clinicalArea);
-    if (area === undefined) this.areas.set(event.clinicalArea, (area = { clicks: 0, sessions: new Set() }));
+    if (area === undefined) this.areas.set(event.clinicalArea, (area = { index: this.areas.size, clicks: 0, sessions: 0 }));
     area.clicks++;
-    area.sessions.add(event.sessionId);
+    if (addToSmallSet(session.areas, area.index)) area.sessions++;
 
     let doc = this.documents.get(event.documentId);
     if (doc === undefined) {
-      doc = { clicks: 0, sessions: new Set(), titleTs: Number.NEGATIVE_INFINITY, titleEventId: '', title: null };
+      doc = { index: this.documents.size, clicks: 0, sessions: 0, titleTs: Number.NEGATIVE_INFINITY, titleEventId: '', title: null };
       this.documents.set(event.documentId, doc);
     }
     doc.clicks++;
-    doc.sessions.add(event.sessionId);
+    if (addToSmallSet(session.docs, doc.index)) doc.sessions++;
     // Latest by (event_ts, event_id): batches arrive in offset order, not time order, so the
     // comparison is explicit rather than "last one wins".
     if (
@@ -163,7 +185,7 @@ export class ColdDayAccumulator {
         sessionId,
         eventDate,
         clickCount: s.clicks,
-        uniqueDocs: Array.isArray(s.docs) ? s.docs.length : s.docs.size,
+        uniqueDocs: smallSetSize(s.docs.set),
         firstClickTs: s.firstTs,
         lastClickTs: s.lastTs,
         sessionDurationSec: Math.floor((s.lastTs - s.firstTs) / 1000),
@@ -181,12 +203,12 @@ export class ColdDayAccumulator {
 
     const clinicalAreas: ClinicalAreaRow[] = [...this.areas.keys()].sort(compareCodeUnits).map((clinicalArea) => {
       const a = this.areas.get(clinicalArea) as AreaTally;
-      return { eventDate, clinicalArea, searchCount: a.clicks, uniqueSessions: a.sessions.size };
+      return { eventDate, clinicalArea, searchCount: a.clicks, uniqueSessions: a.sessions };
     });
 
     const popularDocuments: PopularDocumentRow[] = [...this.documents.keys()].sort(compareDecimalIds).map((documentId) => {
       const d = this.documents.get(documentId) as DocumentTally;
-      return { eventDate, documentId, title: d.title, viewCount: d.clicks, uniqueSessions: d.sessions.size };
+      return { eventDate, documentId, title: d.title, viewCount: d.clicks, uniqueSessions: d.sessions };
     });
 
     return { sessionAnalysis, dailyTraffic, clinicalAreas, popularDocuments };

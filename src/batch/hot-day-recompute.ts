@@ -78,9 +78,10 @@ export class HotDayRecompute {
 
   add(events: readonly ClickEvent[]): void {
     for (const event of events) {
-      if (event.eventTs < this.input.from || this.seenIds.has(event.eventId)) continue;
+      if (event.eventTs < this.input.from) continue;
+      const seen = this.seenIds.size;
       this.seenIds.add(event.eventId);
-      this.events.push(event);
+      if (this.seenIds.size !== seen) this.events.push(event);
     }
   }
 
