@@ -301,6 +301,14 @@ describe('`tidemark reconcile` (PostgreSQL)', () => {
     expect(await readColdRows(t.db)).toEqual(evaluateColdMarts(events, SETTINGS));
     const reports = await t.db.query<{ mart: string; added: number }>(`SELECT mart, rows_added AS added FROM reconcile_reports ORDER BY mart`);
     expect(reports.rows.find((r) => r.mart === 'mart_realtime_traffic_minute')?.added).toBe(new Set(events.map((e) => Math.floor(e.eventTs / 60_000))).size);
+    const audit = await t.db.query<{ job: string; outcome: string; range_from: string; steps: number }>(
+      `SELECT job, outcome, range_from::text, jsonb_array_length(detail->'steps') AS steps FROM job_runs ORDER BY id`,
+    );
+    expect(audit.rows).toEqual([
+      { job: 'reconcile', outcome: 'failed', range_from: date, steps: 4 },
+      { job: 'reconcile', outcome: 'succeeded', range_from: date, steps: 4 },
+      { job: 'reconcile', outcome: 'succeeded', range_from: date, steps: 4 },
+    ]);
     const bad = await runCli(['reconcile', '--date', '2026-02-30'], env);
     expect(bad.code).toBe(64);
   });

@@ -2,6 +2,7 @@
 // completeness → cold → reconcile → quality, stopping at the first step that fails, then a
 // summary table. Exit 0 when every step succeeded, 75 when the archive is not complete yet (try
 // again later), 1 when a step failed.
+import { userInfo } from 'node:os';
 import { loadConfigFromProcess } from '../../config.ts';
 import type { TidemarkConfig } from '../../config.ts';
 import { migrate } from '../../io/db/migrate.ts';
@@ -86,6 +87,12 @@ Exit status: 0 all steps succeeded, ${EXIT_NOT_READY} the archive is not complet
       let code = 0;
       try {
         await migrate(db);
+        // Audited like a backfill (SPEC §6): who ran what for which range, and how it ended.
+        const run = await db.query<{ id: string }>(
+          `INSERT INTO job_runs (job, range_from, range_to, requested_by, detail) VALUES ('reconcile', $1::date, $1::date, $2, $3::jsonb) RETURNING id::text AS id`,
+          [date, `cli:${userInfo().username}`, JSON.stringify({ dry_run: dryRun })],
+        );
+        const runId = run.rows[0]?.id;
         const steps = createDaySteps({ db, lake, settings: { marts: config.marts }, log, clock: Date.now });
         for (const name of DAY_STEP_NAMES) {
           if (code !== 0) {
@@ -108,6 +115,12 @@ Exit status: 0 all steps succeeded, ${EXIT_NOT_READY} the archive is not complet
             }
           }
         }
+        const outcome = code === 0 ? 'succeeded' : rows.some((r) => r.outcome === 'cancelled') ? 'cancelled' : 'failed';
+        await db.query(`UPDATE job_runs SET outcome = $2, finished_at = greatest(now(), started_at), detail = $3::jsonb WHERE id = $1::bigint`, [
+          runId,
+          outcome,
+          JSON.stringify({ dry_run: dryRun, steps: rows }),
+        ]);
       } finally {
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);
