@@ -21,11 +21,17 @@ import { compareCodeUnits, compareDecimalIds } from '../marts/window-math.ts';
 // Set past SMALL_SET entries (a bot session clicking thousands of documents).
 const SMALL_SET = 16;
 
-type SmallSet = number[] | Set<number>;
+/** One index (no allocation: most sessions touch one area), a short list, or past SMALL_SET a Set. */
+type SmallSet = number | number[] | Set<number>;
 
-/** Adds n; true when it was not there yet. */
-function addToSmallSet(owner: { set: SmallSet }, n: number): boolean {
-  const set = owner.set;
+/** Adds n to session[field]; true when it was not there yet. Kept on the tally itself, without a wrapper object per list. */
+function addToSmallSet(session: SessionTally, field: 'docs' | 'areas', n: number): boolean {
+  const set = session[field];
+  if (typeof set === 'number') {
+    if (set === n) return false;
+    session[field] = [set, n];
+    return true;
+  }
   if (!Array.isArray(set)) {
     if (set.has(n)) return false;
     set.add(n);
@@ -33,18 +39,18 @@ function addToSmallSet(owner: { set: SmallSet }, n: number): boolean {
   }
   if (set.includes(n)) return false;
   set.push(n);
-  if (set.length > SMALL_SET) owner.set = new Set(set);
+  if (set.length > SMALL_SET) session[field] = new Set(set);
   return true;
 }
 
 function smallSetSize(set: SmallSet): number {
-  return Array.isArray(set) ? set.length : set.size;
+  return typeof set === 'number' ? 1 : Array.isArray(set) ? set.length : set.size;
 }
 
 interface SessionTally {
   clicks: number;
-  readonly docs: { set: SmallSet };
-  readonly areas: { set: SmallSet };
+  docs: SmallSet;
+  areas: SmallSet;
   firstTs: number;
   lastTs: number;
 }
@@ -137,19 +143,9 @@ export class ColdDayAccumulator {
     const hour = localHour(event.eventTs, this.timeZone);
     this.perHour[hour] = (this.perHour[hour] as number) + 1;
 
-    let session = this.sessions.get(event.sessionId);
-    if (session === undefined) {
-      session = { clicks: 0, docs: { set: [] }, areas: { set: [] }, firstTs: event.eventTs, lastTs: event.eventTs };
-      this.sessions.set(event.sessionId, session);
-    }
-    session.clicks++;
-    if (event.eventTs < session.firstTs) session.firstTs = event.eventTs;
-    if (event.eventTs > session.lastTs) session.lastTs = event.eventTs;
-
     let area = this.areas.get(event.clinicalArea);
     if (area === undefined) this.areas.set(event.clinicalArea, (area = { index: this.areas.size, clicks: 0, sessions: 0 }));
     area.clicks++;
-    if (addToSmallSet(session.areas, area.index)) area.sessions++;
 
     let doc = this.documents.get(event.documentId);
     if (doc === undefined) {
@@ -157,7 +153,20 @@ export class ColdDayAccumulator {
       this.documents.set(event.documentId, doc);
     }
     doc.clicks++;
-    if (addToSmallSet(session.docs, doc.index)) doc.sessions++;
+
+    const session = this.sessions.get(event.sessionId);
+    if (session === undefined) {
+      // A new session: its first area and document, and one more session for each of them.
+      this.sessions.set(event.sessionId, { clicks: 1, docs: doc.index, areas: area.index, firstTs: event.eventTs, lastTs: event.eventTs });
+      area.sessions++;
+      doc.sessions++;
+    } else {
+      session.clicks++;
+      if (event.eventTs < session.firstTs) session.firstTs = event.eventTs;
+      if (event.eventTs > session.lastTs) session.lastTs = event.eventTs;
+      if (addToSmallSet(session, 'areas', area.index)) area.sessions++;
+      if (addToSmallSet(session, 'docs', doc.index)) doc.sessions++;
+    }
     // Latest by (event_ts, event_id): batches arrive in offset order, not time order, so the
     // comparison is explicit rather than "last one wins".
     if (
@@ -185,7 +194,7 @@ export class ColdDayAccumulator {
         sessionId,
         eventDate,
         clickCount: s.clicks,
-        uniqueDocs: smallSetSize(s.docs.set),
+        uniqueDocs: smallSetSize(s.docs),
         firstClickTs: s.firstTs,
         lastClickTs: s.lastTs,
         sessionDurationSec: Math.floor((s.lastTs - s.firstTs) / 1000),
