@@ -26,58 +26,69 @@ export async function deleteColdDay(tx: Queryable, date: string): Promise<Record
   return deleted;
 }
 
-function chunks<T>(rows: readonly T[]): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < rows.length; i += INSERT_CHUNK) out.push(rows.slice(i, i + INSERT_CHUNK));
-  return out;
+/** Where insertColdRows writes: the marts themselves, or full refresh's staging tables tagged with a refresh id. */
+export interface ColdInsertTarget {
+  readonly tables: Readonly<Record<ColdTable, string>>;
+  readonly refreshId: string;
 }
 
 /**
- * Bulk-inserts cold rows with unnest arrays. `table` names the target: the mart itself, or a
- * table with the same columns (full refresh's staging); `extra` adds one constant column first.
+ * INSERT … SELECT FROM unnest($1::type[], …) AS x(columns…) in chunks of INSERT_CHUNK rows; the
+ * unnest aliases are the column names, so the statement reads like the table. The names come
+ * from the constant column lists below, never from input.
  */
-export async function insertColdRows(tx: Queryable, rows: ColdMartRows, target: (table: ColdTable) => string = (t) => t, extra?: { column: string; value: string }): Promise<void> {
-  const col = extra === undefined ? '' : `${extra.column}, `;
-  const val = extra === undefined ? '' : `$0, `;
-  const bind = (params: unknown[]): unknown[] => (extra === undefined ? params : [...params, extra.value]);
-  // With an extra column, $0 is rewritten to the last parameter's number.
-  const sql = (text: string, n: number): string => (extra === undefined ? text : text.replace('$0', `$${n + 1}`));
-  for (const c of chunks(rows.sessionAnalysis)) {
-    await tx.query(
-      sql(`INSERT INTO ${target('mart_session_analysis')} (${col}session_id, event_date, click_count, unique_docs, first_click_ts, last_click_ts, session_duration_sec, computed_at)
-       SELECT ${val}s, d, c, u, f, l, du, now() FROM unnest($1::text[], $2::date[], $3::int[], $4::int[], $5::timestamptz[], $6::timestamptz[], $7::int[]) AS x(s, d, c, u, f, l, du)`, 7),
-      bind([
-        c.map((r) => r.sessionId),
-        c.map((r) => r.eventDate),
-        c.map((r) => r.clickCount),
-        c.map((r) => r.uniqueDocs),
-        c.map((r) => toSqlTimestamp(r.firstClickTs)),
-        c.map((r) => toSqlTimestamp(r.lastClickTs)),
-        c.map((r) => r.sessionDurationSec),
-      ]),
-    );
+async function insertColumns<R>(
+  tx: Queryable,
+  table: string,
+  rows: readonly R[],
+  columns: readonly (readonly [name: string, sqlType: string, value: (row: R) => unknown])[],
+  refreshId: string | undefined,
+): Promise<void> {
+  const names = columns.map(([name]) => name).join(', ');
+  const arrays = columns.map(([, type], i) => `$${i + 1}::${type}[]`).join(', ');
+  const tag = refreshId === undefined ? { column: '', value: '' } : { column: 'refresh_id, ', value: `$${columns.length + 1}, ` };
+  const sql = `INSERT INTO ${table} (${tag.column}${names}, computed_at) SELECT ${tag.value}${names}, now() FROM unnest(${arrays}) AS x(${names})`;
+  for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
+    const chunk = rows.slice(i, i + INSERT_CHUNK);
+    const params: unknown[] = columns.map(([, , value]) => chunk.map(value));
+    if (refreshId !== undefined) params.push(refreshId);
+    await tx.query(sql, params);
   }
-  for (const c of chunks(rows.dailyTraffic)) {
-    await tx.query(
-      sql(`INSERT INTO ${target('mart_daily_traffic')} (${col}event_date, total_events, unique_sessions, unique_documents, peak_hour, computed_at)
-       SELECT ${val}d, t, s, u, p, now() FROM unnest($1::date[], $2::int[], $3::int[], $4::int[], $5::int[]) AS x(d, t, s, u, p)`, 5),
-      bind([c.map((r) => r.eventDate), c.map((r) => r.totalEvents), c.map((r) => r.uniqueSessions), c.map((r) => r.uniqueDocuments), c.map((r) => r.peakHour)]),
-    );
-  }
-  for (const c of chunks(rows.clinicalAreas)) {
-    await tx.query(
-      sql(`INSERT INTO ${target('mart_clinical_areas')} (${col}event_date, clinical_area, search_count, unique_sessions, computed_at)
-       SELECT ${val}d, a, c, s, now() FROM unnest($1::date[], $2::text[], $3::int[], $4::int[]) AS x(d, a, c, s)`, 4),
-      bind([c.map((r) => r.eventDate), c.map((r) => r.clinicalArea), c.map((r) => r.searchCount), c.map((r) => r.uniqueSessions)]),
-    );
-  }
-  for (const c of chunks(rows.popularDocuments)) {
-    await tx.query(
-      sql(`INSERT INTO ${target('mart_popular_documents')} (${col}event_date, document_id, title, view_count, unique_sessions, computed_at)
-       SELECT ${val}d, i, t, v, s, now() FROM unnest($1::date[], $2::bigint[], $3::text[], $4::int[], $5::int[]) AS x(d, i, t, v, s)`, 5),
-      bind([c.map((r) => r.eventDate), c.map((r) => r.documentId), c.map((r) => r.title), c.map((r) => r.viewCount), c.map((r) => r.uniqueSessions)]),
-    );
-  }
+}
+
+/** Bulk-inserts cold rows into the marts, or into the staging tables of `target`. */
+export async function insertColdRows(tx: Queryable, rows: ColdMartRows, target?: ColdInsertTarget): Promise<void> {
+  const table = (t: ColdTable): string => target?.tables[t] ?? t;
+  const refreshId = target?.refreshId;
+  await insertColumns(tx, table('mart_session_analysis'), rows.sessionAnalysis, [
+    ['session_id', 'text', (r) => r.sessionId],
+    ['event_date', 'date', (r) => r.eventDate],
+    ['click_count', 'int', (r) => r.clickCount],
+    ['unique_docs', 'int', (r) => r.uniqueDocs],
+    ['first_click_ts', 'timestamptz', (r) => toSqlTimestamp(r.firstClickTs)],
+    ['last_click_ts', 'timestamptz', (r) => toSqlTimestamp(r.lastClickTs)],
+    ['session_duration_sec', 'int', (r) => r.sessionDurationSec],
+  ], refreshId);
+  await insertColumns(tx, table('mart_daily_traffic'), rows.dailyTraffic, [
+    ['event_date', 'date', (r) => r.eventDate],
+    ['total_events', 'int', (r) => r.totalEvents],
+    ['unique_sessions', 'int', (r) => r.uniqueSessions],
+    ['unique_documents', 'int', (r) => r.uniqueDocuments],
+    ['peak_hour', 'int', (r) => r.peakHour],
+  ], refreshId);
+  await insertColumns(tx, table('mart_clinical_areas'), rows.clinicalAreas, [
+    ['event_date', 'date', (r) => r.eventDate],
+    ['clinical_area', 'text', (r) => r.clinicalArea],
+    ['search_count', 'int', (r) => r.searchCount],
+    ['unique_sessions', 'int', (r) => r.uniqueSessions],
+  ], refreshId);
+  await insertColumns(tx, table('mart_popular_documents'), rows.popularDocuments, [
+    ['event_date', 'date', (r) => r.eventDate],
+    ['document_id', 'bigint', (r) => r.documentId],
+    ['title', 'text', (r) => r.title],
+    ['view_count', 'int', (r) => r.viewCount],
+    ['unique_sessions', 'int', (r) => r.uniqueSessions],
+  ], refreshId);
 }
 
 /** The stored cold rows of the given dates (all dates when omitted), ordered like evaluateColdMarts. */

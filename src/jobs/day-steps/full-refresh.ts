@@ -63,7 +63,7 @@ export async function fullRefresh(deps: DayStepDeps, options: FullRefreshOptions
       rows.mart_daily_traffic += computed.rows.dailyTraffic.length;
       rows.mart_clinical_areas += computed.rows.clinicalAreas.length;
       rows.mart_popular_documents += computed.rows.popularDocuments.length;
-      if (!options.dryRun) await insertColdRows(deps.db, computed.rows, (t) => STAGING[t], { column: 'refresh_id', value: refreshId });
+      if (!options.dryRun) await insertColdRows(deps.db, computed.rows, { tables: STAGING, refreshId });
       options.onProgress?.((0.9 * (i + 1)) / dates.length);
     }
     throwIfCancelled(options.signal, 'full refresh', 'all dates');
