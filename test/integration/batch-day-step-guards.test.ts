@@ -15,9 +15,10 @@ import { createLogger } from '../../src/io/log.ts';
 import { DayStepCancelledError, DayStepNotReadyError } from '../../src/jobs/day-step.ts';
 import { createDaySteps } from '../../src/jobs/day-steps/create-day-steps.ts';
 import { fullRefresh } from '../../src/jobs/day-steps/full-refresh.ts';
+import { QualityCheckFailedError } from '../../src/jobs/day-steps/quality-step.ts';
 import { runRetention } from '../../src/jobs/retention.ts';
 import { evaluateColdMarts } from '../../src/marts/reference-evaluator.ts';
-import { endOfLocalDay, startOfLocalDay } from '../../src/marts/time-zone.ts';
+import { addDays, endOfLocalDay, startOfLocalDay } from '../../src/marts/time-zone.ts';
 import { DEFAULT_MART_SETTINGS } from '../../src/marts/types.ts';
 import type { ClickEvent, MartSettings } from '../../src/marts/types.ts';
 import { testDatabaseFactories } from '../support/databases.ts';
@@ -148,7 +149,7 @@ describe('a day replaced while a reader polls (PostgreSQL)', () => {
 });
 
 for (const factory of testDatabaseFactories()) {
-  describe(`completeness, cancellation, full refresh, retention — ${factory.label}`, () => {
+  describe(`completeness, cancellation, quality, full refresh, retention — ${factory.label}`, () => {
     it('no step computes a day the archive has not passed; a 23-hour DST day ends at local midnight', async () => {
       const t = await create(factory);
       const date = '2026-03-29'; // Europe/Berlin springs forward: 23 hours.
@@ -193,6 +194,45 @@ for (const factory of testDatabaseFactories()) {
       const dry = await steps(t.db, newLakeWithMore).cold(run(date, { dryRun: true }));
       expect(dry.summary).toMatchObject({ dry_run: true, events: 3000, duplicates_removed: 0, mart_daily_traffic: 1 });
       expect(await readColdRows(t.db)).toEqual(before);
+    });
+
+    it('quality: row counts against the previous 7 days warn; a broken invariant fails the step after writing', async () => {
+      const t = await create(factory);
+      const lake = newLake();
+      const first = '2026-09-01';
+      const days = Array.from({ length: 8 }, (_, i) => addDays(first, i));
+      // Seven days of 300 events in 97 sessions, then a day of 900 events in twice the sessions.
+      const events = days.flatMap((d, i) => (i < 7 ? dayEvents(d, 300, 'q') : [...dayEvents(d, 300, 'q'), ...dayEvents(d, 600, 'r')]));
+      await writeArchive(lake, events, ZONE);
+      await setArchiveWatermark(t.db, 'infinity');
+      const s = steps(t.db, lake);
+      for (const d of days) {
+        await s.cold(run(d));
+        await s.reconcile(run(d));
+      }
+      const last = days[7] as string;
+      const result = await s.quality(run(last));
+      expect(result.summary).toMatchObject({ failed: 0 });
+      const rows = await t.db.query<{ mart: string; status: string; observed: string; expected: string }>(
+        `SELECT mart, status, observed, expected FROM quality_results WHERE check_name = 'row_count_change' AND event_date = $1::date ORDER BY mart`,
+        [last],
+      );
+      const byMart = new Map(rows.rows.map((r) => [r.mart, r]));
+      // 97 sessions a day before, 194 on the last day: +100 % is past the 50 % threshold.
+      expect(byMart.get('mart_session_analysis')).toEqual({ mart: 'mart_session_analysis', status: 'warn', observed: '194', expected: '97' });
+      expect(byMart.get('mart_daily_traffic')).toEqual({ mart: 'mart_daily_traffic', status: 'pass', observed: '1', expected: '1' });
+      // The day's first one-click minute goes missing: Σ per-minute total_clicks ≠ total_events.
+      const removed = await t.db.query(
+        `DELETE FROM mart_realtime_traffic_minute WHERE event_minute = (SELECT min(event_minute) FROM mart_realtime_traffic_minute
+          WHERE event_minute >= $1::timestamptz AND event_minute < $2::timestamptz AND total_clicks = 1)`,
+        [new Date(startOfLocalDay(last, ZONE)).toISOString(), new Date(endOfLocalDay(last, ZONE)).toISOString()],
+      );
+      expect(removed.rowCount).toBe(1);
+      await expect(s.quality(run(last))).rejects.toThrow(QualityCheckFailedError);
+      const failed = await t.db.query<{ check_name: string; mart: string; observed: string; expected: string }>(
+        `SELECT check_name, mart, observed, expected FROM quality_results WHERE status = 'fail'`,
+      );
+      expect(failed.rows).toEqual([{ check_name: 'events_match_daily_total', mart: 'mart_realtime_traffic_minute', observed: '899', expected: '900' }]);
     });
 
     it('full refresh recomputes every complete date and drops the rest; dry run first', async () => {
