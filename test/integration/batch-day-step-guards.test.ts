@@ -172,6 +172,11 @@ for (const factory of testDatabaseFactories()) {
       expect((await s.completeness(run(date))).summary).toMatchObject({ day_hours: 23, day_end: '2026-03-29T22:00:00.000Z' });
       await s.cold(run(date));
       expect(await readColdRows(t.db)).toEqual(evaluateColdMarts(dayEvents(date, 500, 'a'), SETTINGS));
+      // Reconcile also waits for the stream: hot rows of D are provisional until its watermark passes D.
+      await t.db.query(`INSERT INTO stream_consumers (consumer, watermark_ts) VALUES ('tidemark-stream', $1::timestamptz)`, [new Date(end - 60_000).toISOString()]);
+      await expect(s.reconcile(run(date))).rejects.toThrow(/not final yet: stream watermark\(s\) tidemark-stream at 2026-03-29T21:59:00.000Z/);
+      await t.db.query(`UPDATE stream_consumers SET watermark_ts = $1::timestamptz`, [new Date(end).toISOString()]);
+      expect((await s.reconcile(run(date))).summary).toMatchObject({ events_read: 500, 'mart_realtime_traffic_minute.added': 500 });
     });
 
     it('a cancel in the middle of the cold step leaves the day wholly old; a dry run writes nothing', async () => {
