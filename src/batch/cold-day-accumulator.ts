@@ -1,8 +1,8 @@
 // The four cold marts of one event_date (SPEC §5), accumulated batch by batch as the day's
 // archive is read one Parquet row group at a time. Memory grows with the distinct keys of the
-// day (sessions, documents, areas) plus the set of event_ids already seen — never with a copy
-// of the events themselves.
-import { localDate, localHour } from '../marts/time-zone.ts';
+// day (sessions and the documents/areas each touched, documents, areas) plus the set of
+// event_ids already seen — never with a copy of the events themselves.
+import { endOfLocalDay, localHour, startOfLocalDay } from '../marts/time-zone.ts';
 import type {
   ClickEvent,
   ClinicalAreaRow,
@@ -13,21 +13,58 @@ import type {
 } from '../marts/types.ts';
 import { compareCodeUnits, compareDecimalIds } from '../marts/window-math.ts';
 
+// Distinct counts per document and per area are counted through the sessions: a session's
+// first click on a document (or in an area) adds one to that document's (area's) unique_sessions.
+// So each session keeps the small lists of the documents and areas it touched — which it needs
+// anyway for its own unique_docs — and no document or area holds a set of session ids. Documents
+// and areas are numbered on first sight, so those lists hold small integers. A list turns into a
+// Set past SMALL_SET entries (a bot session clicking thousands of documents).
+const SMALL_SET = 16;
+
+/** One index (no allocation: most sessions touch one area), a short list, or past SMALL_SET a Set. */
+type SmallSet = number | number[] | Set<number>;
+
+/** Adds n to session[field]; true when it was not there yet. Kept on the tally itself, without a wrapper object per list. */
+function addToSmallSet(session: SessionTally, field: 'docs' | 'areas', n: number): boolean {
+  const set = session[field];
+  if (typeof set === 'number') {
+    if (set === n) return false;
+    session[field] = [set, n];
+    return true;
+  }
+  if (!Array.isArray(set)) {
+    if (set.has(n)) return false;
+    set.add(n);
+    return true;
+  }
+  if (set.includes(n)) return false;
+  set.push(n);
+  if (set.length > SMALL_SET) session[field] = new Set(set);
+  return true;
+}
+
+function smallSetSize(set: SmallSet): number {
+  return typeof set === 'number' ? 1 : Array.isArray(set) ? set.length : set.size;
+}
+
 interface SessionTally {
   clicks: number;
-  readonly docs: Set<string>;
+  docs: SmallSet;
+  areas: SmallSet;
   firstTs: number;
   lastTs: number;
 }
 
 interface AreaTally {
+  readonly index: number;
   clicks: number;
-  readonly sessions: Set<string>;
+  sessions: number;
 }
 
 interface DocumentTally {
+  readonly index: number;
   clicks: number;
-  readonly sessions: Set<string>;
+  sessions: number;
   /** The latest (event_ts, event_id) event with a non-null title; null while none had one. */
   titleTs: number;
   titleEventId: string;
@@ -53,9 +90,15 @@ export class ColdDayAccumulator {
   private ignored = 0;
   private duplicates = 0;
 
+  // The day as an instant range: comparing numbers per event instead of formatting a local date.
+  private readonly dayStart: number;
+  private readonly dayEnd: number;
+
   constructor(eventDate: string, timeZone: string) {
     this.eventDate = eventDate;
     this.timeZone = timeZone;
+    this.dayStart = startOfLocalDay(eventDate, timeZone);
+    this.dayEnd = endOfLocalDay(eventDate, timeZone);
   }
 
   /** Events seen whose local date is not this day (a reader's file may straddle dates). */
@@ -80,15 +123,17 @@ export class ColdDayAccumulator {
    */
   add(events: readonly ClickEvent[]): void {
     for (const event of events) {
-      if (localDate(event.eventTs, this.timeZone) !== this.eventDate) {
+      if (event.eventTs < this.dayStart || event.eventTs >= this.dayEnd) {
         this.ignored++;
         continue;
       }
-      if (this.seenIds.has(event.eventId)) {
+      // One hash operation instead of has() + add(): the size tells whether the id was new.
+      const seen = this.seenIds.size;
+      this.seenIds.add(event.eventId);
+      if (this.seenIds.size === seen) {
         this.duplicates++;
         continue;
       }
-      this.seenIds.add(event.eventId);
       this.apply(event);
     }
   }
@@ -98,28 +143,30 @@ export class ColdDayAccumulator {
     const hour = localHour(event.eventTs, this.timeZone);
     this.perHour[hour] = (this.perHour[hour] as number) + 1;
 
-    let session = this.sessions.get(event.sessionId);
-    if (session === undefined) {
-      session = { clicks: 0, docs: new Set(), firstTs: event.eventTs, lastTs: event.eventTs };
-      this.sessions.set(event.sessionId, session);
-    }
-    session.clicks++;
-    session.docs.add(event.documentId);
-    if (event.eventTs < session.firstTs) session.firstTs = event.eventTs;
-    if (event.eventTs > session.lastTs) session.lastTs = event.eventTs;
-
     let area = this.areas.get(event.clinicalArea);
-    if (area === undefined) this.areas.set(event.clinicalArea, (area = { clicks: 0, sessions: new Set() }));
+    if (area === undefined) this.areas.set(event.clinicalArea, (area = { index: this.areas.size, clicks: 0, sessions: 0 }));
     area.clicks++;
-    area.sessions.add(event.sessionId);
 
     let doc = this.documents.get(event.documentId);
     if (doc === undefined) {
-      doc = { clicks: 0, sessions: new Set(), titleTs: Number.NEGATIVE_INFINITY, titleEventId: '', title: null };
+      doc = { index: this.documents.size, clicks: 0, sessions: 0, titleTs: Number.NEGATIVE_INFINITY, titleEventId: '', title: null };
       this.documents.set(event.documentId, doc);
     }
     doc.clicks++;
-    doc.sessions.add(event.sessionId);
+
+    const session = this.sessions.get(event.sessionId);
+    if (session === undefined) {
+      // A new session: its first area and document, and one more session for each of them.
+      this.sessions.set(event.sessionId, { clicks: 1, docs: doc.index, areas: area.index, firstTs: event.eventTs, lastTs: event.eventTs });
+      area.sessions++;
+      doc.sessions++;
+    } else {
+      session.clicks++;
+      if (event.eventTs < session.firstTs) session.firstTs = event.eventTs;
+      if (event.eventTs > session.lastTs) session.lastTs = event.eventTs;
+      if (addToSmallSet(session, 'areas', area.index)) area.sessions++;
+      if (addToSmallSet(session, 'docs', doc.index)) doc.sessions++;
+    }
     // Latest by (event_ts, event_id): batches arrive in offset order, not time order, so the
     // comparison is explicit rather than "last one wins".
     if (
@@ -147,7 +194,7 @@ export class ColdDayAccumulator {
         sessionId,
         eventDate,
         clickCount: s.clicks,
-        uniqueDocs: s.docs.size,
+        uniqueDocs: smallSetSize(s.docs),
         firstClickTs: s.firstTs,
         lastClickTs: s.lastTs,
         sessionDurationSec: Math.floor((s.lastTs - s.firstTs) / 1000),
@@ -165,12 +212,12 @@ export class ColdDayAccumulator {
 
     const clinicalAreas: ClinicalAreaRow[] = [...this.areas.keys()].sort(compareCodeUnits).map((clinicalArea) => {
       const a = this.areas.get(clinicalArea) as AreaTally;
-      return { eventDate, clinicalArea, searchCount: a.clicks, uniqueSessions: a.sessions.size };
+      return { eventDate, clinicalArea, searchCount: a.clicks, uniqueSessions: a.sessions };
     });
 
     const popularDocuments: PopularDocumentRow[] = [...this.documents.keys()].sort(compareDecimalIds).map((documentId) => {
       const d = this.documents.get(documentId) as DocumentTally;
-      return { eventDate, documentId, title: d.title, viewCount: d.clicks, uniqueSessions: d.sessions.size };
+      return { eventDate, documentId, title: d.title, viewCount: d.clicks, uniqueSessions: d.sessions };
     });
 
     return { sessionAnalysis, dailyTraffic, clinicalAreas, popularDocuments };

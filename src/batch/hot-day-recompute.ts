@@ -5,7 +5,7 @@
 // cannot be "fixed" by reconcile silently disagreeing with it, and a fix there fixes both.
 import { addDays, endOfLocalDay, localDate, startOfLocalDay } from '../marts/time-zone.ts';
 import { CLINICAL_WINDOW_MS, TOP_DOCS_WINDOW_MS } from '../marts/types.ts';
-import type { AnomalyRow, ClickEvent, HotMartRows, MartSettings, RawMessage } from '../marts/types.ts';
+import type { AnomalyRow, ClickEvent, ClinicalTrendRow, HotMartRows, MartSettings, RawMessage, TopDocRow } from '../marts/types.ts';
 import { compareCodeUnits } from '../marts/window-math.ts';
 import type { BatchOutput, TopDocPartial, TrafficPartial, TrendPartial } from '../stream/checkpoint-types.ts';
 import { combineTopDocs, combineTraffic, combineTrend } from '../stream/combine-partials.ts';
@@ -78,9 +78,10 @@ export class HotDayRecompute {
 
   add(events: readonly ClickEvent[]): void {
     for (const event of events) {
-      if (event.eventTs < this.input.from || this.seenIds.has(event.eventId)) continue;
+      if (event.eventTs < this.input.from) continue;
+      const seen = this.seenIds.size;
       this.seenIds.add(event.eventId);
-      this.events.push(event);
+      if (this.seenIds.size !== seen) this.events.push(event);
     }
   }
 
@@ -167,6 +168,11 @@ class DayPartials {
   private readonly topDocs = new Map<number, Map<string, TopDocPartial>>();
   private readonly clinical = new Map<number, Map<string, TrendPartial>>();
   private readonly anomalies = new Map<string, AnomalyRow>();
+  // Snapshots the replay has made final, already combined: a day has 1440 top-docs snapshots of
+  // up to every document of their hour, and holding all their partials until the end cost
+  // ~0.8 GB for 100k events. Final snapshots never receive partials again.
+  private readonly finalTop = new Map<number, readonly TopDocRow[]>();
+  private readonly finalTrend = new Map<number, readonly ClinicalTrendRow[]>();
 
   constructor(start: number, end: number) {
     this.start = start;
@@ -188,8 +194,20 @@ class DayPartials {
     }
     // One replay partition: each key has exactly one partial, the latest replaces the earlier.
     for (const p of batch.trafficPartials) if (this.inDay(p.eventMinute)) this.traffic.set(p.eventMinute, p);
-    for (const p of batch.topPartials) if (this.inDay(p.snapshotTs)) upsert(this.topDocs, p.snapshotTs, p.documentId, p);
-    for (const p of batch.trendPartials) if (this.inDay(p.snapshotTs)) upsert(this.clinical, p.snapshotTs, p.clinicalArea, p);
+    for (const p of batch.topPartials) {
+      if (!this.inDay(p.snapshotTs)) continue;
+      if (this.finalTop.has(p.snapshotTs)) throw new Error(`hot recompute: a partial for final top-docs snapshot ${p.snapshotTs}`);
+      upsert(this.topDocs, p.snapshotTs, p.documentId, p);
+    }
+    for (const p of batch.trendPartials) {
+      if (!this.inDay(p.snapshotTs)) continue;
+      if (this.finalTrend.has(p.snapshotTs)) throw new Error(`hot recompute: a partial for final trend snapshot ${p.snapshotTs}`);
+      upsert(this.clinical, p.snapshotTs, p.clinicalArea, p);
+    }
+    for (const f of batch.finality) {
+      if (f.topUpTo !== null) finalize(this.topDocs, this.finalTop, f.topUpTo, combineTopDocs);
+      if (f.trendUpTo !== null) finalize(this.clinical, this.finalTrend, f.trendUpTo, combineTrend);
+    }
     for (const d of batch.anomalyDeletes) this.anomalies.delete(anomalyKey(d.detectedTs, d.sessionId));
     for (const { row } of batch.anomalyUpserts) if (this.inDay(row.detectedTs)) this.anomalies.set(anomalyKey(row.detectedTs, row.sessionId), row);
   }
@@ -198,8 +216,12 @@ class DayPartials {
     const byTs = (a: number, b: number): number => a - b;
     return {
       traffic: [...this.traffic.keys()].sort(byTs).map((minute) => combineTraffic(minute, [this.traffic.get(minute) as TrafficPartial])),
-      topDocs: [...this.topDocs.keys()].sort(byTs).flatMap((ts) => combineTopDocs(ts, [...(this.topDocs.get(ts) as Map<string, TopDocPartial>).values()])),
-      clinicalTrend: [...this.clinical.keys()].sort(byTs).flatMap((ts) => combineTrend(ts, [...(this.clinical.get(ts) as Map<string, TrendPartial>).values()])),
+      topDocs: [...this.finalTop.keys(), ...this.topDocs.keys()]
+        .sort(byTs)
+        .flatMap((ts) => this.finalTop.get(ts) ?? combineTopDocs(ts, [...(this.topDocs.get(ts) as Map<string, TopDocPartial>).values()])),
+      clinicalTrend: [...this.finalTrend.keys(), ...this.clinical.keys()]
+        .sort(byTs)
+        .flatMap((ts) => this.finalTrend.get(ts) ?? combineTrend(ts, [...(this.clinical.get(ts) as Map<string, TrendPartial>).values()])),
       anomalies: [...this.anomalies.values()].sort((a, b) => a.detectedTs - b.detectedTs || compareCodeUnits(a.sessionId, b.sessionId)),
     };
   }
@@ -209,6 +231,20 @@ function upsert<P>(table: Map<number, Map<string, P>>, ts: number, key: string, 
   let rows = table.get(ts);
   if (rows === undefined) table.set(ts, (rows = new Map()));
   rows.set(key, partial);
+}
+
+/** Moves every snapshot ≤ upTo from its partials to its combined rows. */
+function finalize<P, R>(
+  partials: Map<number, Map<string, P>>,
+  final: Map<number, readonly R[]>,
+  upTo: number,
+  combine: (ts: number, parts: P[]) => R[],
+): void {
+  for (const [ts, parts] of partials) {
+    if (ts > upTo) continue;
+    final.set(ts, combine(ts, [...parts.values()]));
+    partials.delete(ts);
+  }
 }
 
 function anomalyKey(detectedTs: number, sessionId: string): string {

@@ -7,12 +7,14 @@ import { UsageError } from './command.ts';
 import type { Command } from './command.ts';
 import { ARCHIVE_COMMANDS } from './commands/archive-command.ts';
 import { JOB_COMMANDS } from './commands/job-commands.ts';
+import { RECONCILE_COMMANDS } from './commands/reconcile-command.ts';
 import { STREAM_COMMANDS } from './commands/stream-commands.ts';
 
 const COMMANDS: Record<string, Command> = {
   ...STREAM_COMMANDS,
   ...ARCHIVE_COMMANDS,
   ...JOB_COMMANDS,
+  ...RECONCILE_COMMANDS,
 };
 
 function help(): string {

@@ -15,7 +15,7 @@ import type { QueuePort } from '../../io/queue/queue-port.ts';
 import { addDays, localDate } from '../../marts/time-zone.ts';
 import { DAY_STEP_NAMES } from '../../jobs/day-step.ts';
 import type { DayStepName } from '../../jobs/day-step.ts';
-import { createDaySteps } from '../../jobs/day-steps/index.ts';
+import { createConfiguredDaySteps } from '../../jobs/day-steps/index.ts';
 import { DEFAULT_QUEUE_NAME, createJobService, datesBetween, scheduleDailyFlow } from '../../jobs/job-service.ts';
 import type { JobService, RunProgress } from '../../jobs/job-service.ts';
 import { progressLine, summaryTable } from '../backfill-report.ts';
@@ -65,7 +65,7 @@ async function openJobs(config: TidemarkConfig, queue: QueuePort, quiet = false)
     const service = createJobService({
       db,
       queue,
-      steps: createDaySteps({ db, config }),
+      steps: createConfiguredDaySteps({ db, config }),
       timeZone: config.marts.timeZone,
       concurrency: config.jobs.concurrency,
       log: createLogger(quiet && config.log.level === 'info' ? 'warn' : config.log.level, { component: 'jobs' }),

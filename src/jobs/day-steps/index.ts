@@ -1,16 +1,20 @@
-// Placeholder for the daily steps (completeness, cold, reconcile, quality), which are built in
-// parallel: the CLI wires createDaySteps here, and the queue layer depends only on the
-// Record<DayStepName, DayStep> it returns. Replace this module when the steps land.
+// The daily steps as the commands build them from configuration: the lake named by LAKE_URL
+// (S3 or a local folder), the mart settings, a logger. The queue layer depends only on the
+// Record<DayStepName, DayStep> this returns.
 import type { TidemarkConfig } from '../../config.ts';
 import type { Database } from '../../io/db/database.ts';
+import { openLake } from '../../io/lake/open-lake.ts';
+import { createLogger } from '../../io/log.ts';
 import type { DayStep, DayStepName } from '../day-step.ts';
+import { createDaySteps } from './create-day-steps.ts';
 
-export interface DayStepDeps {
-  readonly db: Database;
-  readonly config: TidemarkConfig;
-}
-
-export function createDaySteps(deps: DayStepDeps): Record<DayStepName, DayStep> {
-  void deps;
-  throw new Error('the daily steps are not wired into this build yet (src/jobs/day-steps)');
+export function createConfiguredDaySteps(deps: { readonly db: Database; readonly config: TidemarkConfig }): Record<DayStepName, DayStep> {
+  const { db, config } = deps;
+  return createDaySteps({
+    db,
+    lake: openLake(config.lake, config.s3),
+    settings: { marts: config.marts },
+    log: createLogger(config.log.level, { component: 'day-steps' }),
+    clock: Date.now,
+  });
 }

@@ -1,0 +1,91 @@
+// Reads the curated archive of whole event_dates back from the lake (SPEC §5, §6): every object
+// under curated/event_date=D/, one Parquet row group at a time, so memory holds one object's
+// bytes and one decoded row group — never a day's rows. Deduplication by event_id is left to the
+// consumer (the batch cores keep the first occurrence), so that it happens once, in one place.
+import type { ClickEvent } from '../../marts/types.ts';
+import type { Lake, LakeObject } from './lake.ts';
+import { readParquetRowGroups, toClickEvents } from './parquet-events.ts';
+
+export const ARCHIVE_ROOT = 'curated/';
+
+/** The lake prefix holding the archive of one event_date. */
+export function datePrefix(date: string): string {
+  return `${ARCHIVE_ROOT}event_date=${date}/`;
+}
+
+const OBJECT_NAME = /^(.*)-p(\d+)-o(\d+)-o(\d+)\.parquet$/;
+
+/**
+ * Archive order: per topic and partition by first offset (numerically: names are not padded, and
+ * 'o10' sorts before 'o9' as text), so that "first occurrence" means lowest offset, as in the
+ * stream. Names that do not follow the writer's pattern come after, in key order.
+ */
+export function archiveOrder(objects: readonly LakeObject[]): LakeObject[] {
+  const parsed = objects.map((o) => {
+    const match = OBJECT_NAME.exec(o.key.slice(o.key.lastIndexOf('/') + 1));
+    return { o, topic: match?.[1] ?? null, partition: Number(match?.[2] ?? -1), first: BigInt(match?.[3] ?? -1) };
+  });
+  parsed.sort((a, b) => {
+    if (a.topic === null || b.topic === null) return a.topic === b.topic ? cmp(a.o.key, b.o.key) : a.topic === null ? 1 : -1;
+    return cmp(a.topic, b.topic) || a.partition - b.partition || (a.first < b.first ? -1 : a.first > b.first ? 1 : 0) || cmp(a.o.key, b.o.key);
+  });
+  return parsed.map((p) => p.o);
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+export interface LakeReadStats {
+  objects: number;
+  bytes: number;
+  rowGroups: number;
+  rows: number;
+}
+
+/** Only .parquet objects: a writer's temporary or marker files are not part of the archive. */
+export async function listArchiveObjects(lake: Lake, date: string): Promise<LakeObject[]> {
+  return archiveOrder((await lake.list(datePrefix(date))).filter((o) => o.key.endsWith('.parquet')));
+}
+
+/** The event_dates that have objects in the archive, ascending. */
+export async function listArchiveDates(lake: Lake): Promise<string[]> {
+  const dates = new Set<string>();
+  for (const object of await lake.list(`${ARCHIVE_ROOT}event_date=`)) {
+    const match = /^curated\/event_date=(\d{4}-\d{2}-\d{2})\//.exec(object.key);
+    if (match?.[1] !== undefined && object.key.endsWith('.parquet')) dates.add(match[1]);
+  }
+  return [...dates].sort();
+}
+
+/**
+ * Yields the events of the given dates, in date order then archive order, one row group per
+ * batch (duplicates included). `stats` is updated as it goes. Stopping the loop early (break,
+ * throw) releases the current reader.
+ */
+export async function* readArchiveDays(lake: Lake, dates: readonly string[], stats?: LakeReadStats): AsyncGenerator<ClickEvent[]> {
+  for (const date of dates) {
+    for (const object of await listArchiveObjects(lake, date)) {
+      const body = await lake.get(object.key);
+      // Listed then gone: an object replaced between list and get has a new name only when its
+      // offset range changed, which the writer never does; a missing one is a broken archive.
+      if (body === null) throw new Error(`archive object ${object.key} disappeared while reading ${date}`);
+      if (stats !== undefined) {
+        stats.objects++;
+        stats.bytes += body.byteLength;
+      }
+      for await (const batch of readParquetRowGroups(body)) {
+        const events = toClickEvents(batch);
+        if (stats !== undefined) {
+          stats.rowGroups++;
+          stats.rows += events.length;
+        }
+        yield events;
+      }
+    }
+  }
+}
+
+export function emptyReadStats(): LakeReadStats {
+  return { objects: 0, bytes: 0, rowGroups: 0, rows: 0 };
+}

@@ -1,0 +1,96 @@
+// Step 2 of the daily flow (SPEC §5, §6.2): recompute the four cold marts of D from the archive
+// and replace D's rows in one transaction (DELETE the day + bulk INSERT). Under PostgreSQL's MVCC
+// a reader's statement sees the snapshot before the commit or after it: the old day or the new
+// one, never an empty, partial or doubled day. lake_days is updated in the same transaction.
+import { ColdDayAccumulator } from '../../batch/cold-day-accumulator.ts';
+import type { Lake } from '../../io/lake/lake.ts';
+import { emptyReadStats, listArchiveObjects, readArchiveDays } from '../../io/lake/lake-day-reader.ts';
+import type { LakeReadStats } from '../../io/lake/lake-day-reader.ts';
+import { deleteColdDay, insertColdRows, lockColdMarts, markDayComputed } from '../../io/mart-store/cold-mart-store.ts';
+import type { ColdMartRows } from '../../marts/types.ts';
+import type { DayStep } from '../day-step.ts';
+import { assertArchiveComplete } from './completeness-step.ts';
+import { throwIfCancelled } from './day-step-deps.ts';
+import type { DayStepDeps } from './day-step-deps.ts';
+
+export interface ColdDayComputation {
+  readonly rows: ColdMartRows;
+  readonly read: LakeReadStats;
+  readonly events: number;
+  readonly duplicates: number;
+  /** Events filed under D whose local date is another day (a mis-filed object); not counted. */
+  readonly otherDates: number;
+}
+
+/**
+ * The cold rows of one date, read one row group at a time. The signal is checked between row
+ * groups; `onProgress` gets the fraction of the day's bytes read.
+ */
+export async function computeColdDay(
+  lake: Lake,
+  date: string,
+  timeZone: string,
+  signal: AbortSignal,
+  onProgress?: (fraction: number) => void,
+): Promise<ColdDayComputation> {
+  throwIfCancelled(signal, 'cold', date);
+  const totalBytes = (await listArchiveObjects(lake, date)).reduce((n, o) => n + o.size, 0);
+  const accumulator = new ColdDayAccumulator(date, timeZone);
+  const read = emptyReadStats();
+  for await (const batch of readArchiveDays(lake, [date], read)) {
+    accumulator.add(batch);
+    throwIfCancelled(signal, 'cold', date);
+    if (onProgress !== undefined && totalBytes > 0) onProgress(Math.min(0.9, (0.9 * read.bytes) / totalBytes));
+  }
+  return {
+    rows: accumulator.rows(),
+    read,
+    events: accumulator.totalEvents,
+    duplicates: accumulator.duplicateEvents,
+    otherDates: accumulator.ignoredEvents,
+  };
+}
+
+export function coldSummary(c: ColdDayComputation): Record<string, number> {
+  return {
+    events_read: c.read.rows,
+    duplicates_removed: c.duplicates,
+    events: c.events,
+    other_date_events: c.otherDates,
+    objects: c.read.objects,
+    row_groups: c.read.rowGroups,
+    mart_session_analysis: c.rows.sessionAnalysis.length,
+    mart_daily_traffic: c.rows.dailyTraffic.length,
+    mart_clinical_areas: c.rows.clinicalAreas.length,
+    mart_popular_documents: c.rows.popularDocuments.length,
+  };
+}
+
+export function createColdStep(deps: DayStepDeps): DayStep {
+  return async ({ date, dryRun, signal, onProgress }) => {
+    const timeZone = deps.settings.marts.timeZone;
+    await assertArchiveComplete(deps.db, date, timeZone);
+    const started = deps.clock();
+    const computed = await computeColdDay(deps.lake, date, timeZone, signal, onProgress);
+    // The last moment a cancel can still leave the day untouched: the replace below is short and
+    // all-or-nothing, so it is not interrupted.
+    throwIfCancelled(signal, 'cold', date);
+    const summary = { ...coldSummary(computed), dry_run: dryRun };
+    if (dryRun) {
+      deps.log.info('cold recompute (dry run): nothing written', { date, ...summary });
+      onProgress?.(1);
+      return { summary };
+    }
+    const replaced = await deps.db.transaction(async (tx) => {
+      await lockColdMarts(tx);
+      const deleted = await deleteColdDay(tx, date);
+      await insertColdRows(tx, computed.rows);
+      await markDayComputed(tx, date);
+      return Object.values(deleted).reduce((a, b) => a + b, 0);
+    });
+    onProgress?.(1);
+    const result = { ...summary, rows_replaced: replaced, duration_ms: deps.clock() - started };
+    deps.log.info('cold marts replaced', { date, ...result });
+    return { summary: result };
+  };
+}

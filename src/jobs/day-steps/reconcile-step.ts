@@ -1,0 +1,106 @@
+// Step 3 of the daily flow (SPEC §6.3): recompute every hot row keyed in D (minute, snapshot_ts,
+// detected_ts) from the archive — late events included — diff it against the stored rows,
+// replace D's hot rows with the recomputed ones marked final, and record the drift per mart in
+// reconcile_reports, all in one transaction.
+//
+// Racing the stream. The hot sink recombines a mart row from its per-partition partials
+// (hot_partial_*) whenever the stream marks that key dirty, and would then overwrite a reconciled
+// row with the stream's value (which lacks the late events). A key only becomes dirty through an
+// on-time event in its window, and once the stream's watermark has passed the end of D no event
+// of a window keyed in D can be on time any more (it would be late, and late events never touch
+// the hot marts). So reconcile waits — DayStepNotReadyError — until every stream consumer's
+// watermark is at or past the end of D: from then on the stream never writes a traffic minute,
+// top-docs or trend snapshot of D again, and nothing has to change in the sink. The replace also
+// takes the sink's own advisory locks, so a stream commit in flight is serialised with it.
+// One exception is documented rather than prevented: an anomaly episode detected in D that is
+// still open when reconcile runs (a session clicking across midnight until 02:00) is extended by
+// the stream afterwards; its row then carries the stream's (on-time) continuation.
+// A stream consumer abandoned with an old watermark would block reconcile; the error names it.
+import { HotDayRecompute } from '../../batch/hot-day-recompute.ts';
+import { diffCounts, diffHotMarts } from '../../batch/reconcile-diff.ts';
+import type { DiffCounts, HotMartDiffs } from '../../batch/reconcile-diff.ts';
+import type { Queryable } from '../../io/db/database.ts';
+import { toSqlTimestamp } from '../../io/hot-sink/timestamps.ts';
+import { emptyReadStats, readArchiveDays } from '../../io/lake/lake-day-reader.ts';
+import { lockHotMarts, readHotRows, replaceHotRows } from '../../io/mart-store/hot-mart-store.ts';
+import { streamWatermarks } from '../../io/mart-store/watermarks.ts';
+import { DayStepNotReadyError } from '../day-step.ts';
+import type { DayStep } from '../day-step.ts';
+import { assertArchiveComplete } from './completeness-step.ts';
+import { dayBounds, throwIfCancelled } from './day-step-deps.ts';
+import type { DayStepDeps } from './day-step-deps.ts';
+
+async function assertStreamPassed(db: Queryable, date: string, dayEnd: number): Promise<void> {
+  const behind = (await streamWatermarks(db)).filter((s) => s.watermark < dayEnd);
+  if (behind.length > 0) {
+    const names = behind.map((s) => `${s.consumer} at ${Number.isFinite(s.watermark) ? new Date(s.watermark).toISOString() : s.watermark}`);
+    throw new DayStepNotReadyError(
+      `hot rows of ${date} are not final yet: stream watermark(s) ${names.join(', ')} before the end of the day ${new Date(dayEnd).toISOString()}`,
+    );
+  }
+}
+
+/** Late events recorded by the stream with event_ts in [from, to): distinct event_ids. */
+async function lateEventsOf(db: Queryable, from: number, to: number): Promise<number> {
+  const result = await db.query<{ n: number }>(
+    `SELECT count(DISTINCT event_id)::int AS n FROM late_events WHERE event_ts >= $1::timestamptz AND event_ts < $2::timestamptz`,
+    [toSqlTimestamp(from), toSqlTimestamp(to)],
+  );
+  return result.rows[0]?.n ?? 0;
+}
+
+function reports(diffs: HotMartDiffs): DiffCounts[] {
+  return [diffs.traffic, diffs.topDocs, diffs.clinicalTrend, diffs.anomalies].map(diffCounts);
+}
+
+export function createReconcileStep(deps: DayStepDeps): DayStep {
+  return async ({ date, dryRun, signal, onProgress }) => {
+    const marts = deps.settings.marts;
+    const { start, end } = dayBounds(date, marts.timeZone);
+    await assertArchiveComplete(deps.db, date, marts.timeZone);
+    await assertStreamPassed(deps.db, date, end);
+    throwIfCancelled(signal, 'reconcile', date);
+
+    const recompute = new HotDayRecompute(date, marts);
+    const read = emptyReadStats();
+    const dates = [...recompute.input.requiredDates, recompute.input.continuationDate];
+    for await (const batch of readArchiveDays(deps.lake, dates, read)) {
+      recompute.add(batch);
+      throwIfCancelled(signal, 'reconcile', date);
+    }
+    onProgress?.(0.5);
+    const recomputed = recompute.rows();
+    throwIfCancelled(signal, 'reconcile', date);
+
+    const apply = async (tx: Queryable): Promise<{ counts: DiffCounts[]; late: number }> => {
+      // Inside the locks, so the stored side of the diff is what the replace overwrites.
+      if (!dryRun) await lockHotMarts(tx);
+      const current = await readHotRows(tx, start, end);
+      const counts = reports(diffHotMarts(current, recomputed));
+      const late = await lateEventsOf(tx, start, end);
+      if (dryRun) return { counts, late };
+      await replaceHotRows(tx, start, end, recomputed);
+      for (const c of counts) {
+        await tx.query(
+          `INSERT INTO reconcile_reports (mart, event_date, rows_compared, rows_changed, rows_added, rows_removed, max_abs_diff, late_events)
+           VALUES ($1, $2::date, $3, $4, $5, $6, $7, $8)`,
+          [c.mart, date, c.rowsCompared, c.rowsChanged, c.rowsAdded, c.rowsRemoved, c.maxAbsDiff, late],
+        );
+      }
+      return { counts, late };
+    };
+    const { counts, late } = dryRun ? await apply(deps.db) : await deps.db.transaction(apply);
+    onProgress?.(1);
+
+    const summary: Record<string, string | number | boolean | null> = { dry_run: dryRun, events_read: read.rows, late_events: late };
+    for (const c of counts) {
+      summary[`${c.mart}.compared`] = c.rowsCompared;
+      summary[`${c.mart}.changed`] = c.rowsChanged;
+      summary[`${c.mart}.added`] = c.rowsAdded;
+      summary[`${c.mart}.removed`] = c.rowsRemoved;
+      summary[`${c.mart}.max_abs_diff`] = c.maxAbsDiff;
+    }
+    deps.log.info(dryRun ? 'reconcile (dry run): nothing written' : 'hot marts reconciled', { date, ...summary });
+    return { summary };
+  };
+}

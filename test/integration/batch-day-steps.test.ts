@@ -1,0 +1,210 @@
+// Acceptance: the mart suite through the cold path. Its valid events (late ones and duplicates
+// included) archived in the lake by the codec → the cold step for every date gives exactly the
+// reference evaluator's cold marts; after a stream replay of the suite (on-time events only),
+// reconcile of every date gives exactly the hot marts of ALL valid events, reconcile_reports
+// counts exactly the rows that differ between the two, and every quality check passes.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { diffHotMarts } from '../../src/batch/reconcile-diff.ts';
+import { HOT_SPECS } from '../../src/batch/mart-specs.ts';
+import type { Database } from '../../src/io/db/database.ts';
+import { openLocalFolderLake } from '../../src/io/lake/local-folder-lake.ts';
+import { readColdRows } from '../../src/io/mart-store/cold-mart-store.ts';
+import { createLogger } from '../../src/io/log.ts';
+import { createDaySteps } from '../../src/jobs/day-steps/create-day-steps.ts';
+import { parseRawMessage } from '../../src/marts/event-contract.ts';
+import { evaluateColdMarts, evaluateHotMarts } from '../../src/marts/reference-evaluator.ts';
+import { addDays, endOfLocalDay, localDate, startOfLocalDay } from '../../src/marts/time-zone.ts';
+import type { ClickEvent, HotMartRows } from '../../src/marts/types.ts';
+import { buildMartSuite } from '../fixtures/mart-suite.ts';
+import { testDatabaseFactories } from '../support/databases.ts';
+import type { TestDatabase } from '../support/databases.ts';
+import { writeArchive } from '../support/lake-archive.ts';
+import { readHotMarts } from '../support/read-hot-marts.ts';
+import { runCli } from '../support/run-cli.ts';
+
+const suite = buildMartSuite();
+const zone = suite.settings.timeZone;
+// Row-count-change warnings are expected here (the suite's days differ a lot): keep them quiet.
+const log = createLogger('error');
+
+/** Every well-formed line in arrival order: duplicates and late events included (what the archive holds). */
+function archivedEvents(): ClickEvent[] {
+  const dead = new Set(suite.expected.deadLetters.map((d) => d.line));
+  return suite.lines.flatMap((line, i) => {
+    if (dead.has(i)) return [];
+    const parsed = parseRawMessage(line, { nowMs: Date.now(), maxFutureSkewMs: suite.maxFutureSkewMs });
+    return parsed.ok ? [parsed.event] : [];
+  });
+}
+
+const archived = archivedEvents();
+const eventDates = [...new Set(archived.map((e) => localDate(e.eventTs, zone)))].sort();
+const expectedCold = evaluateColdMarts(suite.expected.allValidEvents, suite.settings);
+
+function onDay<R>(rows: readonly R[], key: (row: R) => number, date: string): R[] {
+  const start = startOfLocalDay(date, zone);
+  const end = endOfLocalDay(date, zone);
+  return rows.filter((r) => key(r) >= start && key(r) < end);
+}
+
+function hotOnDay(rows: HotMartRows, date: string): HotMartRows {
+  return {
+    traffic: onDay(rows.traffic, (r) => r.eventMinute, date),
+    topDocs: onDay(rows.topDocs, (r) => r.snapshotTs, date),
+    clinicalTrend: onDay(rows.clinicalTrend, (r) => r.snapshotTs, date),
+    anomalies: onDay(rows.anomalies, (r) => r.detectedTs, date),
+  };
+}
+
+async function setArchiveWatermark(db: Database, iso: string): Promise<void> {
+  await db.query(
+    `INSERT INTO archive_watermark (consumer, watermark_ts) VALUES ('tidemark-archive', $1::timestamptz)
+     ON CONFLICT (consumer) DO UPDATE SET watermark_ts = excluded.watermark_ts`,
+    [iso],
+  );
+}
+
+function runOptions(date: string): { date: string; dryRun: boolean; signal: AbortSignal } {
+  return { date, dryRun: false, signal: new AbortController().signal };
+}
+
+describe('cold step over the mart suite', () => {
+  for (const factory of testDatabaseFactories()) {
+    describe(factory.label, () => {
+      let t: TestDatabase | undefined;
+      afterAll(async () => t?.dispose());
+      it('the four cold marts equal the reference evaluator row for row; a second run changes nothing', async () => {
+        t = await factory.create();
+        const lake = openLocalFolderLake(mkdtempSync(join(tmpdir(), 'tidemark-lake-')));
+        const keys = await writeArchive(lake, archived, zone);
+        expect(keys.length).toBeGreaterThan(eventDates.length * 3);
+        await setArchiveWatermark(t.db, 'infinity');
+        const steps = createDaySteps({ db: t.db, lake, settings: { marts: suite.settings }, log, clock: Date.now });
+        let read = 0;
+        let duplicates = 0;
+        for (const date of eventDates) {
+          const { summary } = await steps.cold(runOptions(date));
+          read += summary['events_read'] as number;
+          duplicates += summary['duplicates_removed'] as number;
+        }
+        expect(read).toBe(archived.length);
+        expect(read - duplicates).toBe(suite.expected.allValidEvents.length);
+        expect(await readColdRows(t.db)).toEqual(expectedCold);
+        const days = await t.db.query<{ d: string; dirty: unknown; done: boolean }>(
+          `SELECT event_date::text AS d, dirty_since AS dirty, cold_computed_at IS NOT NULL AS done FROM lake_days ORDER BY event_date`,
+        );
+        expect(days.rows).toEqual(eventDates.map((d) => ({ d, dirty: null, done: true })));
+        for (const date of eventDates) await steps.cold(runOptions(date));
+        expect(await readColdRows(t.db)).toEqual(expectedCold);
+      });
+    });
+  }
+});
+
+describe('reconcile and quality over the mart suite (PostgreSQL, stream replay)', () => {
+  const pg = testDatabaseFactories().find((f) => f.kind === 'pg');
+  if (pg === undefined) return;
+  let t: TestDatabase | undefined;
+  let suiteFile = '';
+  beforeAll(() => {
+    suiteFile = join(mkdtempSync(join(tmpdir(), 'tidemark-suite-')), 'mart-suite.jsonl');
+    writeFileSync(suiteFile, `${suite.lines.join('\n')}\n`);
+  });
+  afterAll(async () => t?.dispose());
+
+  it('hot marts become those of every valid event; reports and quality results are exact', async () => {
+    t = await pg.create();
+    const db = t.db;
+    const replay = await runCli(['replay', suiteFile], {
+      DATABASE_URL: t.url ?? '',
+      MART_TIMEZONE: zone,
+      WATERMARK_DELAY: `${suite.watermarkDelayMs}ms`,
+      MAX_FUTURE_SKEW: `${suite.maxFutureSkewMs}ms`,
+      STREAM_BATCH_MAX_MESSAGES: '1000',
+      LOG_LEVEL: 'error',
+    });
+    expect(replay.code).toBe(0);
+    const streamed = evaluateHotMarts(suite.expected.onTimeEvents, suite.settings);
+    expect(await readHotMarts(db)).toEqual(streamed);
+
+    const lake = openLocalFolderLake(mkdtempSync(join(tmpdir(), 'tidemark-lake-')));
+    await writeArchive(lake, archived, zone, { partitions: 2, objectSize: 900 });
+    await setArchiveWatermark(db, 'infinity');
+    const steps = createDaySteps({ db, lake, settings: { marts: suite.settings }, log, clock: Date.now });
+
+    const exact = evaluateHotMarts(suite.expected.allValidEvents, suite.settings);
+    // Every local day holding a hot-mart key: trend snapshots run 48 h past the last event.
+    const keys = [...exact.traffic.map((r) => r.eventMinute), ...exact.topDocs.map((r) => r.snapshotTs), ...exact.clinicalTrend.map((r) => r.snapshotTs), ...streamed.clinicalTrend.map((r) => r.snapshotTs)];
+    const first = localDate(Math.min(...keys), zone);
+    const last = localDate(Math.max(...keys), zone);
+    const days: string[] = [];
+    for (let d = first; d <= last; d = addDays(d, 1)) days.push(d);
+    expect(days.length).toBeGreaterThanOrEqual(4);
+
+    for (const date of days) {
+      // cold first: quality compares the hot per-minute sums with the cold totals.
+      await steps.completeness(runOptions(date));
+      await steps.cold(runOptions(date));
+      await steps.reconcile(runOptions(date));
+      await steps.quality(runOptions(date));
+    }
+    const after = await readHotMarts(db);
+    expect(after.traffic).toEqual(exact.traffic);
+    expect(after.anomalies).toEqual(exact.anomalies);
+    expect(after.clinicalTrend).toEqual(exact.clinicalTrend);
+    expect(after.topDocs).toEqual(exact.topDocs);
+    const notFinal = await db.query<{ n: number }>(
+      `SELECT (SELECT count(*) FROM mart_realtime_traffic_minute WHERE NOT is_final) + (SELECT count(*) FROM mart_realtime_top_docs_1h WHERE NOT is_final)
+            + (SELECT count(*) FROM mart_realtime_clinical_trend_24h WHERE NOT is_final) + (SELECT count(*) FROM mart_realtime_anomaly_sessions WHERE NOT is_final) AS n`,
+    );
+    expect(Number(notFinal.rows[0]?.n)).toBe(0);
+
+    // reconcile_reports: per (mart, day), exactly the difference between on-time and all events.
+    const lateLineEvents = new Map<string, number>();
+    for (const line of suite.expected.lateLines) {
+      const parsed = parseRawMessage(suite.lines[line] as string, { nowMs: Date.now(), maxFutureSkewMs: suite.maxFutureSkewMs });
+      if (parsed.ok) lateLineEvents.set(parsed.event.eventId, parsed.event.eventTs);
+    }
+    const expectedReports = days.flatMap((date) => {
+      const diffs = diffHotMarts(hotOnDay(streamed, date), hotOnDay(exact, date));
+      const late = [...lateLineEvents.values()].filter((ts) => localDate(ts, zone) === date).length;
+      return [diffs.traffic, diffs.topDocs, diffs.clinicalTrend, diffs.anomalies].map((d) => ({
+        mart: d.mart,
+        date,
+        compared: d.rowsCompared,
+        changed: d.rowsChanged,
+        added: d.rowsAdded,
+        removed: d.rowsRemoved,
+        maxAbsDiff: d.maxAbsDiff,
+        late,
+      }));
+    });
+    const reports = await db.query<{ mart: string; date: string; compared: number; changed: number; added: number; removed: number; m: string; late: number }>(
+      `SELECT mart, event_date::text AS date, rows_compared AS compared, rows_changed AS changed, rows_added AS added, rows_removed AS removed,
+              max_abs_diff::text AS m, late_events AS late
+         FROM reconcile_reports ORDER BY event_date, array_position($1::text[], mart)`,
+      [[HOT_SPECS.traffic.mart, HOT_SPECS.topDocs.mart, HOT_SPECS.clinicalTrend.mart, HOT_SPECS.anomalies.mart]],
+    );
+    expect(reports.rows.map(({ m, ...r }) => ({ ...r, maxAbsDiff: Number(m) }))).toEqual(expectedReports);
+    // The late events really moved the marts: otherwise the comparison above would prove little.
+    const trafficChanged = expectedReports.filter((r) => r.mart === HOT_SPECS.traffic.mart).reduce((n, r) => n + r.changed + r.added, 0);
+    expect(trafficChanged).toBeGreaterThan(0);
+    expect(expectedReports.filter((r) => r.mart === HOT_SPECS.traffic.mart).reduce((n, r) => n + r.late, 0)).toBe(lateLineEvents.size);
+
+    // Quality: every error-level check passed on every day, the Σ invariants among them.
+    const quality = await db.query<{ check_name: string; mart: string; date: string; status: string; observed: string; expected: string }>(
+      `SELECT check_name, mart, event_date::text AS date, status, observed, expected FROM quality_results ORDER BY id`,
+    );
+    expect(quality.rows.filter((r) => r.status === 'fail')).toEqual([]);
+    const invariants = quality.rows.filter((r) => r.check_name === 'events_match_daily_total');
+    expect(invariants).toHaveLength(4 * days.length);
+    for (const date of days) {
+      const total = expectedCold.dailyTraffic.find((r) => r.eventDate === date)?.totalEvents ?? 0;
+      for (const row of invariants.filter((r) => r.date === date)) expect(row).toMatchObject({ status: 'pass', observed: String(total), expected: String(total) });
+    }
+    expect(quality.rows.filter((r) => r.check_name === 'archive_freshness').every((r) => r.status === 'pass' && r.observed === 'infinity')).toBe(true);
+  });
+});
