@@ -82,6 +82,10 @@ describe('superset bundle zip', () => {
   it('is one top folder with the v1 metadata', () => {
     expect([...docs.keys()].every((name) => name.startsWith(`${ZIP_ROOT}/`))).toBe(true);
     expect(docs.get(`${ZIP_ROOT}/metadata.yaml`)).toMatchObject({ version: '1.0.0', type: 'Dashboard' });
+    // Read as PyYAML reads it (YAML 1.1): the timestamp must stay a string, Superset's schema
+    // rejects the datetime an unquoted one becomes.
+    const metadata = parse(new TextDecoder().decode(entries[`${ZIP_ROOT}/metadata.yaml`]), { version: '1.1' }) as Doc;
+    expect(metadata['timestamp']).toMatch(/^\d{4}-\d\d-\d\dT/);
     expect(databases).toHaveLength(1);
     expect(datasets).toHaveLength(8);
     expect(dashboards).toHaveLength(5);
