@@ -138,13 +138,17 @@ function lastDays<T extends { readonly eventDate: string }>(rows: readonly T[], 
   return rows.filter((r) => r.eventDate > from);
 }
 
-// Runs in the page (a string: the test's TypeScript has no DOM types). True once each of the five
-// charts has drawn — an ECharts canvas or a table with rows — and no spinner is left.
+// Run in the page (strings: the test's TypeScript has no DOM types). CHARTS_DRAWN is true once
+// each of the five charts has drawn — an ECharts canvas, a table with rows, or an error — and no
+// spinner is left; CHART_ERRORS lists the charts that show an error instead.
 const CHARTS_DRAWN = `(() => {
-  const holders = [...document.querySelectorAll('.chart-holder, [data-test="chart-grid-component"]')];
-  const drawn = holders.filter((h) => h.querySelector('canvas, table tbody tr') !== null);
-  return drawn.length >= 5 && document.querySelector('.loading, [aria-label="Loading"]') === null;
+  const charts = [...document.querySelectorAll('[data-test-chart-id]')];
+  const done = charts.filter((c) => c.querySelector('canvas, table tbody tr, [role="alert"]') !== null);
+  return done.length >= 5 && document.querySelector('.loading') === null;
 })()`;
+const CHART_ERRORS = `[...document.querySelectorAll('[data-test-chart-id]')]
+  .filter((c) => c.querySelector('[role="alert"]') !== null)
+  .map((c) => c.getAttribute('data-test-chart-name') + ': ' + c.querySelector('[role="alert"]').textContent)`;
 
 if (SKIP) {
   it.todo('Superset import acceptance test skipped: TIDEMARK_SKIP_SUPERSET=1');
@@ -158,6 +162,9 @@ describe.skipIf(SKIP)('Superset bundle in a real Superset', () => {
   const charts = new Map<string, { chart: ChartForQuery; data: ChartData }>();
 
   beforeAll(async () => {
+    const started = Date.now();
+    // Where the minutes go, in the run's output: Superset's start-up dominates.
+    const step = (what: string): void => void process.stderr.write(`[superset-import +${Math.round((Date.now() - started) / 1000)}s] ${what}\n`);
     const missing = supersetMissing();
     if (missing !== undefined) throw new Error(`${missing} (or set TIDEMARK_SKIP_SUPERSET=1 to skip this test)`);
     const admin = adminDatabaseUrl();
@@ -166,9 +173,11 @@ describe.skipIf(SKIP)('Superset bundle in a real Superset', () => {
     if (pg === undefined) throw new Error('TEST_DATABASE_URL is needed: Superset reads the marts from PostgreSQL');
 
     // The marts: hot through the real CLI, cold inserted (see `cold` above).
+    step('replaying the mart suite');
     db = await pg.create({ migrate: false });
     const dbUrl = db.url ?? '';
-    const replay = join(mkdtempSync(join(tmpdir(), 'tidemark-superset-suite-')), 'mart-suite.jsonl');
+    const replayDir = mkdtempSync(join(tmpdir(), 'tidemark-superset-suite-'));
+    const replay = join(replayDir, 'mart-suite.jsonl');
     writeFileSync(replay, `${suite.lines.join('\n')}\n`);
     const replayed = await runCli(['replay', replay], {
       DATABASE_URL: dbUrl,
@@ -177,8 +186,9 @@ describe.skipIf(SKIP)('Superset bundle in a real Superset', () => {
       MAX_FUTURE_SKEW: `${suite.maxFutureSkewMs}ms`,
       LOG_LEVEL: 'error',
     });
-    rmSync(replay, { force: true });
+    rmSync(replayDir, { recursive: true, force: true });
     expect(replayed.code, replayed.stderr).toBe(0);
+    step('cold marts and db/init');
     await insertColdMarts(db.db, cold);
     const dbName = new URL(dbUrl).pathname.slice(1);
     await applyDbInit(admin, dbName);
@@ -186,7 +196,9 @@ describe.skipIf(SKIP)('Superset bundle in a real Superset', () => {
     // Superset: metadata in a temp dir, the repository's superset_config.py.
     home = mkdtempSync(join(tmpdir(), 'tidemark-superset-'));
     const env = supersetEnv(home, randomBytes(32).toString('base64'));
+    step('superset db upgrade');
     await runSupersetCli(['db', 'upgrade'], env);
+    step('superset fab create-admin, init');
     await runSupersetCli(
       ['fab', 'create-admin', '--username', ADMIN.username, '--password', ADMIN.password, '--firstname', 'Tide', '--lastname', 'Mark', '--email', 'admin@example.org'],
       env,
@@ -197,11 +209,14 @@ describe.skipIf(SKIP)('Superset bundle in a real Superset', () => {
     // The bundle as users build it, pointed at the test database through tidemark_ro.
     const roUri = withDatabase(dbUrl, dbName, 'tidemark_ro', TEST_RO_PASSWORD).replace(/^postgres(ql)?:/, 'postgresql+psycopg2:');
     const zip = join(home, 'bundle.zip');
+    step('building and importing the bundle');
     await execFileAsync(process.execPath, [join(REPO, 'scripts', 'build-superset-bundle.ts'), '--out', zip, '--database-uri', roUri]);
     await runSupersetCli(['import-dashboards', '-p', zip, '-u', ADMIN.username], env);
 
+    step('starting the web server');
     server = await startSupersetServer(env, join(home, 'server.log'));
     session = await login(server.url);
+    step('logged in');
   }, 600_000);
 
   afterAll(async () => {
@@ -294,7 +309,11 @@ describe.skipIf(SKIP)('Superset bundle in a real Superset', () => {
     if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: run \`bash scripts/provision.sh --chromium\` or set CHROMIUM_PATH`);
     const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
     try {
-      const page = await browser.newPage({ viewport: { width: 1600, height: 1200 } });
+      // Superset's CSP forbids eval, which Playwright's string predicates use.
+      // Tall enough for the whole dashboard: it scrolls inside its own container, so a full-page
+      // screenshot would cut it off.
+      const context = await browser.newContext({ viewport: { width: 1600, height: 1450 }, bypassCSP: true });
+      const page = await context.newPage();
       await page.goto(`${server.url}/login/`);
       await page.locator('input[name="username"], #username').first().fill(ADMIN.username);
       await page.locator('input[name="password"], #password').first().fill(ADMIN.password);
@@ -303,7 +322,8 @@ describe.skipIf(SKIP)('Superset bundle in a real Superset', () => {
       // Each of the five charts has drawn: an ECharts canvas or a table with rows, no spinner left.
       await page.waitForFunction(CHARTS_DRAWN, undefined, { timeout: 60_000 });
       mkdirSync(join(REPO, 'test-artifacts'), { recursive: true });
-      await page.screenshot({ path: SCREENSHOT, fullPage: true });
+      await page.screenshot({ path: SCREENSHOT });
+      expect(await page.evaluate(CHART_ERRORS)).toEqual([]);
     } finally {
       await browser.close();
     }

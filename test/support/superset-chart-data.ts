@@ -152,6 +152,19 @@ function queryObject(params: Readonly<Record<string, unknown>>, vizType: string)
           ? { series_limit: seriesLimit, series_limit_metric: sortMetric ?? metrics[0], order_desc: orderDesc }
           : {}),
         orderby: groupby.length > 0 && metrics[0] !== undefined ? [[sortMetric ?? metrics[0], !orderDesc]] : [],
+        // As the browser does: one row per x value (sorted), one column per metric and series.
+        post_processing: [
+          {
+            operation: 'pivot',
+            options: {
+              index: [text(params, 'x_axis')],
+              columns: groupby,
+              aggregates: Object.fromEntries(metrics.map((metric) => [metric, { operator: 'mean' }])),
+              drop_missing_columns: false,
+            },
+          },
+          { operation: 'flatten', options: {} },
+        ],
       };
     }
     case 'table': {

@@ -138,6 +138,8 @@ describe('superset bundle zip', () => {
       expect(chartNodes.length, name).toBeGreaterThan(0);
       for (const node of chartNodes) {
         expect(chartsByUuid.has(String((node['meta'] as Doc)['uuid'])), `${name} ${String(node['id'])}`).toBe(true);
+        // The importer maps chartId to the new chart id and fails with a KeyError without one.
+        expect(Number.isInteger((node['meta'] as Doc)['chartId']), `${name} ${String(node['id'])} chartId`).toBe(true);
       }
       // The layout is a tree under ROOT_ID → GRID_ID: every child named exists.
       const ids = new Set(nodes.map((node) => node['id']));
