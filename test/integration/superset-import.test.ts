@@ -172,39 +172,50 @@ describe.skipIf(SKIP)('Superset bundle in a real Superset', () => {
     const pg = testDatabaseFactories().find((f) => f.kind === 'pg');
     if (pg === undefined) throw new Error('TEST_DATABASE_URL is needed: Superset reads the marts from PostgreSQL');
 
-    // The marts: hot through the real CLI, cold inserted (see `cold` above).
-    step('replaying the mart suite');
+    // The marts and Superset's metadata are independent: prepare both at once.
     db = await pg.create({ migrate: false });
     const dbUrl = db.url ?? '';
-    const replayDir = mkdtempSync(join(tmpdir(), 'tidemark-superset-suite-'));
-    const replay = join(replayDir, 'mart-suite.jsonl');
-    writeFileSync(replay, `${suite.lines.join('\n')}\n`);
-    const replayed = await runCli(['replay', replay], {
-      DATABASE_URL: dbUrl,
-      MART_TIMEZONE: suite.settings.timeZone,
-      WATERMARK_DELAY: `${suite.watermarkDelayMs}ms`,
-      MAX_FUTURE_SKEW: `${suite.maxFutureSkewMs}ms`,
-      LOG_LEVEL: 'error',
-    });
-    rmSync(replayDir, { recursive: true, force: true });
-    expect(replayed.code, replayed.stderr).toBe(0);
-    step('cold marts and db/init');
-    await insertColdMarts(db.db, cold);
     const dbName = new URL(dbUrl).pathname.slice(1);
-    await applyDbInit(admin, dbName);
-
-    // Superset: metadata in a temp dir, the repository's superset_config.py.
     home = mkdtempSync(join(tmpdir(), 'tidemark-superset-'));
     const env = supersetEnv(home, randomBytes(32).toString('base64'));
-    step('superset db upgrade');
-    await runSupersetCli(['db', 'upgrade'], env);
-    step('superset fab create-admin, init');
-    await runSupersetCli(
-      ['fab', 'create-admin', '--username', ADMIN.username, '--password', ADMIN.password, '--firstname', 'Tide', '--lastname', 'Mark', '--email', 'admin@example.org'],
-      env,
-    );
-    // Roles and permissions (Admin's menu access included); the import itself does not need it.
-    await runSupersetCli(['init'], env);
+    const marts = db.db;
+
+    const fillMarts = async (): Promise<void> => {
+      // Hot marts through the real CLI, cold marts inserted (see `cold` above), then db/init.
+      step('replaying the mart suite');
+      const replay = join(home, 'mart-suite.jsonl');
+      writeFileSync(replay, `${suite.lines.join('\n')}\n`);
+      const replayed = await runCli(['replay', replay], {
+        DATABASE_URL: dbUrl,
+        MART_TIMEZONE: suite.settings.timeZone,
+        WATERMARK_DELAY: `${suite.watermarkDelayMs}ms`,
+        MAX_FUTURE_SKEW: `${suite.maxFutureSkewMs}ms`,
+        LOG_LEVEL: 'error',
+      });
+      if (replayed.code !== 0) throw new Error(`tidemark replay failed (${String(replayed.code)}): ${replayed.stderr}`);
+      await insertColdMarts(marts, cold);
+      await applyDbInit(admin, dbName);
+      step('marts filled, tidemark_ro granted');
+    };
+
+    const prepareSuperset = async (): Promise<void> => {
+      // SQLite metadata in the temp dir, the repository's superset_config.py.
+      step('superset db upgrade');
+      await runSupersetCli(['db', 'upgrade'], env);
+      step('superset fab create-admin, init');
+      await runSupersetCli(
+        ['fab', 'create-admin', '--username', ADMIN.username, '--password', ADMIN.password, '--firstname', 'Tide', '--lastname', 'Mark', '--email', 'admin@example.org'],
+        env,
+      );
+      // Roles and permissions (Admin's menu access included); the import itself does not need it.
+      await runSupersetCli(['init'], env);
+      step('superset metadata ready');
+    };
+
+    // allSettled: a failure in one half must not leave the other running into afterAll's cleanup.
+    for (const outcome of await Promise.allSettled([fillMarts(), prepareSuperset()])) {
+      if (outcome.status === 'rejected') throw outcome.reason;
+    }
 
     // The bundle as users build it, pointed at the test database through tidemark_ro.
     const roUri = withDatabase(dbUrl, dbName, 'tidemark_ro', TEST_RO_PASSWORD).replace(/^postgres(ql)?:/, 'postgresql+psycopg2:');

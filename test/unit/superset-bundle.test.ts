@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { unzipSync } from 'fflate';
 import { parse } from 'yaml';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ZIP_ROOT, bundleUuid, uuidV5, writeBundle } from '../../scripts/build-superset-bundle.ts';
+import { BUNDLE_DIR, ZIP_ROOT, bundleUuid, uuidV5, writeBundle } from '../../scripts/build-superset-bundle.ts';
 
 const MIGRATIONS_DIR = fileURLToPath(new URL('../../db/migrations/', import.meta.url));
 
@@ -240,5 +240,15 @@ describe('superset bundle zip', () => {
   it('is byte-for-byte reproducible', () => {
     const again = writeBundle(join(outDir, 'again.zip'));
     expect(Buffer.compare(readFileSync(again), readFileSync(zipPath))).toBe(0);
+  });
+
+  it('writes --database-uri into the database YAML only, keeping its comments', () => {
+    const uri = 'postgresql+psycopg2://tidemark_ro:s3cret@db.example:5432/marts';
+    const withUri = unzipSync(new Uint8Array(readFileSync(writeBundle(join(outDir, 'uri.zip'), BUNDLE_DIR, { databaseUri: uri }))));
+    const changed = Object.keys(withUri).filter((name) => Buffer.compare(Buffer.from(withUri[name] ?? []), Buffer.from(entries[name] ?? [])) !== 0);
+    expect(changed).toEqual([`${ZIP_ROOT}/databases/tidemark.yaml`]);
+    const text = new TextDecoder().decode(withUri[`${ZIP_ROOT}/databases/tidemark.yaml`]);
+    expect((parse(text) as Doc)['sqlalchemy_uri']).toBe(uri);
+    expect(text).toMatch(/^# /);
   });
 });
