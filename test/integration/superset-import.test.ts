@@ -14,11 +14,12 @@
 // superuser URL or Chromium is a failure, not a silent skip.
 import { randomBytes } from 'node:crypto';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import pg from 'pg';
 import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Queryable } from '../../src/io/db/database.ts';
@@ -41,6 +42,16 @@ const SCREENSHOT = join(REPO, 'test-artifacts', 'superset-realtime.png');
 const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
 const ADMIN = { username: 'admin', password: `admin-${randomBytes(6).toString('hex')}` };
 const SKIP = process.env['TIDEMARK_SKIP_SUPERSET'] === '1';
+const ALERTS_FILE = join(REPO, 'superset', 'alerts.json');
+
+/** superset/alerts.json: report-schedule fields, with the content chart named by slice name. */
+interface AlertDefinition {
+  readonly name: string;
+  readonly crontab: string;
+  readonly sql: string;
+  readonly chart: string;
+  readonly [field: string]: unknown;
+}
 
 const suite = buildMartSuite();
 const hot = evaluateHotMarts(suite.expected.onTimeEvents, suite.settings);
@@ -111,6 +122,15 @@ async function login(url: string): Promise<LoggedIn> {
   return { url, headers: { Authorization: `Bearer ${token}` } };
 }
 
+/** The session plus a CSRF token and its session cookie: Superset's write endpoints need both. */
+async function withCsrf(session: LoggedIn): Promise<LoggedIn> {
+  const response = await fetch(`${session.url}/api/v1/security/csrf_token/`, { headers: session.headers });
+  if (!response.ok) throw new Error(`csrf_token: ${response.status}`);
+  const { result } = (await response.json()) as { result: string };
+  const cookie = response.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+  return { url: session.url, headers: { ...session.headers, 'X-CSRFToken': result, Cookie: cookie, Referer: session.url } };
+}
+
 interface ChartListEntry {
   readonly id: number;
   readonly slice_name: string;
@@ -159,6 +179,7 @@ describe.skipIf(SKIP)('Superset bundle in a real Superset', () => {
   let home = '';
   let server: SupersetServer | undefined;
   let session: LoggedIn | undefined;
+  let roUrl = '';
   const charts = new Map<string, { chart: ChartForQuery; data: ChartData }>();
 
   beforeAll(async () => {
@@ -207,7 +228,8 @@ describe.skipIf(SKIP)('Superset bundle in a real Superset', () => {
         ['fab', 'create-admin', '--username', ADMIN.username, '--password', ADMIN.password, '--firstname', 'Tide', '--lastname', 'Mark', '--email', 'admin@example.org'],
         env,
       );
-      // Roles and permissions (Admin's menu access included); the import itself does not need it.
+      // Roles and permissions: without them the import fails with "Database doesn't exist and
+      // user doesn't have permission to create databases" (tried with 5.0.0).
       await runSupersetCli(['init'], env);
       step('superset metadata ready');
     };
@@ -218,7 +240,8 @@ describe.skipIf(SKIP)('Superset bundle in a real Superset', () => {
     }
 
     // The bundle as users build it, pointed at the test database through tidemark_ro.
-    const roUri = withDatabase(dbUrl, dbName, 'tidemark_ro', TEST_RO_PASSWORD).replace(/^postgres(ql)?:/, 'postgresql+psycopg2:');
+    roUrl = withDatabase(dbUrl, dbName, 'tidemark_ro', TEST_RO_PASSWORD);
+    const roUri = roUrl.replace(/^postgres(ql)?:/, 'postgresql+psycopg2:');
     const zip = join(home, 'bundle.zip');
     step('building and importing the bundle');
     await execFileAsync(process.execPath, [join(REPO, 'scripts', 'build-superset-bundle.ts'), '--out', zip, '--database-uri', roUri]);
@@ -313,6 +336,41 @@ describe.skipIf(SKIP)('Superset bundle in a real Superset', () => {
     expect(rowsOf('Anomalous sessions').map((r) => [r['session_id'], r['severity'], r['click_count']]).sort()).toEqual(
       hot.anomalies.map((a) => [a.sessionId, a.severity, a.clickCount]).sort(),
     );
+  });
+
+  it('accepts the alert definitions of superset/alerts.json, whose SQL runs as tidemark_ro', async () => {
+    if (session === undefined) throw new Error('not logged in');
+    const alerts = JSON.parse(readFileSync(ALERTS_FILE, 'utf8')) as AlertDefinition[];
+    expect(alerts.map((a) => a.name)).toEqual(['tidemark: CRITICAL anomaly sessions', 'tidemark: failed quality checks']);
+    const databases = await api<{ result: { id: number; database_name: string }[] }>(session, '/api/v1/database/');
+    const database = databases.result.find((d) => d.database_name === 'tidemark')?.id;
+    const writer = await withCsrf(session);
+    const ro = new pg.Client({ connectionString: roUrl });
+    await ro.connect();
+    try {
+      for (const { chart, ...alert } of alerts) {
+        // The SQL Superset will run on schedule: valid, readable by the read-only role, one count.
+        const { rows } = await ro.query<{ count: string }>(alert.sql);
+        expect(rows).toHaveLength(1);
+        expect(Number(rows[0]?.count)).toBeGreaterThanOrEqual(0);
+        const chartId = charts.get(chart)?.chart.id;
+        expect(chartId, chart).toBeDefined();
+        const created = await api<{ id: number }>(writer, '/api/v1/report/', {
+          ...alert,
+          type: 'Alert',
+          active: true,
+          timezone: 'UTC',
+          database,
+          chart: chartId,
+          recipients: [{ type: 'Email', recipient_config_json: { target: 'oncall@example.org' } }],
+        });
+        expect(created.id).toBeGreaterThan(0);
+      }
+    } finally {
+      await ro.end();
+    }
+    const reports = await api<{ result: { name: string; type: string; crontab: string }[] }>(session, '/api/v1/report/');
+    expect(reports.result.map((r) => [r.name, r.type, r.crontab]).sort()).toEqual(alerts.map((a) => [a.name, 'Alert', a.crontab]).sort());
   });
 
   it('renders the Real-time dashboard in Chromium (test-artifacts/superset-realtime.png)', async () => {
