@@ -2,7 +2,7 @@
 // v1 import format) → superset/dist/tidemark-dashboards.zip for
 // `superset import-dashboards --path …` (docker-compose.yaml's superset-init runs it).
 //
-//   node scripts/build-superset-bundle.ts [--out FILE]
+//   node scripts/build-superset-bundle.ts [--out FILE] [--database-uri URI]
 //   node scripts/build-superset-bundle.ts --uuid chart:my_new_chart   # uuid for a new source
 //
 // The sources link to each other by uuid (chart → dataset_uuid, dataset → database_uuid,
@@ -10,6 +10,12 @@
 // stable across exports and machines, and a re-import updates the same objects instead of adding
 // copies; the build refuses a source whose uuid does not match its name, which catches a copied
 // file that kept its original's uuid.
+//
+// --database-uri replaces the placeholder URI of databases/tidemark.yaml in the zip. Superset's
+// `import-dashboards` CLI has no way to pass passwords: it stores the password written in the
+// URI, and a masked one (XXXXXXXXXX, as Superset exports write) stays unset. So either the zip
+// carries the real URI (keep such a zip private: it holds the password) or the import is
+// followed by `superset set-database-uri` (what docker-compose.yaml does).
 //
 // The zip is deterministic (sorted entries, fixed timestamps) and has one top folder, which
 // Superset's importer expects and strips.
@@ -19,7 +25,7 @@ import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { basename, dirname, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { zipSync } from 'fflate';
-import { parse } from 'yaml';
+import { parse, parseDocument } from 'yaml';
 
 export const BUNDLE_DIR = fileURLToPath(new URL('../superset/bundle/', import.meta.url));
 export const DEFAULT_OUT = fileURLToPath(new URL('../superset/dist/tidemark-dashboards.zip', import.meta.url));
@@ -100,16 +106,32 @@ export function readBundleSources(dir: string = BUNDLE_DIR): BundleSource[] {
 // 1980-01-01, the zip format's epoch: the archive's bytes depend on the sources only.
 const ZIP_MTIME = new Date(1980, 0, 1);
 
-export function buildBundleZip(sources: readonly BundleSource[]): Uint8Array {
+export interface BuildOptions {
+  /** SQLAlchemy URI written into every databases/*.yaml instead of the placeholder. */
+  readonly databaseUri?: string;
+}
+
+/** The source with its sqlalchemy_uri replaced, comments and key order kept. */
+function withDatabaseUri(source: BundleSource, uri: string): BundleSource {
+  const doc = parseDocument(source.text);
+  doc.set('sqlalchemy_uri', uri);
+  const text = doc.toString();
+  return { path: source.path, text, doc: parse(text) as Record<string, unknown> };
+}
+
+export function buildBundleZip(sources: readonly BundleSource[], options: BuildOptions = {}): Uint8Array {
   const files: Record<string, [Uint8Array, { mtime: Date }]> = {};
-  for (const { path, text } of sources) {
+  for (const source of sources) {
+    const { databaseUri } = options;
+    const { path, text } =
+      databaseUri !== undefined && source.path.startsWith('databases/') ? withDatabaseUri(source, databaseUri) : source;
     files[`${ZIP_ROOT}/${path}`] = [new TextEncoder().encode(text), { mtime: ZIP_MTIME }];
   }
   return zipSync(files, { level: 6 });
 }
 
-export function writeBundle(out: string = DEFAULT_OUT, dir: string = BUNDLE_DIR): string {
-  const zip = buildBundleZip(readBundleSources(dir));
+export function writeBundle(out: string = DEFAULT_OUT, dir: string = BUNDLE_DIR, options: BuildOptions = {}): string {
+  const zip = buildBundleZip(readBundleSources(dir), options);
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, zip);
   return out;
@@ -132,7 +154,13 @@ function main(argv: readonly string[]): number {
     process.stderr.write('usage: --out FILE\n');
     return 2;
   }
-  const written = writeBundle(out === undefined ? DEFAULT_OUT : resolve(out));
+  const uriIndex = argv.indexOf('--database-uri');
+  const databaseUri = uriIndex >= 0 ? argv[uriIndex + 1] : undefined;
+  if (uriIndex >= 0 && (databaseUri === undefined || !/^[a-z0-9+]+:\/\//.test(databaseUri))) {
+    process.stderr.write('usage: --database-uri postgresql+psycopg2://USER:PASSWORD@HOST:PORT/DB\n');
+    return 2;
+  }
+  const written = writeBundle(out === undefined ? DEFAULT_OUT : resolve(out), BUNDLE_DIR, databaseUri === undefined ? {} : { databaseUri });
   process.stdout.write(`wrote ${written}\n`);
   return 0;
 }

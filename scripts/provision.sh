@@ -2,9 +2,10 @@
 # Installs everything the test services and the build need on a Debian 12 machine
 # without Docker. Idempotent: a second run only checks what is there.
 #
-#   bash scripts/provision.sh [--chromium]
+#   bash scripts/provision.sh [--chromium] [--superset]
 #
-# Env: PROVISION_CHROMIUM=1 (also install Debian chromium), KAFKA_VERSION,
+# Env: PROVISION_CHROMIUM=1 (also install Debian chromium), PROVISION_SUPERSET=1 (also the
+#      pinned Superset in .cache/superset-venv, scripts/provision-superset.sh), KAFKA_VERSION,
 #      S3PROXY_VERSION, LOG4J_VERSION, SLF4J_VERSION (override the pinned versions).
 set -euo pipefail
 
@@ -20,7 +21,8 @@ DEP_PLUGIN_VERSION="3.8.1"
 for arg in "$@"; do
   case "$arg" in
     --chromium) PROVISION_CHROMIUM=1 ;;
-    *) echo "usage: $0 [--chromium]" >&2; exit 2 ;;
+    --superset) PROVISION_SUPERSET=1 ;;
+    *) echo "usage: $0 [--chromium] [--superset]" >&2; exit 2 ;;
   esac
 done
 
@@ -195,6 +197,12 @@ if [ ! -d "$ROOT/node_modules" ] || [ ! -f "$ROOT/node_modules/.package-lock.jso
   (cd "$ROOT" && npm ci --prefer-offline --no-audit --no-fund --loglevel=error)
 else
   log "node_modules up to date"
+fi
+
+# ---- Superset (opt-in) --------------------------------------------------------
+# Only the Superset import test needs it; its own script is idempotent and fast when warm.
+if [ "${PROVISION_SUPERSET:-0}" = "1" ]; then
+  bash "$ROOT/scripts/provision-superset.sh"
 fi
 
 log "done"

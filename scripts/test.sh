@@ -4,6 +4,11 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
+# The Superset import test needs the pinned Superset and Chromium, unless it is skipped explicitly.
+if [ "${TIDEMARK_SKIP_SUPERSET:-0}" != 1 ]; then
+  export PROVISION_SUPERSET="${PROVISION_SUPERSET:-1}" PROVISION_CHROMIUM="${PROVISION_CHROMIUM:-1}"
+fi
+
 if [ "${TIDEMARK_SKIP_SERVICES:-0}" != 1 ]; then
   bash scripts/provision.sh
   bash scripts/services.sh up

@@ -11,25 +11,21 @@
 // run of the init files is part of what is tested — and are left in place; the throwaway
 // database is dropped.
 
-import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/io/db/database.ts';
 import { migrate } from '../../src/io/db/migrate.ts';
 import { createPgDatabase } from '../../src/io/db/pg-database.ts';
 import { testDatabaseUrl } from '../support/databases.ts';
-
-const run = promisify(execFile);
-
-const INIT_DIR = fileURLToPath(new URL('../../db/init/', import.meta.url));
-const INIT_FILES = ['00-roles.sql', '10-grants.sql'];
-// Fixed, so that concurrent runs on one cluster set the same password instead of racing.
-const RW_PASSWORD = 'tidemark-rw-test-password';
-const RO_PASSWORD = 'tidemark-ro-test-password';
+import {
+  DB_INIT_FILES as INIT_FILES,
+  TEST_RO_PASSWORD as RO_PASSWORD,
+  TEST_RW_PASSWORD as RW_PASSWORD,
+  adminDatabaseUrl,
+  psqlInitFile as psqlFile,
+  withDatabase,
+} from '../support/db-init.ts';
 
 const MARTS = [
   'mart_realtime_traffic_minute',
@@ -42,30 +38,6 @@ const MARTS = [
   'mart_popular_documents',
 ];
 
-function adminUrl(): string | undefined {
-  const url = process.env['TEST_DATABASE_ADMIN_URL']?.trim();
-  return url === undefined || url === '' ? undefined : url;
-}
-
-function withDatabase(url: string, database: string, user?: string, password?: string): string {
-  const parsed = new URL(url);
-  parsed.pathname = `/${database}`;
-  if (user !== undefined) parsed.username = user;
-  if (password !== undefined) parsed.password = password;
-  return parsed.toString();
-}
-
-function psqlBinary(): string {
-  const dir = process.env['PG_BINDIR'] ?? '/usr/lib/postgresql/15/bin';
-  return existsSync(`${dir}/psql`) ? `${dir}/psql` : 'psql';
-}
-
-async function psqlFile(url: string, file: string, env: Record<string, string>): Promise<void> {
-  await run(psqlBinary(), ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '--no-psqlrc', '-d', url, '-f', `${INIT_DIR}${file}`], {
-    env: { ...process.env, ...env },
-  });
-}
-
 async function sqlstateOf(client: pg.Client, sql: string): Promise<string | undefined> {
   try {
     await client.query(sql);
@@ -75,7 +47,7 @@ async function sqlstateOf(client: pg.Client, sql: string): Promise<string | unde
   }
 }
 
-const admin = adminUrl();
+const admin = adminDatabaseUrl();
 const appUrl = testDatabaseUrl();
 
 // Visible in the run's summary, unlike a silently skipped suite.

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { unzipSync } from 'fflate';
 import { parse } from 'yaml';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ZIP_ROOT, bundleUuid, uuidV5, writeBundle } from '../../scripts/build-superset-bundle.ts';
+import { BUNDLE_DIR, ZIP_ROOT, bundleUuid, uuidV5, writeBundle } from '../../scripts/build-superset-bundle.ts';
 
 const MIGRATIONS_DIR = fileURLToPath(new URL('../../db/migrations/', import.meta.url));
 
@@ -82,6 +82,10 @@ describe('superset bundle zip', () => {
   it('is one top folder with the v1 metadata', () => {
     expect([...docs.keys()].every((name) => name.startsWith(`${ZIP_ROOT}/`))).toBe(true);
     expect(docs.get(`${ZIP_ROOT}/metadata.yaml`)).toMatchObject({ version: '1.0.0', type: 'Dashboard' });
+    // Read as PyYAML reads it (YAML 1.1): the timestamp must stay a string, Superset's schema
+    // rejects the datetime an unquoted one becomes.
+    const metadata = parse(new TextDecoder().decode(entries[`${ZIP_ROOT}/metadata.yaml`]), { version: '1.1' }) as Doc;
+    expect(metadata['timestamp']).toMatch(/^\d{4}-\d\d-\d\dT/);
     expect(databases).toHaveLength(1);
     expect(datasets).toHaveLength(8);
     expect(dashboards).toHaveLength(5);
@@ -134,6 +138,8 @@ describe('superset bundle zip', () => {
       expect(chartNodes.length, name).toBeGreaterThan(0);
       for (const node of chartNodes) {
         expect(chartsByUuid.has(String((node['meta'] as Doc)['uuid'])), `${name} ${String(node['id'])}`).toBe(true);
+        // The importer maps chartId to the new chart id and fails with a KeyError without one.
+        expect(Number.isInteger((node['meta'] as Doc)['chartId']), `${name} ${String(node['id'])} chartId`).toBe(true);
       }
       // The layout is a tree under ROOT_ID → GRID_ID: every child named exists.
       const ids = new Set(nodes.map((node) => node['id']));
@@ -234,5 +240,15 @@ describe('superset bundle zip', () => {
   it('is byte-for-byte reproducible', () => {
     const again = writeBundle(join(outDir, 'again.zip'));
     expect(Buffer.compare(readFileSync(again), readFileSync(zipPath))).toBe(0);
+  });
+
+  it('writes --database-uri into the database YAML only, keeping its comments', () => {
+    const uri = 'postgresql+psycopg2://tidemark_ro:s3cret@db.example:5432/marts';
+    const withUri = unzipSync(new Uint8Array(readFileSync(writeBundle(join(outDir, 'uri.zip'), BUNDLE_DIR, { databaseUri: uri }))));
+    const changed = Object.keys(withUri).filter((name) => Buffer.compare(Buffer.from(withUri[name] ?? []), Buffer.from(entries[name] ?? [])) !== 0);
+    expect(changed).toEqual([`${ZIP_ROOT}/databases/tidemark.yaml`]);
+    const text = new TextDecoder().decode(withUri[`${ZIP_ROOT}/databases/tidemark.yaml`]);
+    expect((parse(text) as Doc)['sqlalchemy_uri']).toBe(uri);
+    expect(text).toMatch(/^# /);
   });
 });
