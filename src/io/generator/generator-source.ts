@@ -79,6 +79,10 @@ export function createLiveGeneratorSource(options: LiveGeneratorOptions): LiveGe
         announced = true;
         return { kind: 'assigned', source, partitions: [0] };
       }
+      // While catching up, every message is due at once and the database adapter may answer
+      // without real I/O (PGlite): yield to the event loop so that timers, signals and HTTP
+      // requests are not starved by a chain of already-resolved promises.
+      await new Promise<void>((resolve) => setImmediate(resolve));
       const deadline = clock() + maxWaitMs;
       const messages: RawMessage[] = [];
       for (;;) {
