@@ -116,7 +116,7 @@ export async function anomalyAlerts(db: Queryable, limit: number): Promise<Anoma
   const { rows } = await db.query<{ session_id: string; detected_ts: Date; severity: string; click_count: number; raised_at: Date; delivered_at: Date | null }>(
     `SELECT session_id, detected_ts, severity, click_count, raised_at, delivered_at
        FROM anomaly_alerts
-      ORDER BY raised_at DESC, detected_ts DESC, session_id, click_count DESC
+      ORDER BY raised_at DESC, detected_ts DESC, session_id, (severity = 'CRITICAL') DESC
       LIMIT $1`,
     [limit],
   );
