@@ -13,5 +13,6 @@ declare module 'parse-prometheus-text-format' {
     }[];
   }
   function parsePrometheusTextFormat(text: string): ParsedMetricFamily[];
+  // eslint-disable-next-line no-restricted-syntax -- describes a CommonJS module whose whole export is the function
   export default parsePrometheusTextFormat;
 }
