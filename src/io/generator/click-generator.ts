@@ -107,16 +107,20 @@ export function* generateClicks(options: GeneratorOptions): Generator<GeneratedC
   let nextBotAt = anomalyEveryMs > 0 ? options.startMs + anomalyEveryMs : Number.POSITIVE_INFINITY;
   let sessionSeq = 0;
   let eventSeq = 0;
-  let messageSeq = 0;
+  let regularSeq = 0;
   let previous: GeneratedClick | undefined;
   const bots: Bot[] = [];
   const open: { id: string; left: number }[] = [];
 
-  const every = (n: number | undefined): boolean => n !== undefined && n > 0 && messageSeq % n === n - 1;
+  // Each kind of bad input counts regular clicks on its own, so that the rates stay exact when
+  // two kinds fall on the same click.
+  const every = (n: number | undefined): boolean => n !== undefined && n > 0 && regularSeq % n === 0;
 
+  // The next regular click's time is drawn once and kept until it is used, so bot clicks placed
+  // before it never come after it.
+  let normalTs: number | undefined;
   for (;;) {
-    const factor = curve ? loadFactor(clock) : 1;
-    const normalTs = clock + (gapMs / factor) * 2 * random();
+    normalTs ??= clock + (gapMs / (curve ? loadFactor(clock) : 1)) * 2 * random();
     // The earliest bot click goes first, so the stream stays (mostly) in event-time order.
     let bot: Bot | undefined;
     for (const b of bots) if (b.nextTs <= normalTs && (bot === undefined || b.nextTs < bot.nextTs)) bot = b;
@@ -127,6 +131,7 @@ export function* generateClicks(options: GeneratorOptions): Generator<GeneratedC
       if (--bot.left === 0) bots.splice(bots.indexOf(bot), 1);
     } else {
       clock = normalTs;
+      normalTs = undefined;
       if (clock >= nextBotAt) {
         bots.push({ id: `bot-${++sessionSeq}`, nextTs: Math.round(clock), left: BOT_CLICKS });
         nextBotAt += anomalyEveryMs;
@@ -141,19 +146,12 @@ export function* generateClicks(options: GeneratorOptions): Generator<GeneratedC
       if (--session.left === 0) open.splice(index, 1);
     }
     // The trickle of bad input replaces nothing: it comes in addition to the regular clicks.
-    if (every(options.duplicateEvery) && previous !== undefined) {
-      messageSeq++;
-      yield { ...previous, emitAt: out.emitAt };
-    }
-    if (every(options.lateEvery)) {
-      messageSeq++;
-      yield { ...click(`late-${++sessionSeq}`, out.eventTs - LATE_BY_MS), emitAt: out.emitAt };
-    }
+    regularSeq++;
+    if (every(options.duplicateEvery) && previous !== undefined) yield { ...previous, emitAt: out.emitAt };
+    if (every(options.lateEvery)) yield { ...click(`late-${++sessionSeq}`, out.eventTs - LATE_BY_MS), emitAt: out.emitAt };
     if (every(options.malformedEvery)) {
-      messageSeq++;
-      yield { key: 'malformed', value: `{"event_id": "gen-${seed}-broken-${messageSeq}", "event_ts": `, eventTs: out.eventTs, emitAt: out.emitAt };
+      yield { key: 'malformed', value: `{"event_id": "gen-${seed}-broken-${regularSeq}", "event_ts": `, eventTs: out.eventTs, emitAt: out.emitAt };
     }
-    messageSeq++;
     previous = out;
     yield out;
   }
