@@ -8,25 +8,30 @@ import { alignByEventTime } from '../../io/event-time-aligned-source.ts';
 import { endOffsets } from '../../io/kafka/kafka-admin.ts';
 import { createKafkaSource } from '../../io/kafka/kafka-source.ts';
 import { createLogger } from '../../io/log.ts';
-import { Registry, streamMetrics } from '../../io/metrics.ts';
+import { Registry, operatorMetrics, streamMetrics } from '../../io/metrics.ts';
 import { runStream } from '../../io/stream-runner.ts';
 import type { MessageSource } from '../../io/source.ts';
 import type { StreamSettings } from '../../stream/stream-processor.ts';
+import { runComponents } from '../app/components.ts';
+import type { Component } from '../app/components.ts';
 import { openConfiguredDatabase } from '../app/open-database.ts';
+import { operatorSurface } from '../app/operator-surface.ts';
 import { UsageError, parseFlags } from '../command.ts';
 import type { Command } from '../command.ts';
 
 export const STREAM_COMMANDS: Record<string, Command> = {
   stream: {
     summary: 'Consume Kafka into the hot marts until SIGINT/SIGTERM',
-    usage: `tidemark stream
+    usage: `tidemark stream [--http]
 
 Consumes KAFKA_TOPIC as consumer group KAFKA_GROUP_ID and keeps the four hot marts exact.
 Each micro-batch (STREAM_BATCH_MAX_MESSAGES / STREAM_BATCH_MAX_WAIT) commits mart rows, offsets,
 watermark and operator state in one transaction. On SIGINT or SIGTERM it finishes the batch in
-flight, commits it and exits 0. Requires KAFKA_BROKERS.`,
+flight, commits it and exits 0. Requires KAFKA_BROKERS.
+  --http   also serve /healthz, /readyz, /metrics (this process's stream metrics), the API and
+           the console on PORT, and deliver the alert outbox to ALERT_WEBHOOK_URL`,
     run: async (args) => {
-      parseFlags(args, {});
+      const { values } = parseFlags(args, { http: { type: 'boolean' } });
       const config = loadConfigFromProcess();
       if (config.kafka.brokers.length === 0) throw new ConfigError('KAFKA_BROKERS', 'KAFKA_BROKERS is not set; `tidemark stream` needs a Kafka cluster (host:port,…)');
       const brokers = [...config.kafka.brokers];
@@ -44,7 +49,7 @@ flight, commits it and exits 0. Requires KAFKA_BROKERS.`,
           }),
           { endOffsets: () => endOffsets(brokers, topic), maxFutureSkewMs: config.stream.maxFutureSkewMs },
         );
-      return runStreamCommand(config, source, config.kafka.groupId, () => endOffsets(brokers, topic));
+      return runStreamCommand(config, source, config.kafka.groupId, () => endOffsets(brokers, topic), values.http === true);
     },
   },
   replay: {
@@ -101,6 +106,7 @@ export async function runStreamCommand(
   source: MessageSource | (() => MessageSource),
   consumer: string,
   logEndOffsets?: () => Promise<ReadonlyMap<number, string>>,
+  http = false,
 ): Promise<number> {
   const log = createLogger(config.log.level, { component: 'stream', consumer });
   const db = await openConfiguredDatabase(config);
@@ -112,19 +118,41 @@ export async function runStreamCommand(
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    const summary = await runStream({
-      db,
-      source,
-      consumer,
-      settings: streamSettings(config),
-      batchMaxMessages: config.stream.batchMaxMessages,
-      batchMaxWaitMs: config.stream.batchMaxWaitMs,
-      ...(logEndOffsets === undefined ? {} : { logEndOffsets }),
-      log,
-      metrics: streamMetrics(new Registry()),
-      signal: stop.signal,
-    });
-    log.info('stream finished', { ...summary, watermark: Number.isFinite(summary.watermark) ? new Date(summary.watermark).toISOString() : String(summary.watermark) });
+    const registry = new Registry();
+    const metrics = streamMetrics(registry);
+    const stream: Component = {
+      name: 'stream',
+      run: async (signal, started) => {
+        started();
+        const summary = await runStream({
+          db,
+          source,
+          consumer,
+          settings: streamSettings(config),
+          batchMaxMessages: config.stream.batchMaxMessages,
+          batchMaxWaitMs: config.stream.batchMaxWaitMs,
+          ...(logEndOffsets === undefined ? {} : { logEndOffsets }),
+          log,
+          metrics,
+          signal,
+        });
+        log.info('stream finished', { ...summary, watermark: Number.isFinite(summary.watermark) ? new Date(summary.watermark).toISOString() : String(summary.watermark) });
+      },
+    };
+    const lag = async (): Promise<number | null> => {
+      if (logEndOffsets === undefined) return null;
+      const ends = await logEndOffsets();
+      const { rows } = await db.query<{ kafka_partition: number; next_offset: string }>(
+        `SELECT kafka_partition, next_offset FROM stream_partitions WHERE consumer = $1`,
+        [consumer],
+      );
+      const committed = new Map(rows.map((r) => [r.kafka_partition, Number(r.next_offset)]));
+      let total = 0;
+      for (const [partition, end] of ends) total += Math.max(0, Number(end) - (committed.get(partition) ?? 0));
+      return total;
+    };
+    const surface = http ? operatorSurface({ config, db, registry, metrics: operatorMetrics(registry), log, lag, consumers: [consumer] }) : [];
+    await runComponents([...surface, stream], stop.signal, log);
     return 0;
   } finally {
     process.off('SIGINT', onSignal);
