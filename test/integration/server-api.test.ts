@@ -4,6 +4,7 @@
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/io/log.ts';
+import { jobRunsCollector } from '../../src/io/job-run-metrics.ts';
 import { Registry, operatorMetrics, streamMetrics } from '../../src/io/metrics.ts';
 import { startHttpServer } from '../../src/server/http-server.ts';
 import type { RunningHttpServer } from '../../src/server/http-server.ts';
@@ -40,7 +41,7 @@ for (const factory of testDatabaseFactories()) {
       t = await factory.create();
       registry = new Registry();
       const metrics = streamMetrics(registry);
-      operatorMetrics(registry);
+      const operator = operatorMetrics(registry);
       await replayKnownEvents(t.db, metrics);
       await t.db.query(
         `INSERT INTO job_runs (job, step, range_from, range_to, requested_by, started_at, finished_at, outcome)
@@ -52,6 +53,7 @@ for (const factory of testDatabaseFactories()) {
          VALUES ('mart_realtime_traffic_minute', '2026-01-09', 1440, 3, 1, 0, 7, 4, '2026-01-10T02:01:00Z'),
                 ('mart_realtime_traffic_minute', '2026-01-08', 1440, 9, 0, 0, 2, 1, '2026-01-09T02:01:00Z')`,
       );
+      registry.addCollector(jobRunsCollector(t.db, operator, { sinceMs: Date.parse('2026-01-10T00:00:00Z') }));
       const base = { db: t.db, registry, log: createLogger('error'), port: 0, host: '127.0.0.1', readiness: { maxCheckpointAgeMs: 60_000, maxLag: 10 }, clock: () => NOW };
       server = await startHttpServer({ ...base, apiToken: TOKEN, jobs, consumers: ['known'], lag: async () => 0 });
       open = await startHttpServer({ ...base, apiToken: null, jobs });
@@ -240,6 +242,15 @@ for (const factory of testDatabaseFactories()) {
       expect(family('tidemark_batch_duration_seconds')?.type).toBe('HISTOGRAM');
       expect(Number(family('tidemark_batch_duration_seconds')?.metrics[0]?.count)).toBeGreaterThan(0);
       expect(family('tidemark_watermark_delay_seconds')?.type).toBe('GAUGE');
+      // Job runs come from job_runs: the finished one counted once, however often /metrics is read.
+      await fetch(`${server.url}/metrics`);
+      const text = await (await fetch(`${server.url}/metrics`)).text();
+      const again = parsePrometheusTextFormat(text);
+      expect(again.find((f) => f.name === 'tidemark_job_runs_total')?.metrics).toEqual([{ value: '1', labels: { job: 'daily', outcome: 'succeeded' } }]);
+      // The parser folds a labelled histogram into its buckets only (dropping the labels, sum and
+      // count), so those are checked on the text itself.
+      expect(again.find((f) => f.name === 'tidemark_job_duration_seconds')?.metrics[0]?.buckets).toMatchObject({ '5': '0', '15': '1', '+Inf': '1' });
+      expect(text).toContain('\ntidemark_job_duration_seconds_sum{job="daily"} 12.5\ntidemark_job_duration_seconds_count{job="daily"} 1\n');
       for (const name of ['tidemark_consumer_lag_messages', 'tidemark_checkpoint_age_seconds', 'tidemark_job_runs_total', 'tidemark_job_duration_seconds', 'tidemark_alert_deliveries_total']) {
         expect(family(name), name).toBeDefined();
       }

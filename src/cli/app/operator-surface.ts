@@ -1,10 +1,11 @@
 // The operator surface every long-running process can carry: the HTTP server (health, metrics,
 // API, console) and the webhook sender of the alert outbox, as components, plus the collectors
-// that refresh scrape-time gauges (consumer lag, checkpoint age) from the database.
+// that refresh scrape-time metrics (consumer lag, checkpoint age, job runs) from the database.
 import type { TidemarkConfig } from '../../config.ts';
 import { AlertOutboxSender } from '../../io/alerts/alert-outbox-sender.ts';
 import { createWebhookPoster } from '../../io/alerts/webhook-poster.ts';
 import type { Database } from '../../io/db/database.ts';
+import { jobRunsCollector } from '../../io/job-run-metrics.ts';
 import type { Logger } from '../../io/log.ts';
 import type { OperatorMetrics, Registry } from '../../io/metrics.ts';
 import { consumerStatus } from '../../io/queries/operator-status.ts';
@@ -36,6 +37,7 @@ export function operatorSurface(options: OperatorSurfaceOptions): Component[] {
     const lag = options.lag === undefined ? null : await options.lag();
     if (lag !== null) metrics.consumerLag.set(lag);
   });
+  options.registry.addCollector(jobRunsCollector(db, metrics));
   const components: Component[] = [
     startStopComponent('http', async () => {
       try {
