@@ -1,5 +1,7 @@
-// Bearer-token check for the state-changing endpoints. The comparison runs in constant time over
-// fixed-length digests, so neither the token's content nor its length leaks through timing.
+// Token check for the state-changing endpoints and the admin pages. The comparison runs in
+// constant time over fixed-length digests, so neither the token's content nor its length leaks
+// through timing. Admin pages opened in a browser may send the token as a Basic-auth password
+// (any user name), which the browser asks for itself.
 import { createHash, timingSafeEqual } from 'node:crypto';
 
 export type TokenCheck = 'disabled' | 'missing' | 'wrong' | 'ok';
@@ -8,9 +10,17 @@ function digest(text: string): Buffer {
   return createHash('sha256').update(text, 'utf8').digest();
 }
 
-export function checkBearerToken(expected: string | null, authorization: string | undefined): TokenCheck {
+export function checkBearerToken(expected: string | null, authorization: string | undefined, options: { allowBasic?: boolean } = {}): TokenCheck {
   if (expected === null) return 'disabled';
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
-  if (match === null) return 'missing';
-  return timingSafeEqual(digest(match[1]!), digest(expected)) ? 'ok' : 'wrong';
+  let given: string | undefined = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '')?.[1];
+  if (given === undefined && options.allowBasic === true) {
+    const basic = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(authorization ?? '')?.[1];
+    if (basic !== undefined) {
+      const decoded = Buffer.from(basic, 'base64').toString('utf8');
+      const colon = decoded.indexOf(':');
+      if (colon !== -1) given = decoded.slice(colon + 1);
+    }
+  }
+  if (given === undefined) return 'missing';
+  return timingSafeEqual(digest(given), digest(expected)) ? 'ok' : 'wrong';
 }

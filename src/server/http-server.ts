@@ -13,6 +13,7 @@ import { loadConsoleAssets } from './console-assets.ts';
 import { LiveFeed } from './live-feed.ts';
 import type { JobControl } from './job-control.ts';
 import { checkReadiness } from './readiness.ts';
+import { checkBearerToken } from './bearer-token.ts';
 
 export interface HttpServerOptions {
   readonly db: Database;
@@ -30,9 +31,20 @@ export interface HttpServerOptions {
   /** Consumers whose checkpoints /readyz watches (default: every consumer in the database). */
   readonly consumers?: readonly string[];
   readonly readiness: { readonly maxCheckpointAgeMs: number; readonly maxLag: number };
+  /**
+   * Token-protected handlers mounted under a path prefix, e.g. bull-board's node adapter under
+   * /admin/queues when REDIS_URL is set. Disabled (403) without TIDEMARK_API_TOKEN.
+   */
+  readonly mounts?: readonly Mount[];
   /** How often the live feed pushes a fresh snapshot (default 2 s). */
   readonly liveEveryMs?: number;
   readonly clock?: () => number;
+}
+
+export interface Mount {
+  /** Path prefix without a trailing slash, e.g. '/admin/queues'. */
+  readonly prefix: string;
+  readonly handler: (req: IncomingMessage, res: ServerResponse) => void;
 }
 
 export interface RunningHttpServer {
@@ -73,6 +85,14 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
     try {
       const route = routes[`${method} ${url.pathname}`];
       if (route !== undefined) return await route(req, res, url);
+      const mount = options.mounts?.find((m) => url.pathname === m.prefix || url.pathname.startsWith(`${m.prefix}/`));
+      if (mount !== undefined) {
+        const check = checkBearerToken(options.apiToken, req.headers.authorization, { allowBasic: true });
+        if (check === 'disabled') throw new HttpError(403, 'admin pages are disabled: TIDEMARK_API_TOKEN is not set');
+        if (check !== 'ok') return sendJson(res, 401, { error: 'the API token is required (Bearer, or as the Basic-auth password)' }, { 'www-authenticate': 'Basic realm="tidemark"' });
+        mount.handler(req, res);
+        return;
+      }
       const asset = method === 'GET' ? assets.get(url.pathname) : undefined;
       if (asset !== undefined) {
         res.writeHead(200, { 'content-type': asset.contentType, 'cache-control': 'no-cache' });

@@ -1,6 +1,7 @@
 // The HTTP server against a database filled by replaying the known event set through the real
 // engine: exact JSON of every read endpoint, token handling of the state-changing ones,
 // readiness, and /metrics parsed by a Prometheus text-format parser.
+import type { ServerResponse } from 'node:http';
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/io/log.ts';
@@ -257,3 +258,30 @@ for (const factory of testDatabaseFactories()) {
     });
   });
 }
+
+describe('token-protected mounts (e.g. bull-board under /admin/queues)', () => {
+  it('serves a mounted handler only with the token, as Bearer or Basic-auth password', async () => {
+    const t = await testDatabaseFactories()[0]!.create();
+    const mounts = [{ prefix: '/admin/queues', handler: (_req: unknown, res: ServerResponse) => void res.end('queues') }];
+    const base = { db: t.db, registry: new Registry(), log: createLogger('error'), port: 0, host: '127.0.0.1', readiness: { maxCheckpointAgeMs: 60_000, maxLag: 10 }, mounts };
+    const server = await startHttpServer({ ...base, apiToken: TOKEN });
+    const closed = await startHttpServer({ ...base, apiToken: null });
+    try {
+      const status = async (url: string, authorization?: string) =>
+        (await fetch(url, authorization === undefined ? {} : { headers: { authorization } })).status;
+      expect(await status(`${closed.url}/admin/queues`, `Bearer ${TOKEN}`)).toBe(403);
+      const noToken = await fetch(`${server.url}/admin/queues/api/queues`);
+      expect([noToken.status, noToken.headers.get('www-authenticate')]).toEqual([401, 'Basic realm="tidemark"']);
+      expect(await status(`${server.url}/admin/queues`, 'Bearer wrong-token-0123456789')).toBe(401);
+      expect(await status(`${server.url}/admin/queues`, `Basic ${Buffer.from(`ops:wrong`).toString('base64')}`)).toBe(401);
+      const bearer = await fetch(`${server.url}/admin/queues/`, { headers: { authorization: `Bearer ${TOKEN}` } });
+      expect([bearer.status, await bearer.text()]).toEqual([200, 'queues']);
+      expect(await status(`${server.url}/admin/queues`, `Basic ${Buffer.from(`ops:${TOKEN}`).toString('base64')}`)).toBe(200);
+      expect(await status(`${server.url}/admin/queuesx`, `Bearer ${TOKEN}`)).toBe(404);
+    } finally {
+      await server.close();
+      await closed.close();
+      await t.dispose();
+    }
+  });
+});
