@@ -10,6 +10,7 @@ import type { Logger } from '../../io/log.ts';
 import type { OperatorMetrics, Registry } from '../../io/metrics.ts';
 import { consumerStatus } from '../../io/queries/operator-status.ts';
 import { startHttpServer } from '../../server/http-server.ts';
+import type { Mount } from '../../server/http-server.ts';
 import type { JobControl } from '../../server/job-control.ts';
 import { StartupError } from '../command.ts';
 import { startStopComponent } from './components.ts';
@@ -24,6 +25,8 @@ export interface OperatorSurfaceOptions {
   readonly lag?: () => Promise<number | null>;
   readonly consumers?: readonly string[];
   readonly jobs?: JobControl;
+  /** Token-protected admin pages, e.g. bull-board under /admin/queues when REDIS_URL is set. */
+  readonly mounts?: readonly Mount[];
   /** Called with the bound port once the server listens. */
   readonly onListening?: (port: number) => void;
 }
@@ -51,6 +54,7 @@ export function operatorSurface(options: OperatorSurfaceOptions): Component[] {
           ...(options.lag === undefined ? {} : { lag: options.lag }),
           ...(options.consumers === undefined ? {} : { consumers: options.consumers }),
           ...(options.jobs === undefined ? {} : { jobs: options.jobs }),
+          ...(options.mounts === undefined ? {} : { mounts: options.mounts }),
         });
         options.onListening?.(server.port);
         return server;

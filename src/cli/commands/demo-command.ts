@@ -76,15 +76,24 @@ export function liveDemoSource(params: LiveParams): LiveGeneratorSource {
 
 async function runLiveDemo(config: TidemarkConfig): Promise<number> {
   const log = createLogger(config.log.level, { component: 'demo' });
-  const db = await openConfiguredDatabase(config);
   const stop = new AbortController();
   const onSignal = (signal: string): void => {
     log.info('stopping: finishing the batch in flight', { signal });
     stop.abort();
   };
+  // Installed before the (slow, first-time) database start, so Ctrl-C then still exits cleanly.
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
+  let db: Database;
   try {
+    db = await openConfiguredDatabase(config);
+  } catch (error) {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    throw error;
+  }
+  try {
+    if (stop.signal.aborted) return 0;
     const params = await resumeOrStart(db, config, log);
     const source = liveDemoSource(params);
     const registry = new Registry();
