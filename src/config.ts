@@ -81,7 +81,7 @@ export const CONFIG_DEFAULTS: Readonly<Partial<Record<ConfigKey, string>>> = Obj
   READY_MAX_LAG: '100000',
   GENERATOR_RATE: '50',
   GENERATOR_ANOMALY_EVERY: '3m',
-  DEMO_BACKFILL: '3h',
+  DEMO_BACKFILL: '1h',
   LOG_LEVEL: 'info',
 });
 

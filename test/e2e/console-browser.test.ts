@@ -116,11 +116,17 @@ describe('console in Chromium against `tidemark demo`', () => {
     await page.waitForFunction(() => document.querySelectorAll('[data-testid="top-doc-row"]').length === 10, undefined, { timeout: 120_000 });
     await page.waitForSelector('[data-testid="anomaly-row"]', { timeout: 120_000 });
     expect(await page.locator('[data-testid="trend-row"]').count()).toBeGreaterThan(0);
+    // The demo's prelude a day earlier gives the 24 h trend a previous day: arrows, not "new".
+    await page.waitForFunction(() => [...document.querySelectorAll('[data-testid="trend-row"]')].some((tr) => /[↑↓]/.test(tr.children[3]?.textContent ?? '')), undefined, { timeout: 60_000 });
     expect(await page.textContent('[data-testid="status-connection"]')).toBe('live');
     expect(await page.textContent('[data-testid="status-watermark"]')).not.toBe('–');
 
+    // Once the catch-up of the generated history is over, the snapshot the page shows is settled.
+    await waitFor('the stream to catch up', async () => ((await json<{ lag: number | null }>(`${demo!.url}/readyz`)).lag! < 1000 ? true : undefined), 240_000);
+
     // The top 10 on the page equal the database's snapshot the page shows (read through the API).
     // The page redraws every 2 s, so read it in one go and retry if a redraw fell in between.
+    let lastMismatch = '';
     await waitFor(
       'the page top-10 to equal the API',
       async () => {
@@ -136,10 +142,13 @@ describe('console in Chromium against `tidemark demo`', () => {
         const same =
           api.snapshot_ts === shown.snapshot &&
           JSON.stringify(api.rows.map((r) => ({ document_id: r.document_id, click_count: r.click_count, shown: r.click_count }))) === JSON.stringify(shown.rows);
+        lastMismatch = JSON.stringify({ shown, api });
         return same ? true : undefined;
       },
-      20_000,
-    );
+      30_000,
+    ).catch((error: unknown) => {
+      throw new Error(`${(error as Error).message}; last seen: ${lastMismatch}`);
+    });
 
     // Alerts: the newest alert on the page is the newest in the outbox (or a newer one arrived).
     const anomalies = await json<{ rows: { session_id: string; severity: string }[] }>(`${demo.url}/api/anomalies?limit=20`);

@@ -68,6 +68,17 @@ describe('generateClicks', () => {
   });
 });
 
+describe('quiet span', () => {
+  it('leaves [from, to) without events and carries on after it', () => {
+    const quiet = { fromMs: START + 60_000, toMs: START + 3_600_000 };
+    const clicks = take({ startMs: START, eventsPerSecond: 20, seed: 4, anomalyEveryMs: 30_000, quiet }, 4000);
+    // Only what was already due before the first regular click past fromMs (well under a second).
+    expect(clicks.filter((c) => c.eventTs >= quiet.fromMs + 1000 && c.eventTs < quiet.toMs)).toEqual([]);
+    expect(clicks.filter((c) => c.eventTs < quiet.fromMs).length).toBeGreaterThan(1000);
+    expect(clicks.filter((c) => c.eventTs >= quiet.toMs).length).toBeGreaterThan(1000);
+  });
+});
+
 describe('loadFactor', () => {
   it('peaks in the afternoon, dips at night and averages 1 over a day', () => {
     expect(loadFactor(Date.parse('2026-01-10T14:00:00Z'))).toBeCloseTo(1.6, 10);

@@ -104,7 +104,7 @@ describe('loadConfig: defaults', () => {
       server: { port: 8080, apiToken: null },
       alerts: { webhookUrl: null },
       readiness: { maxCheckpointAgeMs: 60_000, maxLag: 100_000 },
-      generator: { eventsPerSecond: 50, anomalyEveryMs: 180_000, backfillMs: 10_800_000 },
+      generator: { eventsPerSecond: 50, anomalyEveryMs: 180_000, backfillMs: 3_600_000 },
       log: { level: 'info' },
     });
   });

@@ -23,23 +23,30 @@ import { runStreamCommand, streamSettings } from './stream-commands.ts';
 export const DEMO_CONSUMER = 'demo';
 const LIVE_PREFIX = 'generator:live:';
 
+/** A short prelude of traffic a day before the history, so the 24 h clinical trend has a previous day to compare with. */
+const PRELUDE_MS = 10 * 60_000;
+const DAY_MS = 86_400_000;
+
 /** Generator parameters, stored in the source name so that a restart regenerates the same sequence. */
 interface LiveParams {
+  /** Start of the prelude; it lasts PRELUDE_MS, then nothing until historyMs. */
   readonly startMs: number;
+  /** Start of the history that runs into live traffic. */
+  readonly historyMs: number;
   readonly seed: number;
   readonly rate: number;
   readonly anomalyEveryMs: number;
 }
 
 function liveName(p: LiveParams): string {
-  return `live:${p.startMs}:${p.seed}:${p.rate}:${p.anomalyEveryMs}`;
+  return `live:${p.startMs}:${p.historyMs}:${p.seed}:${p.rate}:${p.anomalyEveryMs}`;
 }
 
 function parseLiveSource(source: string): LiveParams | undefined {
   const parts = source.slice(LIVE_PREFIX.length).split(':').map(Number);
-  if (parts.length !== 4 || !parts.every(Number.isSafeInteger)) return undefined;
-  const [startMs, seed, rate, anomalyEveryMs] = parts as [number, number, number, number];
-  return { startMs, seed, rate, anomalyEveryMs };
+  if (parts.length !== 5 || !parts.every(Number.isSafeInteger)) return undefined;
+  const [startMs, historyMs, seed, rate, anomalyEveryMs] = parts as [number, number, number, number, number];
+  return { startMs, historyMs, seed, rate, anomalyEveryMs };
 }
 
 async function resumeOrStart(db: Database, config: TidemarkConfig, log: Logger): Promise<LiveParams> {
@@ -53,8 +60,9 @@ async function resumeOrStart(db: Database, config: TidemarkConfig, log: Logger):
     return stored;
   }
   // Whole minutes, so the first traffic minute is complete.
-  const startMs = Math.floor((Date.now() - config.generator.backfillMs) / 60_000) * 60_000;
-  return { startMs, seed: (startMs / 60_000) % 1_000_000, rate: config.generator.eventsPerSecond, anomalyEveryMs: config.generator.anomalyEveryMs };
+  const historyMs = Math.floor((Date.now() - config.generator.backfillMs) / 60_000) * 60_000;
+  const startMs = historyMs - DAY_MS;
+  return { startMs, historyMs, seed: (historyMs / 60_000) % 1_000_000, rate: config.generator.eventsPerSecond, anomalyEveryMs: config.generator.anomalyEveryMs };
 }
 
 export function liveDemoSource(params: LiveParams): LiveGeneratorSource {
@@ -66,6 +74,7 @@ export function liveDemoSource(params: LiveParams): LiveGeneratorSource {
       seed: params.seed,
       anomalyEveryMs: params.anomalyEveryMs,
       loadCurve: true,
+      quiet: { fromMs: params.startMs + PRELUDE_MS, toMs: params.historyMs },
       // A trickle of bad input, so dead letters, late events and dedup show on the console.
       lateEvery: 997,
       duplicateEvery: 499,

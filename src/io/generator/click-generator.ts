@@ -42,6 +42,8 @@ export interface GeneratorOptions {
   readonly duplicateEvery?: number;
   /** One malformed message every this many events (0 = never, the default). */
   readonly malformedEvery?: number;
+  /** Event time [from, to) without traffic: the demo's short prelude a day earlier, then history. */
+  readonly quiet?: { readonly fromMs: number; readonly toMs: number };
 }
 
 /** Rate multiplier for an instant: about 0.4 at 02:00 UTC, 1.6 at 14:00, averaging 1 over a day. */
@@ -132,6 +134,12 @@ export function* generateClicks(options: GeneratorOptions): Generator<GeneratedC
     } else {
       clock = normalTs;
       normalTs = undefined;
+      if (options.quiet !== undefined && clock >= options.quiet.fromMs && clock < options.quiet.toMs) {
+        // Skip the quiet span: anomalous sessions in progress end, new ones follow on their cadence.
+        clock = options.quiet.toMs;
+        bots.length = 0;
+        if (anomalyEveryMs > 0) nextBotAt = Math.max(nextBotAt, clock + anomalyEveryMs);
+      }
       if (clock >= nextBotAt) {
         bots.push({ id: `bot-${++sessionSeq}`, nextTs: Math.round(clock), left: BOT_CLICKS });
         nextBotAt += anomalyEveryMs;
