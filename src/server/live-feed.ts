@@ -44,6 +44,8 @@ export class LiveFeed {
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive' });
     res.write('retry: 2000\n\n');
     this.clients.add(res);
+    // A page that went away mid-write must not take the process down with an unhandled error.
+    res.on('error', () => this.clients.delete(res));
     req.on('close', () => {
       this.clients.delete(res);
       if (this.clients.size === 0) this.stopTicking();
@@ -51,7 +53,7 @@ export class LiveFeed {
     this.timer ??= setInterval(() => void this.tick(), this.options.everyMs);
     // The newcomer gets a snapshot at once instead of waiting for the next tick.
     const payload = await this.snapshot();
-    if (payload !== undefined && !res.writableEnded) res.write(payload);
+    if (payload !== undefined && !res.writableEnded && !res.destroyed) res.write(payload);
   }
 
   close(): void {
@@ -71,7 +73,7 @@ export class LiveFeed {
     this.busy = true;
     try {
       const payload = await this.snapshot();
-      if (payload !== undefined) for (const res of this.clients) res.write(payload);
+      if (payload !== undefined) for (const res of this.clients) if (!res.destroyed) res.write(payload);
     } finally {
       this.busy = false;
     }

@@ -1,5 +1,5 @@
 // Operator commands: `status` (one screen on the stream and the daily jobs), `generate` (test
-// traffic to Kafka or a file) and `serve` (console, API, metrics and alert webhook on their own).
+// traffic to Kafka or a file) and `console` (console, API, metrics and alert webhook on their own).
 import { createWriteStream, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
 import type { TidemarkConfig } from '../../config.ts';
@@ -198,9 +198,9 @@ anomalous session every --anomaly-every, and a trickle of late, duplicate and ma
       return 0;
     },
   },
-  serve: {
+  console: {
     summary: 'Console, JSON API, /metrics and the alert webhook, without a stream (until SIGINT)',
-    usage: `tidemark serve
+    usage: `tidemark console
 
 Serves the console, the JSON API, /healthz, /readyz and /metrics on PORT from the database, and
 delivers the anomaly alert outbox to ALERT_WEBHOOK_URL when set. Use it beside \`tidemark stream\`
@@ -208,7 +208,7 @@ processes (the docker-compose "console" service). SIGINT or SIGTERM exits 0.`,
     run: async (args) => {
       parseFlags(args, {});
       const config = loadConfigFromProcess();
-      const log = createLogger(config.log.level, { component: 'serve' });
+      const log = createLogger(config.log.level, { component: 'console' });
       const db = await openConfiguredDatabase(config);
       const stop = new AbortController();
       const onSignal = (): void => stop.abort();
