@@ -5,7 +5,7 @@ import type { ServerResponse } from 'node:http';
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/io/log.ts';
-import { jobRunsCollector } from '../../src/io/job-run-metrics.ts';
+import { addOperatorCollectors, jobRunsCollector } from '../../src/io/scrape-collectors.ts';
 import { Registry, operatorMetrics, streamMetrics } from '../../src/io/metrics.ts';
 import { startHttpServer } from '../../src/server/http-server.ts';
 import type { RunningHttpServer } from '../../src/server/http-server.ts';
@@ -285,3 +285,32 @@ describe('token-protected mounts (e.g. bull-board under /admin/queues)', () => {
     }
   });
 });
+
+for (const factory of testDatabaseFactories()) {
+  describe(`/metrics while events flow on ${factory.label}`, () => {
+    it('moves the counters as the stream commits', async () => {
+      const t = await factory.create();
+      const registry = new Registry();
+      const metrics = streamMetrics(registry);
+      addOperatorCollectors(registry, t.db, operatorMetrics(registry), async () => 0);
+      const server = await startHttpServer({ db: t.db, registry, log: createLogger('error'), port: 0, host: '127.0.0.1', apiToken: null, readiness: { maxCheckpointAgeMs: 60_000, maxLag: 10 } });
+      const scrape = async (name: string, labels: Record<string, string> = {}) => {
+        const families = parsePrometheusTextFormat(await (await fetch(`${server.url}/metrics`)).text());
+        const sample = families.find((f) => f.name === name)?.metrics.find((m) => JSON.stringify(m.labels ?? {}) === JSON.stringify(labels));
+        return Number(sample?.value ?? Number.NaN);
+      };
+      try {
+        expect(await scrape('tidemark_events_in_total')).toBe(0);
+        await replayKnownEvents(t.db, metrics);
+        expect(await scrape('tidemark_events_in_total')).toBe(16);
+        expect(await scrape('tidemark_dead_letters_total', { reason: 'invalid_json' })).toBe(1);
+        expect(await scrape('tidemark_checkpoint_age_seconds', { consumer: 'known' })).toBeGreaterThanOrEqual(0);
+        expect(await scrape('tidemark_checkpoint_age_seconds', { consumer: 'known' })).toBeLessThan(60);
+        expect(await scrape('tidemark_consumer_lag_messages')).toBe(0);
+      } finally {
+        await server.close();
+        await t.dispose();
+      }
+    });
+  });
+}

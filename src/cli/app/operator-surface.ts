@@ -5,10 +5,9 @@ import type { TidemarkConfig } from '../../config.ts';
 import { AlertOutboxSender } from '../../io/alerts/alert-outbox-sender.ts';
 import { createWebhookPoster } from '../../io/alerts/webhook-poster.ts';
 import type { Database } from '../../io/db/database.ts';
-import { jobRunsCollector } from '../../io/job-run-metrics.ts';
+import { addOperatorCollectors } from '../../io/scrape-collectors.ts';
 import type { Logger } from '../../io/log.ts';
 import type { OperatorMetrics, Registry } from '../../io/metrics.ts';
-import { consumerStatus } from '../../io/queries/operator-status.ts';
 import { startHttpServer } from '../../server/http-server.ts';
 import type { Mount } from '../../server/http-server.ts';
 import type { JobControl } from '../../server/job-control.ts';
@@ -33,14 +32,7 @@ export interface OperatorSurfaceOptions {
 
 export function operatorSurface(options: OperatorSurfaceOptions): Component[] {
   const { config, db, metrics, log } = options;
-  options.registry.addCollector(async () => {
-    for (const c of await consumerStatus(db, Date.now())) {
-      if (c.checkpoint_age_sec !== null) metrics.checkpointAge.set(c.checkpoint_age_sec, { consumer: c.consumer });
-    }
-    const lag = options.lag === undefined ? null : await options.lag();
-    if (lag !== null) metrics.consumerLag.set(lag);
-  });
-  options.registry.addCollector(jobRunsCollector(db, metrics));
+  addOperatorCollectors(options.registry, db, metrics, options.lag);
   const components: Component[] = [
     startStopComponent('http', async () => {
       try {
