@@ -196,5 +196,6 @@ describe('console in Chromium against `tidemark demo`', () => {
     const second = await demo.stop();
     demo = undefined;
     expect(second.code).toBe(0);
-  });
+    // Two PGlite starts, a catch-up and a browser on a shared 2-core machine: minutes, not seconds.
+  }, 600_000);
 });
