@@ -10,6 +10,14 @@ export default tseslint.config(
     files: ['**/*.js', '**/*.cjs'],
     languageOptions: { globals: { process: 'readonly', module: 'writable', require: 'readonly', console: 'readonly' } },
   },
+  {
+    // The console's script runs in the browser, with uPlot loaded before it.
+    files: ['src/server/console/**/*.js'],
+    languageOptions: {
+      sourceType: 'script',
+      globals: { window: 'readonly', document: 'readonly', EventSource: 'readonly', uPlot: 'readonly', console: 'readonly' },
+    },
+  },
   ...tseslint.configs.recommended,
   {
     files: ['**/*.ts'],

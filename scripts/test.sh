@@ -2,6 +2,8 @@
 # `npm test`: make sure the real services are provisioned and running (idempotent, fast when
 # warm), then type-check, lint, check import boundaries and run every test against them.
 set -euo pipefail
+# The console end-to-end test drives a real Chromium (test/e2e); provision installs it.
+export PROVISION_CHROMIUM="${PROVISION_CHROMIUM:-1}"
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 # The Superset import test needs the pinned Superset and Chromium, unless it is skipped explicitly.

@@ -45,6 +45,11 @@ export const CONFIG_KEYS = [
   'PORT',
   'TIDEMARK_API_TOKEN',
   'ALERT_WEBHOOK_URL',
+  'READY_MAX_CHECKPOINT_AGE',
+  'READY_MAX_LAG',
+  'GENERATOR_RATE',
+  'GENERATOR_ANOMALY_EVERY',
+  'DEMO_BACKFILL',
   'LOG_LEVEL',
 ] as const;
 export type ConfigKey = (typeof CONFIG_KEYS)[number];
@@ -80,6 +85,11 @@ export const CONFIG_DEFAULTS: Readonly<Partial<Record<ConfigKey, string>>> = Obj
   ARCHIVE_FLUSH_INTERVAL: '60s',
   JOB_CONCURRENCY: '2',
   PORT: '8080',
+  READY_MAX_CHECKPOINT_AGE: '1m',
+  READY_MAX_LAG: '100000',
+  GENERATOR_RATE: '50',
+  GENERATOR_ANOMALY_EVERY: '3m',
+  DEMO_BACKFILL: '1h',
   LOG_LEVEL: 'info',
 });
 
@@ -167,6 +177,20 @@ export interface TidemarkConfig {
   };
   readonly alerts: {
     readonly webhookUrl: string | null;
+  };
+  /** What /readyz tolerates before it answers 503. */
+  readonly readiness: {
+    readonly maxCheckpointAgeMs: number;
+    readonly maxLag: number;
+  };
+  /** The built-in generator as the demo's live source. */
+  readonly generator: {
+    /** Average events per second of event time (the daily load curve varies around it). */
+    readonly eventsPerSecond: number;
+    /** An anomalous session starts this often in event time. */
+    readonly anomalyEveryMs: number;
+    /** How much history a fresh demo generates before going live. */
+    readonly backfillMs: number;
   };
   readonly log: {
     readonly level: LogLevel;
@@ -311,6 +335,15 @@ export function loadConfig(
     jobs: { concurrency: integer(read.text('JOB_CONCURRENCY'), 1, 64) },
     server: { port: integer(read.text('PORT'), 0, 65_535), apiToken: apiToken?.value ?? null },
     alerts: { webhookUrl: webhook?.value ?? null },
+    readiness: {
+      maxCheckpointAgeMs: duration(read.text('READY_MAX_CHECKPOINT_AGE'), 1),
+      maxLag: integer(read.text('READY_MAX_LAG'), 0, Number.MAX_SAFE_INTEGER),
+    },
+    generator: {
+      eventsPerSecond: integer(read.text('GENERATOR_RATE'), 1, 100_000),
+      anomalyEveryMs: duration(read.text('GENERATOR_ANOMALY_EVERY'), 1000),
+      backfillMs: duration(read.text('DEMO_BACKFILL'), 0),
+    },
     log: { level: logLevel(read.text('LOG_LEVEL')) },
   };
   return deepFreeze(config);

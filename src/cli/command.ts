@@ -21,3 +21,6 @@ export function parseFlags(args: string[], options: Record<string, { type: 'stri
     throw new UsageError((error as Error).message);
   }
 }
+
+/** The process cannot start (a service is unreachable, a port taken); main prints one line and exits 69. */
+export class StartupError extends Error {}

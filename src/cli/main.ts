@@ -3,18 +3,22 @@
 // rest. Errors a user can fix print one line and exit non-zero, without a stack trace.
 // Each command lives in src/cli/commands/; this file only routes to them.
 import { ConfigError } from '../config.ts';
-import { UsageError } from './command.ts';
+import { StartupError, UsageError } from './command.ts';
 import type { Command } from './command.ts';
 import { ARCHIVE_COMMANDS } from './commands/archive-command.ts';
 import { JOB_COMMANDS } from './commands/job-commands.ts';
 import { RECONCILE_COMMANDS } from './commands/reconcile-command.ts';
 import { STREAM_COMMANDS } from './commands/stream-commands.ts';
+import { DEMO_COMMANDS } from './commands/demo-command.ts';
+import { OPERATOR_COMMANDS } from './commands/operator-commands.ts';
 
 const COMMANDS: Record<string, Command> = {
   ...STREAM_COMMANDS,
   ...ARCHIVE_COMMANDS,
   ...JOB_COMMANDS,
   ...RECONCILE_COMMANDS,
+  ...DEMO_COMMANDS,
+  ...OPERATOR_COMMANDS,
 };
 
 function help(): string {
@@ -52,6 +56,10 @@ export async function main(argv: string[]): Promise<number> {
     if (error instanceof ConfigError) {
       process.stderr.write(`tidemark: configuration error: ${error.message}\n`);
       return 78;
+    }
+    if (error instanceof StartupError) {
+      process.stderr.write(`tidemark: ${error.message.replace(/\s+/g, ' ')}\n`);
+      return 69;
     }
     if (error instanceof UsageError) {
       process.stderr.write(`tidemark ${name}: ${error.message}\n\n${command.usage}\n`);

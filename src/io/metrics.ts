@@ -60,33 +60,51 @@ export class Histogram implements Metric {
   readonly name: string;
   private readonly help: string;
   private readonly bounds: readonly number[];
-  private readonly counts: number[];
-  private sum = 0;
-  private count = 0;
+  private readonly series = new Map<string, { counts: number[]; sum: number; count: number }>();
   constructor(name: string, help: string, bounds: readonly number[]) {
     this.name = name;
     this.help = help;
     this.bounds = bounds;
-    this.counts = bounds.map(() => 0);
   }
-  observe(value: number): void {
-    this.sum += value;
-    this.count++;
-    for (let i = 0; i < this.bounds.length; i++) if (value <= this.bounds[i]!) this.counts[i]!++;
+  observe(value: number, labels: Labels = {}): void {
+    const key = labelKey(labels);
+    let series = this.series.get(key);
+    if (series === undefined) {
+      series = { counts: this.bounds.map(() => 0), sum: 0, count: 0 };
+      this.series.set(key, series);
+    }
+    series.sum += value;
+    series.count++;
+    for (let i = 0; i < this.bounds.length; i++) if (value <= this.bounds[i]!) series.counts[i]!++;
   }
   render(): string {
     const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} histogram`];
-    this.bounds.forEach((b, i) => lines.push(`${this.name}_bucket{le="${b}"} ${this.counts[i]}`));
-    lines.push(`${this.name}_bucket{le="+Inf"} ${this.count}`, `${this.name}_sum ${this.sum}`, `${this.name}_count ${this.count}`);
+    // An unlabelled histogram shows zero buckets before its first observation, as it always did.
+    const all = this.series.size === 0 ? new Map([['', { counts: this.bounds.map(() => 0), sum: 0, count: 0 }]]) : this.series;
+    for (const [key, series] of all) {
+      const prefix = key === '' ? '' : `${key},`;
+      const suffix = key === '' ? '' : `{${key}}`;
+      this.bounds.forEach((b, i) => lines.push(`${this.name}_bucket{${prefix}le="${b}"} ${series.counts[i]}`));
+      lines.push(`${this.name}_bucket{${prefix}le="+Inf"} ${series.count}`, `${this.name}_sum${suffix} ${series.sum}`, `${this.name}_count${suffix} ${series.count}`);
+    }
     return lines.join('\n');
   }
 }
 
 export class Registry {
   private readonly metrics: Metric[] = [];
+  private readonly collectors: (() => Promise<void>)[] = [];
   register<M extends Metric>(metric: M): M {
     this.metrics.push(metric);
     return metric;
+  }
+  /** Runs before each scrape: gauges read from elsewhere (the database, a source) are set here. */
+  addCollector(collect: () => Promise<void>): void {
+    this.collectors.push(collect);
+  }
+  /** Refreshes the collected gauges; a failing collector leaves its gauges at their last value. */
+  async collect(): Promise<void> {
+    await Promise.allSettled(this.collectors.map((c) => c()));
   }
   render(): string {
     return `${this.metrics.map((m) => m.render()).join('\n')}\n`;
@@ -128,3 +146,16 @@ export function archiveMetrics(registry: Registry) {
   };
 }
 export type ArchiveMetrics = ReturnType<typeof archiveMetrics>;
+/** Operator-facing gauges and counters outside the stream loop: lag, checkpoint age, jobs, alert delivery. */
+export function operatorMetrics(registry: Registry) {
+  return {
+    consumerLag: registry.register(new Gauge('tidemark_consumer_lag_messages', 'Messages the source holds that the stream has not committed yet.')),
+    checkpointAge: registry.register(new Gauge('tidemark_checkpoint_age_seconds', 'Seconds since the newest stream checkpoint commit, per consumer.')),
+    jobRuns: registry.register(new Counter('tidemark_job_runs_total', 'Finished job runs, by job and outcome.')),
+    jobDuration: registry.register(
+      new Histogram('tidemark_job_duration_seconds', 'Duration of finished job runs, by job.', [1, 5, 15, 60, 300, 900, 3600, 4 * 3600]),
+    ),
+    alertDeliveries: registry.register(new Counter('tidemark_alert_deliveries_total', 'Webhook deliveries, by kind and outcome.')),
+  };
+}
+export type OperatorMetrics = ReturnType<typeof operatorMetrics>;

@@ -105,6 +105,8 @@ describe('loadConfig: defaults', () => {
       jobs: { concurrency: 2 },
       server: { port: 8080, apiToken: null },
       alerts: { webhookUrl: null },
+      readiness: { maxCheckpointAgeMs: 60_000, maxLag: 100_000 },
+      generator: { eventsPerSecond: 50, anomalyEveryMs: 180_000, backfillMs: 3_600_000 },
       log: { level: 'info' },
     });
   });
@@ -211,6 +213,11 @@ describe('loadConfig: values', () => {
       PORT: '0',
       TIDEMARK_API_TOKEN: '0123456789abcdef',
       ALERT_WEBHOOK_URL: 'https://hooks.slack.com/services/T/B/X',
+      READY_MAX_CHECKPOINT_AGE: '2m',
+      READY_MAX_LAG: '500',
+      GENERATOR_RATE: '400',
+      GENERATOR_ANOMALY_EVERY: '30s',
+      DEMO_BACKFILL: '0s',
       LOG_LEVEL: 'DEBUG',
     });
     expect(config).toEqual({
@@ -228,6 +235,8 @@ describe('loadConfig: values', () => {
       jobs: { concurrency: 2 },
       server: { port: 0, apiToken: '0123456789abcdef' },
       alerts: { webhookUrl: 'https://hooks.slack.com/services/T/B/X' },
+      readiness: { maxCheckpointAgeMs: 120_000, maxLag: 500 },
+      generator: { eventsPerSecond: 400, anomalyEveryMs: 30_000, backfillMs: 0 },
       log: { level: 'debug' },
     });
   });

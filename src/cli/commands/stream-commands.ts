@@ -1,20 +1,21 @@
-// The hot-path commands: `stream` (Kafka), `replay` (a file), `demo` (generated traffic into
-// the embedded database) and `db migrate`.
+// The hot-path commands: `stream` (Kafka), `replay` (a file) and `db migrate`.
 import { ConfigError, loadConfigFromProcess } from '../../config.ts';
 import type { TidemarkConfig } from '../../config.ts';
-import { openDatabase } from '../../io/db/open-database.ts';
 import { migrate } from '../../io/db/migrate.ts';
 import { createJsonLinesSource } from '../../io/file/json-lines-source.ts';
 import { createParquetFileSource } from '../../io/file/parquet-source.ts';
 import { alignByEventTime } from '../../io/event-time-aligned-source.ts';
 import { endOffsets } from '../../io/kafka/kafka-admin.ts';
 import { createKafkaSource } from '../../io/kafka/kafka-source.ts';
-import { createGeneratorSource } from '../../io/generator/generator-source.ts';
 import { createLogger } from '../../io/log.ts';
-import { Registry, streamMetrics } from '../../io/metrics.ts';
+import { Registry, operatorMetrics, streamMetrics } from '../../io/metrics.ts';
 import { runStream } from '../../io/stream-runner.ts';
 import type { MessageSource } from '../../io/source.ts';
 import type { StreamSettings } from '../../stream/stream-processor.ts';
+import { runComponents } from '../app/components.ts';
+import type { Component } from '../app/components.ts';
+import { openConfiguredDatabase } from '../app/open-database.ts';
+import { operatorSurface } from '../app/operator-surface.ts';
 import { UsageError, parseFlags } from '../command.ts';
 import { isLakeUrl, openLakeReplaySource } from './lake-replay.ts';
 import type { Command } from '../command.ts';
@@ -22,14 +23,16 @@ import type { Command } from '../command.ts';
 export const STREAM_COMMANDS: Record<string, Command> = {
   stream: {
     summary: 'Consume Kafka into the hot marts until SIGINT/SIGTERM',
-    usage: `tidemark stream
+    usage: `tidemark stream [--http]
 
 Consumes KAFKA_TOPIC as consumer group KAFKA_GROUP_ID and keeps the four hot marts exact.
 Each micro-batch (STREAM_BATCH_MAX_MESSAGES / STREAM_BATCH_MAX_WAIT) commits mart rows, offsets,
 watermark and operator state in one transaction. On SIGINT or SIGTERM it finishes the batch in
-flight, commits it and exits 0. Requires KAFKA_BROKERS.`,
+flight, commits it and exits 0. Requires KAFKA_BROKERS.
+  --http   also serve /healthz, /readyz, /metrics (this process's stream metrics), the API and
+           the console on PORT, and deliver the alert outbox to ALERT_WEBHOOK_URL`,
     run: async (args) => {
-      parseFlags(args, {});
+      const { values } = parseFlags(args, { http: { type: 'boolean' } });
       const config = loadConfigFromProcess();
       if (config.kafka.brokers.length === 0) throw new ConfigError('KAFKA_BROKERS', 'KAFKA_BROKERS is not set; `tidemark stream` needs a Kafka cluster (host:port,…)');
       const brokers = [...config.kafka.brokers];
@@ -47,7 +50,7 @@ flight, commits it and exits 0. Requires KAFKA_BROKERS.`,
           }),
           { endOffsets: () => endOffsets(brokers, topic), maxFutureSkewMs: config.stream.maxFutureSkewMs },
         );
-      return runStreamCommand(config, source, config.kafka.groupId, () => endOffsets(brokers, topic));
+      return runStreamCommand(config, source, config.kafka.groupId, () => endOffsets(brokers, topic), values.http === true);
     },
   },
   replay: {
@@ -73,45 +76,6 @@ resumes after the last committed line, so running it twice applies nothing twice
       return runStreamCommand(config, source, typeof values.consumer === 'string' ? values.consumer : 'replay');
     },
   },
-  demo: {
-    summary: 'Embedded demo: generated traffic through the engine into PGlite, then a summary',
-    usage: `tidemark demo [--events N]
-
-Generates TripClick-like traffic for the last hours (Zipf-popular documents, sessions, an
-anomalous session every few thousand clicks) and runs it through the same engine as
-\`tidemark stream\`, into the embedded PGlite database under TIDEMARK_HOME (or DATABASE_URL), then
-prints the newest top documents, the anomaly alerts and where the marts are.
-  --events N   how many clicks to generate (default 10000)`,
-    run: async (args) => {
-      const { values } = parseFlags(args, { events: { type: 'string' } });
-      const count = typeof values.events === 'string' ? Number(values.events) : 10_000;
-      if (!Number.isSafeInteger(count) || count <= 0) throw new UsageError('--events must be a positive whole number');
-      const config = loadConfigFromProcess();
-      // Six hours of traffic ending now, so the 1 h and 24 h windows have something to show.
-      const startMs = Date.now() - 6 * 3_600_000;
-      const source = createGeneratorSource(`demo-${startMs}`, count, { startMs, eventsPerSecond: count / (6 * 3600), seed: startMs % 100_000, anomalyEvery: 4000 });
-      const code = await runStreamCommand(config, source, 'demo');
-      const db = await openDatabase({ url: config.database.url ?? undefined, embeddedDir: config.database.embeddedDir });
-      try {
-        const top = await db.query<{ rank: number; document_id: string; title: string | null; click_count: number }>(
-          `SELECT rank, document_id::text, title, click_count FROM mart_realtime_top_docs_1h
-            WHERE snapshot_ts = (SELECT max(snapshot_ts) FROM mart_realtime_top_docs_1h WHERE snapshot_ts <= now())
-            ORDER BY rank LIMIT 5`,
-        );
-        const anomalies = await db.query<{ session_id: string; severity: string; click_count: number }>(
-          `SELECT session_id, severity, click_count FROM mart_realtime_anomaly_sessions ORDER BY detected_ts DESC LIMIT 5`,
-        );
-        process.stdout.write(
-          `\nTop documents of the last hour:\n${top.rows.map((r) => `  ${r.rank}. ${r.title ?? `document ${r.document_id}`} — ${r.click_count} clicks`).join('\n')}\n` +
-            `Anomalous sessions:\n${anomalies.rows.map((r) => `  ${r.severity.padEnd(8)} ${r.session_id} — ${r.click_count} clicks in 5 min`).join('\n')}\n` +
-            `Marts are in ${config.database.url === null ? `PGlite at ${config.database.embeddedDir}` : 'DATABASE_URL'}.\n`,
-        );
-      } finally {
-        await db.close();
-      }
-      return code;
-    },
-  },
   db: {
     summary: 'Database administration: `tidemark db migrate`',
     usage: `tidemark db migrate
@@ -122,7 +86,7 @@ own transaction, under an advisory lock (safe to run from several processes).`,
       const { positionals } = parseFlags(args, {});
       if (positionals[0] !== 'migrate' || positionals.length !== 1) throw new UsageError('usage: tidemark db migrate');
       const config = loadConfigFromProcess();
-      const db = await openDatabase({ url: config.database.url ?? undefined, embeddedDir: config.database.embeddedDir });
+      const db = await openConfiguredDatabase(config, { migrate: false });
       try {
         const result = await migrate(db);
         process.stdout.write(result.applied.length === 0 ? 'database is up to date\n' : `applied: ${result.applied.join(', ')}\n`);
@@ -148,9 +112,10 @@ export async function runStreamCommand(
   source: MessageSource | (() => MessageSource),
   consumer: string,
   logEndOffsets?: () => Promise<ReadonlyMap<number, string>>,
+  http = false,
 ): Promise<number> {
   const log = createLogger(config.log.level, { component: 'stream', consumer });
-  const db = await openDatabase({ url: config.database.url ?? undefined, embeddedDir: config.database.embeddedDir });
+  const db = await openConfiguredDatabase(config);
   const stop = new AbortController();
   const onSignal = (signal: string): void => {
     log.info('stopping after the batch in flight', { signal });
@@ -159,20 +124,41 @@ export async function runStreamCommand(
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    await migrate(db);
-    const summary = await runStream({
-      db,
-      source,
-      consumer,
-      settings: streamSettings(config),
-      batchMaxMessages: config.stream.batchMaxMessages,
-      batchMaxWaitMs: config.stream.batchMaxWaitMs,
-      ...(logEndOffsets === undefined ? {} : { logEndOffsets }),
-      log,
-      metrics: streamMetrics(new Registry()),
-      signal: stop.signal,
-    });
-    log.info('stream finished', { ...summary, watermark: Number.isFinite(summary.watermark) ? new Date(summary.watermark).toISOString() : String(summary.watermark) });
+    const registry = new Registry();
+    const metrics = streamMetrics(registry);
+    const stream: Component = {
+      name: 'stream',
+      run: async (signal, started) => {
+        started();
+        const summary = await runStream({
+          db,
+          source,
+          consumer,
+          settings: streamSettings(config),
+          batchMaxMessages: config.stream.batchMaxMessages,
+          batchMaxWaitMs: config.stream.batchMaxWaitMs,
+          ...(logEndOffsets === undefined ? {} : { logEndOffsets }),
+          log,
+          metrics,
+          signal,
+        });
+        log.info('stream finished', { ...summary, watermark: Number.isFinite(summary.watermark) ? new Date(summary.watermark).toISOString() : String(summary.watermark) });
+      },
+    };
+    const lag = async (): Promise<number | null> => {
+      if (logEndOffsets === undefined) return null;
+      const ends = await logEndOffsets();
+      const { rows } = await db.query<{ kafka_partition: number; next_offset: string }>(
+        `SELECT kafka_partition, next_offset FROM stream_partitions WHERE consumer = $1`,
+        [consumer],
+      );
+      const committed = new Map(rows.map((r) => [r.kafka_partition, Number(r.next_offset)]));
+      let total = 0;
+      for (const [partition, end] of ends) total += Math.max(0, Number(end) - (committed.get(partition) ?? 0));
+      return total;
+    };
+    const surface = http ? operatorSurface({ config, db, registry, metrics: operatorMetrics(registry), log, lag, consumers: [consumer] }) : [];
+    await runComponents([...surface, stream], stop.signal, log);
     return 0;
   } finally {
     process.off('SIGINT', onSignal);

@@ -1,0 +1,229 @@
+// Operator commands: `status` (one screen on the stream and the daily jobs), `generate` (test
+// traffic to Kafka or a file) and `console` (console, API, metrics and alert webhook on their own).
+import { createWriteStream, writeFileSync } from 'node:fs';
+import { once } from 'node:events';
+import type { TidemarkConfig } from '../../config.ts';
+import { loadConfigFromProcess, parseDuration } from '../../config.ts';
+import type { Database } from '../../io/db/database.ts';
+import { generateClicks } from '../../io/generator/click-generator.ts';
+import type { GeneratedClick } from '../../io/generator/click-generator.ts';
+import { createTopic, endOffsets, produceLines } from '../../io/kafka/kafka-admin.ts';
+import type { ArchiveRow } from '../../io/lake/parquet-events.ts';
+import { encodeEventsToParquet } from '../../io/lake/parquet-events.ts';
+import { createLogger } from '../../io/log.ts';
+import { Registry, operatorMetrics } from '../../io/metrics.ts';
+import { operatorStatus } from '../../io/queries/operator-status.ts';
+import type { OperatorStatus } from '../../io/queries/operator-status.ts';
+import { parseRawMessage } from '../../marts/event-contract.ts';
+import { runComponents } from '../app/components.ts';
+import { openConfiguredDatabase } from '../app/open-database.ts';
+import { operatorSurface } from '../app/operator-surface.ts';
+import { StartupError, UsageError, parseFlags } from '../command.ts';
+import type { Command } from '../command.ts';
+
+/** Kafka lag of the stream's consumer group: log end offsets minus committed checkpoint offsets. */
+async function kafkaLag(config: TidemarkConfig, db: Database): Promise<number | null> {
+  if (config.kafka.brokers.length === 0) return null;
+  try {
+    const ends = await endOffsets(config.kafka.brokers, config.kafka.topic);
+    const { rows } = await db.query<{ kafka_partition: number; next_offset: string }>(
+      `SELECT kafka_partition, next_offset FROM stream_partitions WHERE consumer = $1 AND source = $2`,
+      [config.kafka.groupId, `kafka:${config.kafka.topic}`],
+    );
+    const committed = new Map(rows.map((r) => [r.kafka_partition, Number(r.next_offset)]));
+    let lag = 0;
+    for (const [partition, end] of ends) lag += Math.max(0, Number(end) - (committed.get(partition) ?? 0));
+    return lag;
+  } catch {
+    return null;
+  }
+}
+
+function formatStatus(s: OperatorStatus): string {
+  const sec = (v: number | null): string => (v === null ? '–' : v < 120 ? `${v.toFixed(1)} s` : v < 7200 ? `${(v / 60).toFixed(1)} min` : `${(v / 3600).toFixed(1)} h`);
+  const lines = [`tidemark status at ${s.now}`, '', 'Stream consumers'];
+  if (s.consumers.length === 0) lines.push('  (none has committed a checkpoint yet)');
+  for (const c of s.consumers) {
+    lines.push(
+      `  ${c.consumer}: watermark ${c.watermark ?? '+∞ (source ended)'} (delay ${sec(c.watermark_delay_sec)}), ` +
+        `last checkpoint ${c.last_checkpoint ?? '–'} (${sec(c.checkpoint_age_sec)} ago), ${c.partitions} partition(s), ${c.committed_offsets} offsets committed`,
+    );
+  }
+  lines.push(`  lag: ${s.lag === null ? 'unknown (no Kafka configured; see /metrics of the stream process)' : `${s.lag} messages`}`);
+  lines.push(`  last hour: ${s.dead_letters_1h} dead letters, ${s.late_events_1h} late events; ${s.alerts_pending} alerts awaiting delivery`, '', 'Job runs (newest first)');
+  if (s.last_runs.length === 0) lines.push('  (none)');
+  for (const r of s.last_runs) {
+    const range = r.range_from === null ? '' : r.range_to === null || r.range_to === r.range_from ? ` ${r.range_from}` : ` ${r.range_from} … ${r.range_to}`;
+    lines.push(`  #${r.id} ${r.job}${r.step === null ? '' : `/${r.step}`}${range}: ${r.outcome}${r.duration_sec === null ? '' : ` in ${sec(r.duration_sec)}`} (started ${r.started_at} by ${r.requested_by})`);
+  }
+  lines.push('', 'Reconcile drift (latest per mart)');
+  if (s.drift.length === 0) lines.push('  (no reconcile yet)');
+  for (const d of s.drift) {
+    lines.push(`  ${d.mart} ${d.event_date}: ${d.rows_changed} changed, ${d.rows_added} added, ${d.rows_removed} removed of ${d.rows_compared}; max |diff| ${d.max_abs_diff}; ${d.late_events} late events`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+function positiveInt(text: string | undefined, fallback: number, flag: string): number {
+  if (text === undefined) return fallback;
+  const value = Number(text);
+  if (!/^\d+$/.test(text) || value <= 0 || !Number.isSafeInteger(value)) throw new UsageError(`${flag} must be a positive whole number`);
+  return value;
+}
+
+function takeClicks(count: number, options: Parameters<typeof generateClicks>[0]): GeneratedClick[] {
+  const clicks: GeneratedClick[] = [];
+  for (const click of generateClicks(options)) {
+    clicks.push(click);
+    if (clicks.length >= count) break;
+  }
+  return clicks;
+}
+
+export const OPERATOR_COMMANDS: Record<string, Command> = {
+  status: {
+    summary: 'One screen: watermark, lag, checkpoint age, last job runs, reconcile drift',
+    usage: `tidemark status [--json]
+
+Reads the database (DATABASE_URL or the embedded one under TIDEMARK_HOME) and prints each stream
+consumer's watermark and last checkpoint, the Kafka lag of KAFKA_GROUP_ID (when KAFKA_BROKERS is
+set), dead letters and late events of the last hour, the newest job runs and the latest
+reconcile drift per mart. The embedded database can be read only while no demo holds it.
+  --json   print the same as JSON (the body of GET /api/status)`,
+    run: async (args) => {
+      const { values } = parseFlags(args, { json: { type: 'boolean' } });
+      const config = loadConfigFromProcess();
+      const db = await openConfiguredDatabase(config);
+      try {
+        const status = await operatorStatus(db, { nowMs: Date.now(), lag: await kafkaLag(config, db) });
+        process.stdout.write(values.json === true ? `${JSON.stringify(status, null, 2)}\n` : formatStatus(status));
+      } finally {
+        await db.close();
+      }
+      return 0;
+    },
+  },
+  generate: {
+    summary: 'Write generated click events to Kafka, a JSON Lines file or a Parquet file',
+    usage: `tidemark generate (--kafka | --out FILE.jsonl | --out FILE.parquet) [options]
+
+Generates TripClick-like click events (Zipf-popular documents, sessions, a daily load curve, an
+anomalous session every --anomaly-every, and a trickle of late, duplicate and malformed messages)
+  --kafka              produce to KAFKA_TOPIC on KAFKA_BROKERS, keyed by session_id
+  --partitions N       with --kafka: create the topic with N partitions first (or check it has N)
+  --out FILE           write JSON Lines (one raw message per line), or Parquet in the archive's
+                       schema when FILE ends in .parquet (malformed messages are left out there)
+  --events N           how many messages (default 10000)
+  --rate R             events per second of event time (default GENERATOR_RATE)
+  --start ISO          event time of the first event (default: so that the last one is now)
+  --seed S             generator seed (default 1); the same seed gives the same events
+  --anomaly-every DUR  one anomalous session per DUR of event time (default GENERATOR_ANOMALY_EVERY)
+  --clean              no late, duplicate or malformed messages`,
+    run: async (args) => {
+      const { values } = parseFlags(args, {
+        kafka: { type: 'boolean' },
+        partitions: { type: 'string' },
+        out: { type: 'string' },
+        events: { type: 'string' },
+        rate: { type: 'string' },
+        start: { type: 'string' },
+        seed: { type: 'string' },
+        'anomaly-every': { type: 'string' },
+        clean: { type: 'boolean' },
+      });
+      const flag = (name: string): string | undefined => {
+        const value = (values as Record<string, unknown>)[name];
+        return typeof value === 'string' ? value : undefined;
+      };
+      const outFile = flag('out');
+      if ((values.kafka === true) === (outFile !== undefined)) throw new UsageError('give exactly one of --kafka and --out FILE');
+      const config = loadConfigFromProcess();
+      const count = positiveInt(flag('events'), 10_000, '--events');
+      const rate = positiveInt(flag('rate'), config.generator.eventsPerSecond, '--rate');
+      const seed = positiveInt(flag('seed'), 1, '--seed');
+      let anomalyEveryMs = config.generator.anomalyEveryMs;
+      const anomalyEvery = flag('anomaly-every');
+      if (anomalyEvery !== undefined) {
+        try {
+          anomalyEveryMs = parseDuration(anomalyEvery);
+        } catch (error) {
+          throw new UsageError(`--anomaly-every: ${(error as Error).message}`);
+        }
+      }
+      let startMs = Math.round(Date.now() - (count / rate) * 1000);
+      const start = flag('start');
+      if (start !== undefined) {
+        startMs = Date.parse(start);
+        if (!Number.isFinite(startMs)) throw new UsageError('--start must be an ISO-8601 instant, e.g. 2026-01-31T00:00:00Z');
+      }
+      const clean = values.clean === true;
+      const clicks = takeClicks(count, {
+        startMs,
+        eventsPerSecond: rate,
+        seed,
+        anomalyEveryMs,
+        loadCurve: true,
+        ...(clean ? {} : { lateEvery: 997, duplicateEvery: 499, malformedEvery: 1999 }),
+      });
+
+      if (values.kafka === true) {
+        if (config.kafka.brokers.length === 0) throw new UsageError('--kafka needs KAFKA_BROKERS');
+        try {
+          const partitions = flag('partitions');
+          if (partitions !== undefined) await createTopic(config.kafka.brokers, config.kafka.topic, positiveInt(partitions, 1, '--partitions'));
+          await produceLines(config.kafka.brokers, config.kafka.topic, clicks.map((c) => ({ key: c.key, value: c.value })));
+        } catch (error) {
+          if (error instanceof UsageError) throw error;
+          throw new StartupError(`KAFKA_BROKERS: producing to ${config.kafka.topic} failed: ${(error as Error).message}`);
+        }
+        process.stdout.write(`produced ${clicks.length} messages to ${config.kafka.topic}\n`);
+        return 0;
+      }
+      const out = outFile!;
+      if (out.endsWith('.parquet')) {
+        const rows: ArchiveRow[] = [];
+        clicks.forEach((c, offset) => {
+          const parsed = parseRawMessage(c.value, { nowMs: Number.MAX_SAFE_INTEGER, maxFutureSkewMs: 0 });
+          if (parsed.ok) rows.push({ ...parsed.event, partition: 0, offset: String(offset) });
+        });
+        writeFileSync(out, encodeEventsToParquet(rows));
+        process.stdout.write(`wrote ${rows.length} events to ${out}\n`);
+        return 0;
+      }
+      const file = createWriteStream(out, { encoding: 'utf8' });
+      for (const c of clicks) if (!file.write(`${c.value}\n`)) await once(file, 'drain');
+      file.end();
+      await once(file, 'finish');
+      process.stdout.write(`wrote ${clicks.length} messages to ${out}\n`);
+      return 0;
+    },
+  },
+  console: {
+    summary: 'Console, JSON API, /metrics and the alert webhook, without a stream (until SIGINT)',
+    usage: `tidemark console
+
+Serves the console, the JSON API, /healthz, /readyz and /metrics on PORT from the database, and
+delivers the anomaly alert outbox to ALERT_WEBHOOK_URL when set. Use it beside \`tidemark stream\`
+processes (the docker-compose "console" service). SIGINT or SIGTERM exits 0.`,
+    run: async (args) => {
+      parseFlags(args, {});
+      const config = loadConfigFromProcess();
+      const log = createLogger(config.log.level, { component: 'console' });
+      const db = await openConfiguredDatabase(config);
+      const stop = new AbortController();
+      const onSignal = (): void => stop.abort();
+      process.once('SIGINT', onSignal);
+      process.once('SIGTERM', onSignal);
+      try {
+        const registry = new Registry();
+        const components = operatorSurface({ config, db, registry, metrics: operatorMetrics(registry), log, lag: () => kafkaLag(config, db) });
+        await runComponents(components, stop.signal, log);
+        return 0;
+      } finally {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+        await db.close();
+      }
+    },
+  },
+};

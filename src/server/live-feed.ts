@@ -1,0 +1,92 @@
+// Server-sent events for the console (/api/live): one snapshot of everything the page shows,
+// computed once per tick however many pages are open, and pushed to each of them.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Queryable } from '../io/db/database.ts';
+import type { Logger } from '../io/log.ts';
+import { anomalyAlerts, clinicalTrend, topDocs, trafficMinutes } from '../io/queries/mart-queries.ts';
+import { operatorStatus } from '../io/queries/operator-status.ts';
+
+/** Minutes of traffic the console's chart shows. */
+const TRAFFIC_WINDOW_MS = 3 * 3_600_000;
+
+export async function consoleSnapshot(db: Queryable, nowMs: number, lag: number | null) {
+  // Provisional minutes may lie a little ahead of the wall clock (events within MAX_FUTURE_SKEW).
+  const traffic = await trafficMinutes(db, nowMs - TRAFFIC_WINDOW_MS, nowMs + 10 * 60_000);
+  return {
+    now: new Date(nowMs).toISOString(),
+    traffic,
+    top: await topDocs(db, { atMs: nowMs, limit: 10 }),
+    trend: await clinicalTrend(db, { atMs: nowMs }),
+    anomalies: await anomalyAlerts(db, 20),
+    status: await operatorStatus(db, { nowMs, lag }),
+  };
+}
+
+export interface LiveFeedOptions {
+  readonly db: Queryable;
+  readonly lag: () => Promise<number | null>;
+  readonly clock: () => number;
+  readonly everyMs: number;
+  readonly log: Logger;
+}
+
+export class LiveFeed {
+  private readonly options: LiveFeedOptions;
+  private readonly clients = new Set<ServerResponse>();
+  private timer: NodeJS.Timeout | undefined;
+  private busy = false;
+
+  constructor(options: LiveFeedOptions) {
+    this.options = options;
+  }
+
+  async subscribe(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive' });
+    res.write('retry: 2000\n\n');
+    this.clients.add(res);
+    // A page that went away mid-write must not take the process down with an unhandled error.
+    res.on('error', () => this.clients.delete(res));
+    req.on('close', () => {
+      this.clients.delete(res);
+      if (this.clients.size === 0) this.stopTicking();
+    });
+    this.timer ??= setInterval(() => void this.tick(), this.options.everyMs);
+    // The newcomer gets a snapshot at once instead of waiting for the next tick.
+    const payload = await this.snapshot();
+    if (payload !== undefined && !res.writableEnded && !res.destroyed) res.write(payload);
+  }
+
+  close(): void {
+    this.stopTicking();
+    for (const res of this.clients) res.end();
+    this.clients.clear();
+  }
+
+  private stopTicking(): void {
+    if (this.timer !== undefined) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  private async tick(): Promise<void> {
+    // A slow database must not pile up overlapping snapshots.
+    if (this.busy) return;
+    this.busy = true;
+    try {
+      const payload = await this.snapshot();
+      if (payload !== undefined) for (const res of this.clients) if (!res.destroyed) res.write(payload);
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private async snapshot(): Promise<string | undefined> {
+    try {
+      const now = this.options.clock();
+      const body = await consoleSnapshot(this.options.db, now, await this.options.lag().catch(() => null));
+      return `event: snapshot\ndata: ${JSON.stringify(body)}\n\n`;
+    } catch (error) {
+      this.options.log.warn('live snapshot failed', { error: (error as Error).message });
+      return undefined;
+    }
+  }
+}
