@@ -38,16 +38,17 @@ describe.runIf(brokers !== undefined && pg !== undefined && s3 !== undefined)('k
     const env = archiveEnv({ databaseUrl: t.url!, brokers: kafka.brokers, topic, groupId, s3: s3!, prefix, suite, flushRows: 600, flushInterval: '150ms' });
     const children: ReturnType<typeof startCli>[] = [];
     try {
-      const pauses = [700, 1300, 450, 1100, 900, 1600];
+      // Kill once a run has archived another tenth of the topic, plus a little jitter: driven by
+      // progress, not by time, so every kill lands mid-stream however fast the machine is.
+      const pauses = [70, 130, 45, 110, 90, 160];
       const committedAtKill: number[] = [];
       let killsLeavingIntents = 0;
       for (const pause of pauses) {
         const run = startCli(['archive'], env);
         children.push(run);
         const before = await archivedOffsets(t.db, groupId, topic);
-        // Kill only once this run has committed something, so every kill lands mid-stream.
-        const deadline = Date.now() + 60_000;
-        while ((await archivedOffsets(t.db, groupId, topic)) === before && Date.now() < deadline) await sleep(50);
+                const deadline = Date.now() + 60_000;
+        while ((await archivedOffsets(t.db, groupId, topic)) < before + total / 10 && Date.now() < deadline) await sleep(20);
         await sleep(pause);
         run.child.kill('SIGKILL');
         const result = await run.done;
@@ -61,8 +62,15 @@ describe.runIf(brokers !== undefined && pg !== undefined && s3 !== undefined)('k
 
       const resumeFrom = await archivedOffsets(t.db, groupId, topic);
       const leftover = await t.db.query<{ n: string }>(`SELECT count(DISTINCT object_key)::text AS n FROM archive_intents`);
+      // Owners bump a partition's epoch when they take it: once this run has, its signal handlers
+      // are installed, so the SIGTERM below tests the graceful stop and not a process still loading.
+      const epochs = async (): Promise<number> =>
+        Number((await t.db.query<{ n: string }>(`SELECT coalesce(sum(epoch), 0)::text AS n FROM archive_partitions`)).rows[0]?.n ?? 0);
+      const epochsBefore = await epochs();
       const last = startCli(['archive'], env);
       children.push(last);
+      const claimDeadline = Date.now() + 60_000;
+      while ((await epochs()) === epochsBefore && Date.now() < claimDeadline) await sleep(50);
       await waitForArchiveCatchUp(t.db, kafka.brokers, groupId, topic, 180_000);
       last.child.kill('SIGTERM');
       const result = await last.done;
