@@ -2,8 +2,9 @@
 // superset/requirements.txt, installed by scripts/provision-superset.sh) and every chart returns
 // data from real marts.
 //
-// A fresh PostgreSQL database gets the mart suite through `tidemark replay` (the four hot marts)
-// plus the four cold marts, db/init gives it the read-only role, and Superset — SQLite metadata
+// A fresh PostgreSQL database gets the mart suite the way production does, through the real CLI:
+// `tidemark replay` (hot marts), `tidemark archive` (Parquet in a lake folder) and `tidemark
+// backfill` (cold marts, reconcile, quality); db/init gives it the read-only role, and Superset — SQLite metadata
 // in a temp dir, configured by superset/superset_config.py — imports the zip built by
 // scripts/build-superset-bundle.ts with `superset import-dashboards`, connected as tidemark_ro.
 // Then, through the REST API of a running Superset, every chart's data is requested the way the
@@ -22,9 +23,7 @@ import { promisify } from 'node:util';
 import pg from 'pg';
 import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Queryable } from '../../src/io/db/database.ts';
 import { evaluateColdMarts, evaluateHotMarts } from '../../src/marts/reference-evaluator.ts';
-import type { ColdMartRows } from '../../src/marts/types.ts';
 import { buildMartSuite } from '../fixtures/mart-suite.ts';
 import { testDatabaseFactories } from '../support/databases.ts';
 import type { TestDatabase } from '../support/databases.ts';
@@ -54,47 +53,11 @@ interface AlertDefinition {
 }
 
 const suite = buildMartSuite();
-const hot = evaluateHotMarts(suite.expected.onTimeEvents, suite.settings);
-// The cold step (archive → daily marts) is not wired into a CLI yet: its rows come from the
-// reference evaluator over every valid event, inserted below as the daily step will write them.
+// The marts as the pipeline leaves them: after the daily flow's reconcile, the hot marts hold
+// every valid event (late ones included), exactly like the cold marts.
+const hot = evaluateHotMarts(suite.expected.allValidEvents, suite.settings);
 const cold = evaluateColdMarts(suite.expected.allValidEvents, suite.settings);
-
-/** Inserts the four cold marts, one multi-row INSERT … SELECT FROM unnest per mart. */
-async function insertColdMarts(db: Queryable, rows: ColdMartRows): Promise<void> {
-  const s = rows.sessionAnalysis;
-  await db.query(
-    `INSERT INTO mart_session_analysis (session_id, event_date, click_count, unique_docs, first_click_ts, last_click_ts, session_duration_sec)
-     SELECT id, d, c, u, to_timestamp(f / 1000.0), to_timestamp(l / 1000.0), sec
-     FROM unnest($1::text[], $2::date[], $3::int[], $4::int[], $5::float8[], $6::float8[], $7::int[]) AS t(id, d, c, u, f, l, sec)`,
-    [
-      s.map((r) => r.sessionId),
-      s.map((r) => r.eventDate),
-      s.map((r) => r.clickCount),
-      s.map((r) => r.uniqueDocs),
-      s.map((r) => r.firstClickTs),
-      s.map((r) => r.lastClickTs),
-      s.map((r) => r.sessionDurationSec),
-    ],
-  );
-  const d = rows.dailyTraffic;
-  await db.query(
-    `INSERT INTO mart_daily_traffic (event_date, total_events, unique_sessions, unique_documents, peak_hour)
-     SELECT * FROM unnest($1::date[], $2::int[], $3::int[], $4::int[], $5::int[])`,
-    [d.map((r) => r.eventDate), d.map((r) => r.totalEvents), d.map((r) => r.uniqueSessions), d.map((r) => r.uniqueDocuments), d.map((r) => r.peakHour)],
-  );
-  const c = rows.clinicalAreas;
-  await db.query(
-    `INSERT INTO mart_clinical_areas (event_date, clinical_area, search_count, unique_sessions)
-     SELECT * FROM unnest($1::date[], $2::text[], $3::int[], $4::int[])`,
-    [c.map((r) => r.eventDate), c.map((r) => r.clinicalArea), c.map((r) => r.searchCount), c.map((r) => r.uniqueSessions)],
-  );
-  const p = rows.popularDocuments;
-  await db.query(
-    `INSERT INTO mart_popular_documents (event_date, document_id, title, view_count, unique_sessions)
-     SELECT * FROM unnest($1::date[], $2::bigint[], $3::text[], $4::int[], $5::int[])`,
-    [p.map((r) => r.eventDate), p.map((r) => r.documentId), p.map((r) => r.title), p.map((r) => r.viewCount), p.map((r) => r.uniqueSessions)],
-  );
-}
+const coldDates = cold.dailyTraffic.map((r) => r.eventDate).sort();
 
 interface LoggedIn {
   readonly url: string;
@@ -199,22 +162,25 @@ describe.skipIf(SKIP)('Superset bundle in a real Superset', () => {
     const dbName = new URL(dbUrl).pathname.slice(1);
     home = mkdtempSync(join(tmpdir(), 'tidemark-superset-'));
     const env = supersetEnv(home, randomBytes(32).toString('base64'));
-    const marts = db.db;
 
     const fillMarts = async (): Promise<void> => {
-      // Hot marts through the real CLI, cold marts inserted (see `cold` above), then db/init.
-      step('replaying the mart suite');
-      const replay = join(home, 'mart-suite.jsonl');
-      writeFileSync(replay, `${suite.lines.join('\n')}\n`);
-      const replayed = await runCli(['replay', replay], {
+      // The production path, through the real CLI: replay → hot marts, archive → a lake folder,
+      // then the daily flow (completeness → cold → reconcile → quality) for every suite date.
+      const cliEnv = {
         DATABASE_URL: dbUrl,
+        LAKE_URL: `file://${join(home, 'lake')}`,
         MART_TIMEZONE: suite.settings.timeZone,
         WATERMARK_DELAY: `${suite.watermarkDelayMs}ms`,
         MAX_FUTURE_SKEW: `${suite.maxFutureSkewMs}ms`,
         LOG_LEVEL: 'error',
-      });
-      if (replayed.code !== 0) throw new Error(`tidemark replay failed (${String(replayed.code)}): ${replayed.stderr}`);
-      await insertColdMarts(marts, cold);
+      };
+      const replay = join(home, 'mart-suite.jsonl');
+      writeFileSync(replay, `${suite.lines.join('\n')}\n`);
+      for (const args of [['replay', replay], ['archive', replay], ['backfill', '--from', coldDates[0] ?? '', '--to', coldDates.at(-1) ?? '', '--who', 'superset-test']]) {
+        step(`tidemark ${args[0] ?? ''}`);
+        const result = await runCli(args, cliEnv);
+        if (result.code !== 0) throw new Error(`tidemark ${args.join(' ')} failed (${String(result.code)}): ${result.stderr}\n${result.stdout}`);
+      }
       await applyDbInit(admin, dbName);
       step('marts filled, tidemark_ro granted');
     };
