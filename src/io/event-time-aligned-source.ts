@@ -141,6 +141,31 @@ export function alignByEventTime(inner: MessageSource, options: AlignmentOptions
     return out;
   };
 
+  /** See MessageSource.poll: assignment changes only, the lanes keep their messages. */
+  const pollControl = async (maxWaitMs: number): Promise<SourcePoll> => {
+    if (controls.length === 0) {
+      const polled = await inner.poll(0, maxWaitMs);
+      if (polled.kind === 'messages') {
+        enqueue(polled.messages);
+        return { kind: 'messages', messages: [], heldBack: heldBack() };
+      }
+      controls.push(polled);
+    }
+    const control = controls[0]!;
+    if (control.kind === 'end' && buffered > 0) return { kind: 'messages', messages: [], heldBack: heldBack() };
+    controls.shift();
+    if (control.kind === 'assigned') for (const p of control.partitions) lane(p);
+    if (control.kind === 'revoked') {
+      // Their messages were never handed over: the next owner reads them from the checkpoint.
+      for (const p of control.partitions) {
+        const l = lanes.get(p);
+        if (l !== undefined) buffered -= l.queue.length - l.head;
+        lanes.delete(p);
+      }
+    }
+    return control;
+  };
+
   return {
     bounded: inner.bounded,
     start: (hooks: SourceHooks) =>
@@ -157,6 +182,7 @@ export function alignByEventTime(inner: MessageSource, options: AlignmentOptions
         },
       }),
     async poll(maxMessages: number, maxWaitMs: number): Promise<SourcePoll> {
+      if (maxMessages < 1) return pollControl(maxWaitMs);
       const deadline = clock() + maxWaitMs;
       for (;;) {
         if (controls.length > 0) {

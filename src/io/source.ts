@@ -34,6 +34,9 @@ export interface MessageSource {
   /**
    * Waits up to maxWaitMs for up to maxMessages messages. Returns {kind:'messages', messages: []}
    * on timeout. Assignment changes are returned as their own poll result, in order.
+   * maxMessages 0 asks for assignment changes only: a source with one pending returns it (a
+   * revocation drops the revoked partitions' unpolled messages), otherwise an empty result; no
+   * message is handed over. A runner that holds back in event time still follows the group.
    */
   poll(maxMessages: number, maxWaitMs: number): Promise<SourcePoll>;
   /** Stops fetching; pending messages are discarded (they were not committed). */

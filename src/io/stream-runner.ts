@@ -136,15 +136,13 @@ async function runFromCheckpoint(options: StreamRunOptions, source: MessageSourc
   let ended: StreamRunSummary['ended'] = 'stopped';
   while (options.signal?.aborted !== true) {
     // Watermark alignment across instances: an instance far ahead in event time waits for the
-    // group's slowest live partition (bounded, in case that partition's owner is stuck).
-    if (processor.leadOverGroup > maxLeadMs && (throttledSince === null || clock() - throttledSince < 120_000)) {
-      throttledSince ??= clock();
-      await new Promise((r) => setTimeout(r, 200));
-      await commit(await flush(), clock());
-      continue;
-    }
-    throttledSince = null;
-    const polled = await source.poll(options.batchMaxMessages, options.batchMaxWaitMs);
+    // group's slowest live partition (bounded, in case that partition's owner is stuck). While it
+    // waits it still takes assignment changes (a control-only poll): after a rebalance, the
+    // partition the group waits for may have been handed to this very instance.
+    const throttled = processor.leadOverGroup > maxLeadMs && (throttledSince === null || clock() - throttledSince < 120_000);
+    if (throttled) throttledSince ??= clock();
+    else throttledSince = null;
+    const polled = await source.poll(throttled ? 0 : options.batchMaxMessages, throttled ? 200 : options.batchMaxWaitMs);
     const startedAt = clock();
     if (polled.kind === 'assigned') {
       for (const partition of polled.partitions) {
@@ -157,7 +155,8 @@ async function runFromCheckpoint(options: StreamRunOptions, source: MessageSourc
     } else if (polled.kind === 'messages') {
       totals.messages += polled.messages.length;
       metrics?.eventsIn.inc({}, polled.messages.length);
-      if (polled.messages.length === 0 && startedAt - lastFlushAt < idleFlushMs) continue;
+      // A throttled instance flushes every round: the flush reloads the group's clocks.
+      if (polled.messages.length === 0 && !throttled && startedAt - lastFlushAt < idleFlushMs) continue;
       processor.process(polled.messages, polled.heldBack);
       await commit(await flush(), startedAt);
       lastFlushAt = clock();

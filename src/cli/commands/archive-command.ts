@@ -8,7 +8,7 @@ import { openDatabase } from '../../io/db/open-database.ts';
 import { createJsonLinesSource } from '../../io/file/json-lines-source.ts';
 import { createParquetFileSource } from '../../io/file/parquet-source.ts';
 import { endOffsets } from '../../io/kafka/kafka-admin.ts';
-import { createKafkaSource } from '../../io/kafka/kafka-source.ts';
+import { createKafkaSource, kafkaLoggerFrom } from '../../io/kafka/kafka-source.ts';
 import { openLake } from '../../io/lake/open-lake.ts';
 import { createLogger } from '../../io/log.ts';
 import { Registry, archiveMetrics } from '../../io/metrics.ts';
@@ -56,6 +56,7 @@ a bounded source: at its end the archive watermark becomes +∞.
           sessionTimeoutMs: config.kafka.sessionTimeoutMs,
           // Instance ids are scoped to their group: the stream's id can be reused here.
           ...(config.kafka.groupInstanceId === null ? {} : { groupInstanceId: config.kafka.groupInstanceId }),
+          logger: kafkaLoggerFrom(createLogger(config.log.level, { component: 'kafka', group: config.kafka.archiveGroupId })),
         });
       return runArchiveCommand(config, source, config.kafka.archiveGroupId, () => endOffsets(brokers, topic));
     },

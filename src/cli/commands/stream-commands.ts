@@ -6,7 +6,7 @@ import { createJsonLinesSource } from '../../io/file/json-lines-source.ts';
 import { createParquetFileSource } from '../../io/file/parquet-source.ts';
 import { alignByEventTime } from '../../io/event-time-aligned-source.ts';
 import { endOffsets } from '../../io/kafka/kafka-admin.ts';
-import { createKafkaSource } from '../../io/kafka/kafka-source.ts';
+import { createKafkaSource, kafkaLoggerFrom } from '../../io/kafka/kafka-source.ts';
 import { createLogger } from '../../io/log.ts';
 import { Registry, operatorMetrics, streamMetrics } from '../../io/metrics.ts';
 import { runStream } from '../../io/stream-runner.ts';
@@ -47,6 +47,7 @@ flight, commits it and exits 0. Requires KAFKA_BROKERS.
             clientId: config.kafka.clientId,
             sessionTimeoutMs: config.kafka.sessionTimeoutMs,
             ...(config.kafka.groupInstanceId === null ? {} : { groupInstanceId: config.kafka.groupInstanceId }),
+            logger: kafkaLoggerFrom(createLogger(config.log.level, { component: 'kafka', group: config.kafka.groupId })),
           }),
           { endOffsets: () => endOffsets(brokers, topic), maxFutureSkewMs: config.stream.maxFutureSkewMs },
         );

@@ -32,6 +32,7 @@ export function createJsonLinesSource(path: string, clock: () => number = Date.n
         announced = true;
         return { kind: 'assigned', source, partitions: [0] };
       }
+      if (maxMessages < 1) return { kind: 'messages', messages: [] };
       if (done) return { kind: 'end' };
       const messages: RawMessage[] = [];
       while (messages.length < maxMessages) {

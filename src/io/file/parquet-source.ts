@@ -45,6 +45,7 @@ export function createParquetFileSource(path: string, clock: () => number = Date
         announced = true;
         return { kind: 'assigned', source, partitions: [0] };
       }
+      if (maxMessages < 1) return { kind: 'messages', messages: [] };
       if (done) return { kind: 'end' };
       while (current === null || cursor >= current.numRows) {
         let next: IteratorResult<ParquetEventBatch>;

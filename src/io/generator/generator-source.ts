@@ -23,6 +23,7 @@ export function createGeneratorSource(name: string, count: number, options: Gene
         announced = true;
         return { kind: 'assigned', source, partitions: [0] };
       }
+      if (maxMessages < 1) return { kind: 'messages', messages: [] };
       const messages: RawMessage[] = [];
       while (messages.length < maxMessages && next < count) {
         const click = clicks.next().value!;

@@ -19,6 +19,7 @@
 import { Consumer } from '@platformatic/kafka';
 import type { ConsumerGroupJoinPayload, Message, MessagesStream } from '@platformatic/kafka';
 import type { RawMessage } from '../../marts/types.ts';
+import type { Logger } from '../log.ts';
 import type { MessageSource, SourceHooks, SourcePoll } from '../source.ts';
 import { KafkaError, toKafkaError } from './kafka-errors.ts';
 
@@ -463,13 +464,16 @@ export function createKafkaSource(options: KafkaSourceOptions): KafkaSource {
     if (polling) throw new Error('kafka source: poll() called while another poll() is pending');
     polling = true;
     try {
+      const controlOnly = maxMessages < 1;
       const limit = Math.max(1, Math.floor(maxMessages));
       const deadline = Date.now() + Math.max(0, maxWaitMs);
       for (;;) {
         if (failure !== null) throw failure;
         if (closed) return { kind: 'messages', messages: [] };
         const entry = peek();
-        if (entry === undefined) {
+        // Control-only polls wait behind messages: every ownership change purges them first
+        // (revokeAll, reload), so a pending change always reaches the head.
+        if (entry === undefined || (controlOnly && entry.t === 'msg')) {
           const remaining = deadline - Date.now();
           if (remaining <= 0) return { kind: 'messages', messages: [] };
           await new Promise<void>((resolve) => {
@@ -553,6 +557,11 @@ export function createKafkaSource(options: KafkaSourceOptions): KafkaSource {
   }
 
   return { bounded: false, start, poll, close, reload, stats };
+}
+
+/** The process logger as the source's logger: group joins, assignments and revocations at info. */
+export function kafkaLoggerFrom(log: Logger): KafkaLogger {
+  return (level, message, fields) => log[level](message, fields === undefined ? undefined : { ...fields });
 }
 
 function defaultLogger(level: KafkaLogLevel, message: string, fields?: Readonly<Record<string, unknown>>): void {

@@ -107,6 +107,7 @@ export function createLakePrefixSource(lake: Lake, prefix: string, options: Lake
         announced = true;
         return { kind: 'assigned', source, partitions: [0] };
       }
+      if (maxMessages < 1) return { kind: 'messages', messages: [] };
       if (done) return { kind: 'end' };
       const messages: RawMessage[] = [];
       const receivedAt = clock();
