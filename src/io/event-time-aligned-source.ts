@@ -141,6 +141,19 @@ export function alignByEventTime(inner: MessageSource, options: AlignmentOptions
     return out;
   };
 
+  const takeControl = (): SourcePoll => {
+    const control = controls.shift()!;
+    if (control.kind === 'assigned') for (const p of control.partitions) lane(p);
+    if (control.kind === 'revoked') {
+      for (const p of control.partitions) {
+        const l = lanes.get(p);
+        if (l !== undefined) buffered -= l.queue.length - l.head;
+        lanes.delete(p);
+      }
+    }
+    return control;
+  };
+
   /** See MessageSource.poll: assignment changes only, the lanes keep their messages. */
   const pollControl = async (maxWaitMs: number): Promise<SourcePoll> => {
     if (controls.length === 0) {
@@ -151,19 +164,8 @@ export function alignByEventTime(inner: MessageSource, options: AlignmentOptions
       }
       controls.push(polled);
     }
-    const control = controls[0]!;
-    if (control.kind === 'end' && buffered > 0) return { kind: 'messages', messages: [], heldBack: heldBack() };
-    controls.shift();
-    if (control.kind === 'assigned') for (const p of control.partitions) lane(p);
-    if (control.kind === 'revoked') {
-      // Their messages were never handed over: the next owner reads them from the checkpoint.
-      for (const p of control.partitions) {
-        const l = lanes.get(p);
-        if (l !== undefined) buffered -= l.queue.length - l.head;
-        lanes.delete(p);
-      }
-    }
-    return control;
+    if (controls[0]!.kind === 'end' && buffered > 0) return { kind: 'messages', messages: [], heldBack: heldBack() };
+    return takeControl();
   };
 
   return {
@@ -185,14 +187,22 @@ export function alignByEventTime(inner: MessageSource, options: AlignmentOptions
       if (maxMessages < 1) return pollControl(maxWaitMs);
       const deadline = clock() + maxWaitMs;
       for (;;) {
+        if (controls.length === 0 && buffered > 0) {
+          // An ownership change must not wait behind what is buffered here: ask for one first
+          // (a control-only poll; the inner source hands over no message).
+          const pending = await inner.poll(0, 0);
+          if (pending.kind === 'messages') enqueue(pending.messages);
+          else controls.push(pending);
+        }
         if (controls.length > 0) {
-          // A control result is a barrier: everything fetched before it goes first.
-          const rest = drain(maxMessages, true);
-          if (rest.length > 0) return { kind: 'messages', messages: rest, heldBack: heldBack() };
-          const control = controls.shift()!;
-          if (control.kind === 'assigned') for (const p of control.partitions) lane(p);
-          if (control.kind === 'revoked') for (const p of control.partitions) lanes.delete(p);
-          return control;
+          // The end of a bounded source is a barrier: everything fetched before it goes first.
+          // An ownership change is not: a revoked partition's messages are dropped (the next
+          // owner reads them from the checkpoint; handing them over now would only race it).
+          if (controls[0]!.kind === 'end') {
+            const rest = drain(maxMessages, true);
+            if (rest.length > 0) return { kind: 'messages', messages: rest, heldBack: heldBack() };
+          }
+          return takeControl();
         }
         blockedOn = null;
         const ready = drain(maxMessages, buffered >= maxBuffered);

@@ -22,7 +22,7 @@ describe.skipIf(brokers === undefined || pg === undefined)('rebalance across thr
   afterAll(() => kafka.cleanup());
 
   it('one instance stopped and one added mid-stream: rows exact', { timeout: 600_000 }, async () => {
-    const suite = buildMartSuite({ scale: 4 });
+    const suite = buildMartSuite({ scale: 2 });
     const topic = await kafka.createTopic(3);
     await produceLines(kafka.brokers, topic, suite.lines.map((value, i) => ({ key: suite.keys[i] ?? null, value })));
     const total = suite.lines.length;
@@ -32,7 +32,7 @@ describe.skipIf(brokers === undefined || pg === undefined)('rebalance across thr
       const groupId = kafka.groupId();
       const env = streamEnv({ databaseUrl: t.url!, brokers: kafka.brokers, topic, groupId, suite });
       // Small batches so the stream is still running when the group changes.
-      const slow = { ...env, STREAM_BATCH_MAX_MESSAGES: '300', LOG_LEVEL: 'info' };
+      const slow = { ...env, STREAM_BATCH_MAX_MESSAGES: '500', LOG_LEVEL: 'info' };
       const start = (name: string): ReturnType<typeof startCli> => {
         const run = startCli(['stream'], slow);
         runs.push({ name, run });
