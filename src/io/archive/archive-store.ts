@@ -5,6 +5,8 @@
 // another one during a rebalance can neither announce nor commit a flush.
 import type { ExternalPartitionClock } from '../../stream/watermark-tracker.ts';
 import type { Queryable } from '../db/database.ts';
+import { groupClocks } from '../hot-sink/checkpoint-store.ts';
+import type { CommittedPartitionRow } from '../hot-sink/checkpoint-store.ts';
 import { epochMs, fromSqlEpoch, toSqlTimestamp } from '../hot-sink/timestamps.ts';
 
 export class ArchiveFencedError extends Error {
@@ -187,23 +189,11 @@ export async function loadArchiveGroupClocks(
   source: string,
   logEnds?: ReadonlyMap<number, string>,
 ): Promise<ExternalPartitionClock[]> {
-  const result = await db.query<{ p: number; next: string | null; mx: unknown; at: unknown }>(
+  const result = await db.query<CommittedPartitionRow>(
     `SELECT kafka_partition AS p, next_offset::text AS next, ${epochMs('max_event_ts')} AS mx,
             ${epochMs('coalesce(last_message_at, updated_at)')} AS at
        FROM archive_partitions WHERE consumer = $1 AND source = $2`,
     [consumer, source],
   );
-  const committed = new Map(result.rows.map((r) => [r.p, r]));
-  const partitions = new Set<number>([...committed.keys(), ...(logEnds?.keys() ?? [])]);
-  return [...partitions].map((partition) => {
-    const row = committed.get(partition);
-    const end = logEnds?.get(partition);
-    const next = row?.next === null || row === undefined ? 0n : BigInt(row.next);
-    return {
-      partition,
-      maxEventTs: row === undefined ? Number.NEGATIVE_INFINITY : fromSqlEpoch(row.mx),
-      committedAt: row === undefined ? Number.NEGATIVE_INFINITY : fromSqlEpoch(row.at),
-      caughtUp: end === undefined ? true : next >= BigInt(end),
-    };
-  });
+  return groupClocks(result.rows, logEnds);
 }

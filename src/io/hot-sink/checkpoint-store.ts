@@ -16,33 +16,46 @@ export async function loadConsumerWatermark(db: Queryable, consumer: string): Pr
   return row === undefined ? undefined : fromSqlEpoch(row.wm);
 }
 
-/**
- * Every partition of the group as last committed, by whichever instance owns it. With the log's
- * end offsets, partitions nobody has committed yet count too (at −∞), and each is marked caught
- * up or not; without them, every committed partition counts as caught up.
- */
+/** Every partition of the group as last committed, by whichever instance owns it (see groupClocks). */
 export async function loadGroupClocks(
   db: Queryable,
   consumer: string,
   source: string,
   logEnds?: ReadonlyMap<number, string>,
 ): Promise<ExternalPartitionClock[]> {
-  const result = await db.query<{ p: number; next: string; mx: unknown; at: unknown }>(
+  const result = await db.query<CommittedPartitionRow>(
     `SELECT kafka_partition AS p, next_offset::text AS next, ${epochMs('max_event_ts')} AS mx, ${epochMs('updated_at')} AS at
        FROM stream_partitions WHERE consumer = $1 AND source = $2`,
     [consumer, source],
   );
-  const committed = new Map(result.rows.map((r) => [r.p, r]));
+  return groupClocks(result.rows, logEnds);
+}
+
+/** A committed partition row: its next offset (null: none yet), newest event time and commit time, as SQL epochs. */
+export interface CommittedPartitionRow {
+  readonly p: number;
+  readonly next: string | null;
+  readonly mx: unknown;
+  readonly at: unknown;
+}
+
+/**
+ * The group's clocks from committed partition rows (the stream's or the archive's). With the
+ * log's end offsets, partitions nobody has committed yet count too (at −∞), and each is marked
+ * caught up or not; without them, every committed partition counts as caught up.
+ */
+export function groupClocks(rows: readonly CommittedPartitionRow[], logEnds?: ReadonlyMap<number, string>): ExternalPartitionClock[] {
+  const committed = new Map(rows.map((r) => [r.p, r]));
   const partitions = new Set<number>([...committed.keys(), ...(logEnds?.keys() ?? [])]);
   return [...partitions].map((partition) => {
     const row = committed.get(partition);
     const end = logEnds?.get(partition);
-    const next = row === undefined ? 0 : Number(row.next);
+    const next = row?.next === null || row === undefined ? 0n : BigInt(row.next);
     return {
       partition,
       maxEventTs: row === undefined ? Number.NEGATIVE_INFINITY : fromSqlEpoch(row.mx),
       committedAt: row === undefined ? Number.NEGATIVE_INFINITY : fromSqlEpoch(row.at),
-      caughtUp: end === undefined ? true : next >= Number(end),
+      caughtUp: end === undefined ? true : next >= BigInt(end),
     };
   });
 }
