@@ -86,6 +86,8 @@ export interface JobServiceOptions {
 }
 
 const DATE_PATTERN = /^\d{4}-\d{2}-\d{2}$/;
+/** How long closing a worker waits at least for alerts still being posted. */
+const ALERT_DRAIN_MS = 5000;
 
 /** Every date from `from` to `to`, inclusive; RangeError on a bad or reversed range. */
 export function datesBetween(from: string, to: string): string[] {
@@ -227,7 +229,12 @@ export function createJobService(options: JobServiceOptions): JobService {
       return {
         close: async (graceMs) => {
           await handle.close(graceMs);
-          await Promise.all([...alerting]);
+          // A webhook that hangs must not hold a shutdown for its whole retry budget (minutes).
+          let timer: NodeJS.Timeout | undefined;
+          const bound = new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.max(graceMs ?? 30_000, ALERT_DRAIN_MS))));
+          await Promise.race([Promise.all([...alerting]), bound]);
+          clearTimeout(timer);
+          if (alerting.size > 0) log.warn('stopped with alerts still undelivered', { alerts: alerting.size });
         },
       };
     },
