@@ -164,3 +164,72 @@ for (const factory of testDatabaseFactories()) {
     });
   });
 }
+
+describe('the demo scheduler at start-up', () => {
+  const pglite = testDatabaseFactories().find((factory) => factory.kind === 'pglite')!;
+  const home = mkdtempSync(join(tmpdir(), 'tidemark-demo-startup-'));
+  let t: TestDatabase;
+
+  afterAll(async () => {
+    await t?.dispose();
+    rmSync(home, { recursive: true, force: true });
+  });
+
+  /** Runs the scheduler component until `until` resolves, then stops it; resolves once it has stopped. */
+  async function runScheduler(jobs: InProcessJobs, until: () => Promise<void>): Promise<void> {
+    const stop = new AbortController();
+    let up!: () => void;
+    const started = new Promise<void>((resolve) => (up = resolve));
+    const running = jobs.component.run(stop.signal, up);
+    await started;
+    await until();
+    stop.abort();
+    await running;
+  }
+
+  it('runs the daily flow for yesterday once, and not again at the next start', async () => {
+    t = await pglite.create();
+    const config = loadConfig({ TIDEMARK_HOME: home, LAKE_URL: `file://${join(home, 'lake')}`, LOG_LEVEL: 'error' }, { cwd: home });
+    const yesterday = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
+    const lake = openLake(config.lake, config.s3);
+    await runArchive({
+      db: t.db,
+      lake,
+      source: createGeneratorSource('startup-test', 600, { startMs: Date.parse(`${yesterday}T10:00:00Z`), eventsPerSecond: 1, seed: 3, anomalyEvery: 0 }),
+      consumer: 'test-archive',
+      settings: { timeZone: 'UTC', watermarkDelayMs: 600_000, maxFutureSkewMs: 300_000, idlePartitionTimeoutMs: 60_000, limits: { maxRows: 100_000, maxBytes: 64 * 1024 ** 2, maxAgeMs: 60_000 } },
+      log,
+    });
+    await lake.close();
+
+    const runId = `daily-${yesterday}`;
+    const first = inProcessJobs({ config, db: t.db, log, pollMs: 50 });
+    await runScheduler(first, async () => {
+      while ((await first.service.getRun(runId)) === null) await new Promise((r) => setTimeout(r, 50));
+      expect((await first.service.waitForRun(runId, { pollMs: 100 })).run.outcome).toBe('succeeded');
+    });
+    const audit = async (): Promise<string[]> =>
+      (
+        await t.db.query<{ line: string }>(
+          `SELECT concat_ws('|', job, coalesce(step, '-'), range_from::text, requested_by, outcome) AS line FROM job_runs ORDER BY id`,
+        )
+      ).rows.map((r) => r.line);
+    const afterFirst = await audit();
+    expect(afterFirst).toEqual([
+      `daily|-|${yesterday}|demo start-up|succeeded`,
+      `daily|completeness|${yesterday}|demo start-up|succeeded`,
+      `daily|cold|${yesterday}|demo start-up|succeeded`,
+      `daily|reconcile|${yesterday}|demo start-up|succeeded`,
+      `daily|quality|${yesterday}|demo start-up|succeeded`,
+    ]);
+    const { rows } = await t.db.query<{ total_events: number }>(`SELECT total_events FROM mart_daily_traffic WHERE event_date = $1`, [yesterday]);
+    expect(rows).toEqual([{ total_events: 600 }]);
+
+    // A restart finds the run done: it neither waits for readiness nor starts anything.
+    let asked = 0;
+    const second = inProcessJobs({ config, db: t.db, log, pollMs: 50, readyForStartupRun: async () => (asked++, true) });
+    await runScheduler(second, async () => {});
+    expect(asked).toBe(0);
+    expect(await audit()).toEqual(afterFirst);
+  });
+});
