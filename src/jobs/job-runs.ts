@@ -110,7 +110,9 @@ export async function finishStepRun(
 
 /**
  * Records how one date of a run ended and, when it was the last, closes the run row: cancelled if
- * any date was, else failed if any date failed, else succeeded. Idempotent.
+ * any date was, else failed if any date failed, else succeeded. Idempotent: resolves true only
+ * for the call that recorded the date, so a repeated settle (the queue calls it at least once)
+ * can tell it must not alert again.
  */
 export async function settleRunDate(
   db: Database,
@@ -118,12 +120,12 @@ export async function settleRunDate(
   date: string,
   outcome: 'succeeded' | 'failed' | 'cancelled',
   error: string | null,
-): Promise<void> {
-  await db.transaction(async (tx) => {
+): Promise<boolean> {
+  return db.transaction(async (tx) => {
     // Dates of one run settle concurrently: lock the run row first, so that the last one to
     // settle counts every other (each statement below then sees the others' commits).
     await tx.query(`SELECT 1 FROM job_runs WHERE run_id = $1 AND step IS NULL FOR UPDATE`, [runId]);
-    await tx.query(
+    const recorded = await tx.query(
       `INSERT INTO job_run_days (run_id, event_date, outcome, error) VALUES ($1, $2, $3, $4)
        ON CONFLICT (run_id, event_date) DO NOTHING`,
       [runId, date, outcome, error],
@@ -142,6 +144,7 @@ export async function settleRunDate(
           AND days.settled >= jsonb_array_length(r.detail -> 'dates')`,
       [runId],
     );
+    return recorded.rowCount === 1;
   });
 }
 

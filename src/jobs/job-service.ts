@@ -2,6 +2,7 @@
 // (SPEC §6): enqueue, cancel, list and wait for runs, and start a worker — on whichever queue
 // adapter they were given. The steps are injected, so this module knows only their contract.
 import { randomUUID } from 'node:crypto';
+import type { AlertNotifier } from '../io/alerts/alert-notifier.ts';
 import type { Database } from '../io/db/database.ts';
 import type { Logger } from '../io/log.ts';
 import { yesterdayIn } from '../io/queue/daily-time.ts';
@@ -10,6 +11,7 @@ import { addDays } from '../marts/time-zone.ts';
 import { DAY_STEP_NAMES } from './day-step.ts';
 import type { DayStep, DayStepName } from './day-step.ts';
 import { DAILY_TRIGGER_TASK, DAY_STEP_TASK, dayChain, dayStepHandler, orderedSteps } from './daily-flow.ts';
+import { alertFailedDay } from './job-alerts.ts';
 import { getRun, insertRun, listRuns, listStepRuns, markCancelRequested, settleRunDate } from './job-runs.ts';
 import type { RunSummary, StepRun } from './job-runs.ts';
 
@@ -76,9 +78,16 @@ export interface JobServiceOptions {
   readonly concurrency: number;
   readonly log: Logger;
   readonly now?: () => number;
+  /**
+   * Alerts (ALERT_WEBHOOK_URL) raised by this service's worker: once per day of a run that
+   * failed, and once per quality check that failed it. Optional: without it failures are logged.
+   */
+  readonly alerts?: AlertNotifier;
 }
 
 const DATE_PATTERN = /^\d{4}-\d{2}-\d{2}$/;
+/** How long closing a worker waits at least for alerts still being posted. */
+const ALERT_DRAIN_MS = 5000;
 
 /** Every date from `from` to `to`, inclusive; RangeError on a bad or reversed range. */
 export function datesBetween(from: string, to: string): string[] {
@@ -177,7 +186,18 @@ export function createJobService(options: JobServiceOptions): JobService {
     },
     startWorker: async () => {
       if (options.steps === undefined) throw new Error('this job service was created without day steps: it cannot run a worker');
-      return queue.startWorker({
+      // Alerts go out beside the worker (a webhook retrying for seconds must not hold a queue
+      // slot); closing the worker waits for the ones still in flight.
+      const alerting = new Set<Promise<void>>();
+      const raise = (send: () => Promise<unknown>): void => {
+        const sending = send().then(
+          () => undefined,
+          () => undefined,
+        );
+        alerting.add(sending);
+        void sending.finally(() => alerting.delete(sending));
+      };
+      const handle = await queue.startWorker({
         concurrency: options.concurrency,
         handlers: {
           [DAY_STEP_TASK]: dayStepHandler(db, options.steps, log),
@@ -187,14 +207,36 @@ export function createJobService(options: JobServiceOptions): JobService {
         },
         onChainSettled: async (event) => {
           if (event.runId.startsWith('schedule:')) {
-            if (event.outcome !== 'succeeded') log.error('the daily trigger failed', { error: event.error });
+            if (event.outcome !== 'succeeded') {
+              log.error('the daily trigger failed', { error: event.error });
+              const alerts = options.alerts;
+              if (alerts !== undefined && event.outcome === 'failed') raise(() => alerts.notifyJobFailure({ job: 'daily-trigger', error: event.error ?? 'unknown error' }));
+            }
             return;
           }
-          await settleRunDate(db, event.runId, event.chainKey, event.outcome, event.error);
-          if (event.outcome === 'failed') log.error('a day of a run failed', { run: event.runId, date: event.chainKey, task: event.taskId, error: event.error });
+          const first = await settleRunDate(db, event.runId, event.chainKey, event.outcome, event.error);
+          if (event.outcome === 'failed') {
+            log.error('a day of a run failed', { run: event.runId, date: event.chainKey, task: event.taskId, error: event.error });
+            // Only the settle that recorded the day alerts: the queue may settle a chain twice.
+            const alerts = options.alerts;
+            if (alerts !== undefined && first) {
+              raise(() => alertFailedDay(db, alerts, { runId: event.runId, date: event.chainKey, taskId: event.taskId, error: event.error }, log));
+            }
+          }
         },
         onError: (error) => log.warn('queue worker error', { error: error.message }),
       });
+      return {
+        close: async (graceMs) => {
+          await handle.close(graceMs);
+          // A webhook that hangs must not hold a shutdown for its whole retry budget (minutes).
+          let timer: NodeJS.Timeout | undefined;
+          const bound = new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.max(graceMs ?? 30_000, ALERT_DRAIN_MS))));
+          await Promise.race([Promise.all([...alerting]), bound]);
+          clearTimeout(timer);
+          if (alerting.size > 0) log.warn('stopped with alerts still undelivered', { alerts: alerting.size });
+        },
+      };
     },
     schedule: () => scheduleDailyFlow(queue, options.timeZone),
   };

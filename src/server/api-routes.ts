@@ -7,12 +7,15 @@ import { operatorStatus } from '../io/queries/operator-status.ts';
 import { checkBearerToken } from './bearer-token.ts';
 import { HttpError, sendJson } from './http-helpers.ts';
 import type { Handler } from './http-helpers.ts';
-import type { JobControl } from './job-control.ts';
+import { JobRequestRejected } from './job-control.ts';
+import type { JobControl, JobStarted } from './job-control.ts';
 
 export interface ApiOptions {
   readonly db: Queryable;
   readonly apiToken: string | null;
   readonly jobs: JobControl | undefined;
+  /** Why jobs cannot be started here, for the 503 answer when `jobs` is undefined. */
+  readonly jobsUnavailable?: string;
   readonly lag: () => Promise<number | null>;
   readonly clock: () => number;
 }
@@ -61,13 +64,13 @@ export function apiRoutes(options: ApiOptions): Record<string, Handler> {
       }
       const fullRefresh = body['fullRefresh'] ?? false;
       if (typeof fullRefresh !== 'boolean') throw new HttpError(400, 'fullRefresh must be true or false');
-      const started = await jobs.startBackfill({ from, to, ...(marts === undefined ? {} : { marts: marts as string[] }), fullRefresh, requestedBy: 'api' });
+      const started = await asRequest(jobs.startBackfill({ from, to, ...(marts === undefined ? {} : { marts: marts as string[] }), fullRefresh, requestedBy: 'api' }));
       sendJson(res, 202, { runId: started.runId });
     },
     'POST /api/reconcile': async (req, res) => {
       const jobs = authorize(req, options);
       const body = await readJson(req);
-      const started = await jobs.reconcile(dateField(body, 'date'), 'api');
+      const started = await asRequest(jobs.reconcile(dateField(body, 'date'), 'api'));
       sendJson(res, 202, { runId: started.runId });
     },
   };
@@ -78,8 +81,17 @@ function authorize(req: IncomingMessage, options: ApiOptions): JobControl {
   const check = checkBearerToken(options.apiToken, req.headers.authorization);
   if (check === 'disabled') throw new HttpError(403, 'state-changing endpoints are disabled: TIDEMARK_API_TOKEN is not set');
   if (check !== 'ok') throw new HttpError(401, check === 'missing' ? 'a bearer token is required' : 'the bearer token is wrong');
-  if (options.jobs === undefined) throw new HttpError(503, 'no job runner is wired into this process');
+  if (options.jobs === undefined) throw new HttpError(503, options.jobsUnavailable ?? 'no job runner is wired into this process');
   return options.jobs;
+}
+
+async function asRequest(starting: Promise<JobStarted>): Promise<JobStarted> {
+  try {
+    return await starting;
+  } catch (error) {
+    if (error instanceof JobRequestRejected) throw new HttpError(400, error.message);
+    throw error;
+  }
 }
 
 function instantParam(url: URL, name: string): number | undefined {

@@ -26,6 +26,8 @@ export interface HttpServerOptions {
   readonly apiToken: string | null;
   /** The job layer, once wired; without it backfill/reconcile answer 503. */
   readonly jobs?: JobControl;
+  /** The 503 message when `jobs` is absent: why, and what to do instead. */
+  readonly jobsUnavailable?: string;
   /** Messages behind the source; null when this process cannot tell. */
   readonly lag?: () => Promise<number | null>;
   /** Consumers whose checkpoints /readyz watches (default: every consumer in the database). */
@@ -58,7 +60,14 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
   const lag = options.lag ?? (async () => null);
   const assets = await loadConsoleAssets();
   const live = new LiveFeed({ db: options.db, lag, clock, everyMs: options.liveEveryMs ?? 2000, log: options.log });
-  const api = apiRoutes({ db: options.db, apiToken: options.apiToken, jobs: options.jobs, lag, clock });
+  const api = apiRoutes({
+    db: options.db,
+    apiToken: options.apiToken,
+    jobs: options.jobs,
+    ...(options.jobsUnavailable === undefined ? {} : { jobsUnavailable: options.jobsUnavailable }),
+    lag,
+    clock,
+  });
 
   const routes: Record<string, Handler> = {
     'GET /healthz': async (_req, res) => sendJson(res, 200, { status: 'ok' }),

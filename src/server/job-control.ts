@@ -14,8 +14,13 @@ export interface BackfillRequest {
 }
 
 export interface JobStarted {
-  /** job_runs.id of the run (or of its parent run), as text. */
+  /** job_runs.run_id of the run: what `tidemark backfill --cancel` and --list show. */
   readonly runId: string;
+}
+
+/** The job layer refused the request as given (e.g. a range too long, an unknown mart): HTTP 400. */
+export class JobRequestRejected extends Error {
+  readonly code = 'JOB_REQUEST_REJECTED';
 }
 
 export interface JobControl {

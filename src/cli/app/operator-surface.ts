@@ -24,6 +24,8 @@ export interface OperatorSurfaceOptions {
   readonly lag?: () => Promise<number | null>;
   readonly consumers?: readonly string[];
   readonly jobs?: JobControl;
+  /** Why this process starts no jobs (the 503 of POST /api/backfill and /api/reconcile). */
+  readonly jobsUnavailable?: string;
   /** Token-protected admin pages, e.g. bull-board under /admin/queues when REDIS_URL is set. */
   readonly mounts?: readonly Mount[];
   /** Called with the bound port once the server listens. */
@@ -46,6 +48,7 @@ export function operatorSurface(options: OperatorSurfaceOptions): Component[] {
           ...(options.lag === undefined ? {} : { lag: options.lag }),
           ...(options.consumers === undefined ? {} : { consumers: options.consumers }),
           ...(options.jobs === undefined ? {} : { jobs: options.jobs }),
+          ...(options.jobsUnavailable === undefined ? {} : { jobsUnavailable: options.jobsUnavailable }),
           ...(options.mounts === undefined ? {} : { mounts: options.mounts }),
         });
         options.onListening?.(server.port);

@@ -1,8 +1,10 @@
-// `tidemark demo` (= `npm start`): everything in one process with embedded defaults. The built-in
-// generator is a live source (a few hours of history first, then events in real time), the
-// stream keeps the hot marts in PGlite (or DATABASE_URL), and the console, API, metrics and the
-// alert webhook run beside it. Ctrl-C stops every part after the batch in flight; a restart
-// resumes the same generated sequence from the checkpoint.
+// `tidemark demo` (= `npm start`): everything in one process with embedded defaults, on the same
+// code paths as production. The built-in generator is a live source (DEMO_BACKFILL of history
+// first, then events in real time); the stream keeps the hot marts in PGlite (or DATABASE_URL);
+// the curated archive writer reads its own copy of the generator into the lake (LAKE_URL); the
+// in-process scheduler runs the daily flow (and API-started backfills) over that lake; the
+// console, API, metrics and alert webhook run beside them. Ctrl-C stops every part after the
+// work in flight; a restart resumes the same generated sequence from the checkpoints.
 import type { TidemarkConfig } from '../../config.ts';
 import { loadConfigFromProcess } from '../../config.ts';
 import type { Database } from '../../io/db/database.ts';
@@ -10,10 +12,14 @@ import { createGeneratorSource, createLiveGeneratorSource } from '../../io/gener
 import type { LiveGeneratorSource } from '../../io/generator/generator-source.ts';
 import { createLogger } from '../../io/log.ts';
 import type { Logger } from '../../io/log.ts';
-import { Registry, operatorMetrics, streamMetrics } from '../../io/metrics.ts';
+import { Registry, archiveMetrics, operatorMetrics, streamMetrics } from '../../io/metrics.ts';
 import { runStream } from '../../io/stream-runner.ts';
+import { archiveComponent } from '../app/archive-component.ts';
 import { runComponents } from '../app/components.ts';
 import type { Component } from '../app/components.ts';
+import { inProcessJobs } from '../app/in-process-jobs.ts';
+import { configuredAlertNotifier } from '../app/job-alerts.ts';
+import { jobControlFor } from '../app/job-control.ts';
 import { openConfiguredDatabase } from '../app/open-database.ts';
 import { operatorSurface } from '../app/operator-surface.ts';
 import { UsageError, parseFlags } from '../command.ts';
@@ -21,6 +27,8 @@ import type { Command } from '../command.ts';
 import { runStreamCommand, streamSettings } from './stream-commands.ts';
 
 export const DEMO_CONSUMER = 'demo';
+/** The archive writer's checkpoint name: its offsets are its own, apart from the stream's. */
+export const DEMO_ARCHIVE_CONSUMER = 'demo-archive';
 const LIVE_PREFIX = 'generator:live:';
 
 /** A short prelude of traffic a day before the history, so the 24 h clinical trend has a previous day to compare with. */
@@ -132,6 +140,15 @@ async function runLiveDemo(config: TidemarkConfig): Promise<number> {
         });
       },
     };
+    const jobs = inProcessJobs({
+      config,
+      db,
+      log: createLogger(config.log.level, { component: 'jobs' }),
+      alerts: configuredAlertNotifier(config, operator),
+      // Yesterday's start-up run waits for the catch-up: reconcile and quality then see hot rows
+      // the stream has finished with.
+      readyForStartupRun: async () => (await lag()) < Math.max(1000, config.generator.eventsPerSecond * 10),
+    });
     const components: Component[] = [
       ...operatorSurface({
         config,
@@ -141,11 +158,20 @@ async function runLiveDemo(config: TidemarkConfig): Promise<number> {
         log,
         lag,
         consumers: [DEMO_CONSUMER],
+        jobs: jobControlFor(jobs.service),
         onListening: (port) => log.info(`console on http://localhost:${port}/`, { port }),
       }),
       stream,
-      // Merge hook: the curated archive writer (generator → lake) and the in-process scheduler of
-      // the daily flow join here as components; JobControl for the API comes from the scheduler.
+      archiveComponent({
+        config,
+        db,
+        // Its own generator with the stream's parameters: the very messages the stream reads.
+        source: () => liveDemoSource(params),
+        consumer: DEMO_ARCHIVE_CONSUMER,
+        log: createLogger(config.log.level, { component: 'archive', consumer: DEMO_ARCHIVE_CONSUMER }),
+        metrics: archiveMetrics(registry),
+      }),
+      jobs.component,
     ];
     await runComponents(components, stop.signal, log);
     return 0;
@@ -184,16 +210,20 @@ async function runBoundedDemo(config: TidemarkConfig, count: number): Promise<nu
 
 export const DEMO_COMMANDS: Record<string, Command> = {
   demo: {
-    summary: 'Everything in one process: live generated traffic, stream, console on PORT (until Ctrl-C)',
+    summary: 'Everything in one process: generated traffic, stream, archive, daily jobs, console on PORT (until Ctrl-C)',
     usage: `tidemark demo [--once [--events N]]
 
 Runs the whole engine on one machine with embedded defaults: the built-in generator as a live
 source (DEMO_BACKFILL of history first, then GENERATOR_RATE events/s in real time, with an
 anomalous session every GENERATOR_ANOMALY_EVERY and a trickle of late, duplicate and malformed
-messages), the stream into PGlite under TIDEMARK_HOME (or DATABASE_URL), and the console, JSON
-API and /metrics on http://localhost:PORT/. Anomaly alerts go to ALERT_WEBHOOK_URL when set.
-Ctrl-C (SIGINT) or SIGTERM stops after the batch in flight and exits 0; a restart resumes from
-the checkpoint.
+messages), the stream into PGlite under TIDEMARK_HOME (or DATABASE_URL), the curated archive
+writer into LAKE_URL (default TIDEMARK_HOME/lake), an in-process scheduler running the daily
+flow at 02:00 MART_TIMEZONE (and once at start-up for yesterday, after the catch-up, unless it
+ran already), and the console, JSON API and /metrics on http://localhost:PORT/. With
+TIDEMARK_API_TOKEN set, POST /api/backfill and /api/reconcile start runs here. Anomaly, failed
+job and failed quality-check alerts go to ALERT_WEBHOOK_URL when set.
+Ctrl-C (SIGINT) or SIGTERM stops after the work in flight and exits 0; a restart resumes from
+the checkpoints.
   --once       bounded instead: generate N clicks over the last 6 hours, process them, print a
                summary and exit
   --events N   clicks for --once (default 10000)`,

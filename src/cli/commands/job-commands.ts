@@ -18,6 +18,7 @@ import type { DayStepName } from '../../jobs/day-step.ts';
 import { createConfiguredDaySteps } from '../../jobs/day-steps/index.ts';
 import { DEFAULT_QUEUE_NAME, createJobService, datesBetween, scheduleDailyFlow } from '../../jobs/job-service.ts';
 import type { JobService, RunProgress } from '../../jobs/job-service.ts';
+import { configuredAlertNotifier } from '../app/job-alerts.ts';
 import { progressLine, summaryTable } from '../backfill-report.ts';
 import { UsageError, parseFlags } from '../command.ts';
 import type { Command } from '../command.ts';
@@ -69,6 +70,9 @@ async function openJobs(config: TidemarkConfig, queue: QueuePort, quiet = false)
       timeZone: config.marts.timeZone,
       concurrency: config.jobs.concurrency,
       log: createLogger(quiet && config.log.level === 'info' ? 'warn' : config.log.level, { component: 'jobs' }),
+      // Failed days and failed quality checks alert (ALERT_WEBHOOK_URL) from whichever process
+      // runs the steps: `worker`, or `backfill` on its in-process queue.
+      alerts: configuredAlertNotifier(config),
     });
     return { db, service };
   } catch (error) {
@@ -101,7 +105,9 @@ Takes day steps (completeness, cold, reconcile, quality) and the daily trigger f
 queue NAME (default ${DEFAULT_QUEUE_NAME}) in REDIS_URL, at most JOB_CONCURRENCY at once across
 all workers, and audits every attempt in job_runs. Refuses a Redis whose maxmemory-policy is not
 noeviction. On SIGTERM or SIGINT it stops taking steps, lets running ones finish for --grace
-(default 30s), then aborts them and hands them back to the queue for another worker.`,
+(default 30s), then aborts them and hands them back to the queue for another worker.
+A day that fails for good, and each quality check that made it fail, alerts once (a log line,
+and a POST to ALERT_WEBHOOK_URL when set, retried on 5xx and network errors).`,
     run: async (args) => {
       const { values } = parseFlags(args, { queue: { type: 'string' }, grace: { type: 'string' } });
       const config = loadConfigFromProcess();
@@ -176,7 +182,8 @@ shows progress unless --detach); without it, this process runs it on the in-proc
 Every attempt is recorded in job_runs (who: --who or your user name). A run prints a table of
 every (date, step) and exits 1 when a date failed or the run was cancelled. Ctrl-C cancels the
 run; so does --cancel RUN_ID from anywhere (with REDIS_URL). Running the same range again is a
-new run and gives the same tables; --run-id makes a retried request idempotent.
+new run and gives the same tables; --run-id makes a retried request idempotent. Without
+REDIS_URL, failed days and failed quality checks alert ALERT_WEBHOOK_URL from here (as a worker).
   --dry-run        steps compute and report but change nothing
   --full-refresh   every date the lake knows (lake_days) up to yesterday, unless --from/--to`,
     run: async (args) => {

@@ -18,6 +18,8 @@ import { parseRawMessage } from '../../marts/event-contract.ts';
 import { runComponents } from '../app/components.ts';
 import { openConfiguredDatabase } from '../app/open-database.ts';
 import { operatorSurface } from '../app/operator-surface.ts';
+import { QUEUE_BOARD_PREFIX, consoleJobs } from '../app/console-jobs.ts';
+import { DEFAULT_QUEUE_NAME } from '../../jobs/job-service.ts';
 import { StartupError, UsageError, parseFlags } from '../command.ts';
 import type { Command } from '../command.ts';
 
@@ -199,14 +201,21 @@ anomalous session every --anomaly-every, and a trickle of late, duplicate and ma
     },
   },
   console: {
-    summary: 'Console, JSON API, /metrics and the alert webhook, without a stream (until SIGINT)',
-    usage: `tidemark console
+    summary: 'Console, JSON API, /metrics, alert webhook, job triggers and bull-board, without a stream (until SIGINT)',
+    usage: `tidemark console [--queue NAME]
 
 Serves the console, the JSON API, /healthz, /readyz and /metrics on PORT from the database, and
 delivers the anomaly alert outbox to ALERT_WEBHOOK_URL when set. Use it beside \`tidemark stream\`
-processes (the docker-compose "console" service). SIGINT or SIGTERM exits 0.`,
+processes (the docker-compose "console" service). SIGINT or SIGTERM exits 0.
+With REDIS_URL and TIDEMARK_API_TOKEN, POST /api/backfill and /api/reconcile (Bearer token)
+enqueue runs on the BullMQ queue NAME (default ${DEFAULT_QUEUE_NAME}) for \`tidemark worker\`
+processes, and bull-board shows that queue under ${QUEUE_BOARD_PREFIX} (the token as Bearer, or as
+the Basic-auth password in a browser). Without REDIS_URL those endpoints answer 503.
+  --queue NAME   the BullMQ queue (as given to \`tidemark worker --queue\`)`,
     run: async (args) => {
-      parseFlags(args, {});
+      const { values } = parseFlags(args, { queue: { type: 'string' } });
+      const queueName = values.queue === undefined ? DEFAULT_QUEUE_NAME : String(values.queue);
+      if (!/^[A-Za-z0-9_-]{1,100}$/.test(queueName)) throw new UsageError('--queue takes letters, digits, - and _');
       const config = loadConfigFromProcess();
       const log = createLogger(config.log.level, { component: 'console' });
       const db = await openConfiguredDatabase(config);
@@ -214,14 +223,26 @@ processes (the docker-compose "console" service). SIGINT or SIGTERM exits 0.`,
       const onSignal = (): void => stop.abort();
       process.once('SIGINT', onSignal);
       process.once('SIGTERM', onSignal);
+      const queue = consoleJobs(config, db, queueName, createLogger(config.log.level, { component: 'jobs' }));
       try {
         const registry = new Registry();
-        const components = operatorSurface({ config, db, registry, metrics: operatorMetrics(registry), log, lag: () => kafkaLag(config, db) });
+        const components = operatorSurface({
+          config,
+          db,
+          registry,
+          metrics: operatorMetrics(registry),
+          log,
+          lag: () => kafkaLag(config, db),
+          ...(queue.jobs === undefined ? {} : { jobs: queue.jobs }),
+          ...(queue.jobsUnavailable === undefined ? {} : { jobsUnavailable: queue.jobsUnavailable }),
+          mounts: queue.mounts,
+        });
         await runComponents(components, stop.signal, log);
         return 0;
       } finally {
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);
+        await queue.close();
         await db.close();
       }
     },
