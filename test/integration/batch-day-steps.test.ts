@@ -8,7 +8,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HOT_SPECS } from '../../src/batch/mart-specs.ts';
-import type { Database } from '../../src/io/db/database.ts';
 import { openLocalFolderLake } from '../../src/io/lake/local-folder-lake.ts';
 import { readColdRows } from '../../src/io/mart-store/cold-mart-store.ts';
 import { createLogger } from '../../src/io/log.ts';
@@ -18,6 +17,7 @@ import { addDays, localDate } from '../../src/marts/time-zone.ts';
 import { buildMartSuite } from '../fixtures/mart-suite.ts';
 import { testDatabaseFactories } from '../support/databases.ts';
 import type { TestDatabase } from '../support/databases.ts';
+import { setArchiveWatermark } from '../support/cold-path-fixtures.ts';
 import { writeArchive } from '../support/lake-archive.ts';
 import { readHotMarts } from '../support/read-hot-marts.ts';
 import { runCli } from '../support/run-cli.ts';
@@ -31,14 +31,6 @@ const log = createLogger('error');
 const archived = archivedSuiteEvents(suite);
 const eventDates = [...new Set(archived.map((e) => localDate(e.eventTs, zone)))].sort();
 const expectedCold = evaluateColdMarts(suite.expected.allValidEvents, suite.settings);
-
-async function setArchiveWatermark(db: Database, iso: string): Promise<void> {
-  await db.query(
-    `INSERT INTO archive_watermark (consumer, watermark_ts) VALUES ('tidemark-archive', $1::timestamptz)
-     ON CONFLICT (consumer) DO UPDATE SET watermark_ts = excluded.watermark_ts`,
-    [iso],
-  );
-}
 
 function runOptions(date: string): { date: string; dryRun: boolean; signal: AbortSignal } {
   return { date, dryRun: false, signal: new AbortController().signal };

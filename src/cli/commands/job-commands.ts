@@ -15,9 +15,10 @@ import type { QueuePort } from '../../io/queue/queue-port.ts';
 import { addDays, localDate } from '../../marts/time-zone.ts';
 import { DAY_STEP_NAMES } from '../../jobs/day-step.ts';
 import type { DayStepName } from '../../jobs/day-step.ts';
-import { createConfiguredDaySteps } from '../../jobs/day-steps/index.ts';
+import { createConfiguredSteps } from '../../jobs/day-steps/index.ts';
 import { DEFAULT_QUEUE_NAME, createJobService, datesBetween, scheduleDailyFlow } from '../../jobs/job-service.ts';
-import type { JobService, RunProgress } from '../../jobs/job-service.ts';
+import type { JobService, RunProgress, RunStarted } from '../../jobs/job-service.ts';
+import { runAuditedRetention } from '../../jobs/retention-job.ts';
 import { progressLine, summaryTable } from '../backfill-report.ts';
 import { UsageError, parseFlags } from '../command.ts';
 import type { Command } from '../command.ts';
@@ -62,13 +63,20 @@ async function openJobs(config: TidemarkConfig, queue: QueuePort, quiet = false)
   const db = await openDatabase({ url: config.database.url ?? undefined, embeddedDir: config.database.embeddedDir });
   try {
     await migrate(db);
+    const { steps, fullRefresh } = createConfiguredSteps({ db, config });
+    const log = createLogger(quiet && config.log.level === 'info' ? 'warn' : config.log.level, { component: 'jobs' });
     const service = createJobService({
       db,
       queue,
-      steps: createConfiguredDaySteps({ db, config }),
+      steps,
+      fullRefresh,
+      // The daily trigger deletes what is past HOT_RETENTION_DAYS (and 30 days) once a day.
+      dailyRetention: async () => {
+        await runAuditedRetention({ db, clock: Date.now, log }, { hotRetentionDays: config.retention.hotDays, dryRun: false, requestedBy: 'scheduler' });
+      },
       timeZone: config.marts.timeZone,
       concurrency: config.jobs.concurrency,
-      log: createLogger(quiet && config.log.level === 'info' ? 'warn' : config.log.level, { component: 'jobs' }),
+      log,
     });
     return { db, service };
   } catch (error) {
@@ -97,9 +105,10 @@ export const JOB_COMMANDS: Record<string, Command> = {
     summary: 'Run daily-flow and backfill steps from BullMQ until SIGTERM (needs REDIS_URL)',
     usage: `tidemark worker [--queue NAME] [--grace DURATION]
 
-Takes day steps (completeness, cold, reconcile, quality) and the daily trigger from the BullMQ
-queue NAME (default ${DEFAULT_QUEUE_NAME}) in REDIS_URL, at most JOB_CONCURRENCY at once across
-all workers, and audits every attempt in job_runs. Refuses a Redis whose maxmemory-policy is not
+Takes day steps (completeness, cold, reconcile, quality), full refreshes and the daily trigger
+(which enqueues the daily flow, then runs retention) from the BullMQ queue NAME (default
+${DEFAULT_QUEUE_NAME}) in REDIS_URL, at most JOB_CONCURRENCY at once across all workers, and
+audits every attempt in job_runs. Refuses a Redis whose maxmemory-policy is not
 noeviction. On SIGTERM or SIGINT it stops taking steps, lets running ones finish for --grace
 (default 30s), then aborts them and hands them back to the queue for another worker.`,
     run: async (args) => {
@@ -178,7 +187,10 @@ every (date, step) and exits 1 when a date failed or the run was cancelled. Ctrl
 run; so does --cancel RUN_ID from anywhere (with REDIS_URL). Running the same range again is a
 new run and gives the same tables; --run-id makes a retried request idempotent.
   --dry-run        steps compute and report but change nothing
-  --full-refresh   every date the lake knows (lake_days) up to yesterday, unless --from/--to`,
+  --full-refresh   first recompute the cold marts of every complete date in the lake and swap each
+                   whole cold table atomically (one task; rows of dates no longer in the lake go),
+                   then run the other steps per date; --from/--to default to the lake's first
+                   date and yesterday`,
     run: async (args) => {
       const { values } = parseFlags(args, {
         from: { type: 'string' },
@@ -248,7 +260,7 @@ new run and gives the same tables; --run-id makes a retried request idempotent.
             requestedBy: who,
             ...(typeof values['run-id'] === 'string' ? { runId: values['run-id'] } : {}),
           });
-          process.stdout.write(`run ${started.runId}: ${started.dates.length} days × ${started.steps.join(',')}${config.redis.url === null ? ' (in-process)' : ''}\n`);
+          process.stdout.write(`run ${started.runId}: ${runPlan(started, fullRefresh)}${config.redis.url === null ? ' (in-process)' : ''}\n`);
           if (values.detach === true && config.redis.url !== null) return 0;
           const worker = config.redis.url === null ? await service.startWorker() : null;
           try {
@@ -267,6 +279,13 @@ new run and gives the same tables; --run-id makes a retried request idempotent.
     },
   },
 };
+
+/** What a run will do, in one line. */
+function runPlan(started: RunStarted, fullRefresh: boolean): string {
+  const days = `${started.dates.length} days × ${started.steps.join(',')}`;
+  if (!fullRefresh) return days;
+  return started.steps.length === 0 ? `full refresh of the cold marts` : `full refresh of the cold marts, then ${days}`;
+}
 
 /** Waits for a run, drawing progress; the first Ctrl-C cancels the run. */
 async function followRun(service: JobService, runId: string, who: string): Promise<RunProgress> {
@@ -292,7 +311,7 @@ async function followRun(service: JobService, runId: string, who: string): Promi
         }
         for (const date of progress.run.dates) {
           const attempts = progress.stepRuns.filter((s) => s.date === date);
-          const finished = progress.run.steps.every((step) => attempts.some((s) => s.step === step && s.outcome === 'succeeded'));
+          const finished = progress.run.steps.length > 0 && progress.run.steps.every((step) => attempts.some((s) => s.step === step && s.outcome === 'succeeded'));
           if (finished && !reported.has(date)) {
             reported.add(date);
             process.stdout.write(`${date}  done  ${progressLine(progress)}\n`);

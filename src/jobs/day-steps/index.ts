@@ -1,20 +1,32 @@
 // The daily steps as the commands build them from configuration: the lake named by LAKE_URL
 // (S3 or a local folder), the mart settings, a logger. The queue layer depends only on the
-// Record<DayStepName, DayStep> this returns.
+// Record<DayStepName, DayStep> and the FullRefreshStep this returns.
 import type { TidemarkConfig } from '../../config.ts';
 import type { Database } from '../../io/db/database.ts';
 import { openLake } from '../../io/lake/open-lake.ts';
 import { createLogger } from '../../io/log.ts';
-import type { DayStep, DayStepName } from '../day-step.ts';
+import type { DayStep, DayStepName, FullRefreshStep } from '../day-step.ts';
 import { createDaySteps } from './create-day-steps.ts';
+import { createFullRefreshStep } from './full-refresh.ts';
 
-export function createConfiguredDaySteps(deps: { readonly db: Database; readonly config: TidemarkConfig }): Record<DayStepName, DayStep> {
+export interface ConfiguredSteps {
+  readonly steps: Record<DayStepName, DayStep>;
+  readonly fullRefresh: FullRefreshStep;
+}
+
+export function createConfiguredSteps(deps: { readonly db: Database; readonly config: TidemarkConfig }): ConfiguredSteps {
   const { db, config } = deps;
-  return createDaySteps({
+  // One lake and one logger for every step: they share the S3 client's connections.
+  const stepDeps = {
     db,
     lake: openLake(config.lake, config.s3),
     settings: { marts: config.marts },
     log: createLogger(config.log.level, { component: 'day-steps' }),
     clock: Date.now,
-  });
+  };
+  return { steps: createDaySteps(stepDeps), fullRefresh: createFullRefreshStep(stepDeps) };
+}
+
+export function createConfiguredDaySteps(deps: { readonly db: Database; readonly config: TidemarkConfig }): Record<DayStepName, DayStep> {
+  return createConfiguredSteps(deps).steps;
 }
