@@ -2,7 +2,8 @@
 // a dry run reports what the refresh would write and changes nothing; the real run swaps the
 // whole cold tables — rows of a date no longer in the lake disappear, stale rows of a date in
 // the lake are recomputed — then runs completeness, reconcile and quality for every date of
-// the range (no per-day cold: the refresh did it), all audited in job_runs.
+// the range (no per-day cold: the refresh did it), all audited in job_runs. Without --from/--to
+// the range ends at the last day the archive has completed.
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -104,5 +105,13 @@ describe.runIf(pg !== undefined)('`tidemark backfill --full-refresh` (PostgreSQL
     // The refresh ran before every per-day step.
     const order = await db.query<{ first: string }>(`SELECT step AS first FROM job_runs WHERE run_id = $1 AND step IS NOT NULL ORDER BY started_at, id LIMIT 1`, [runId]);
     expect(order.rows).toEqual([{ first: 'full-refresh' }]);
+
+    // Without --from/--to the range runs from the lake's first date to the last day the archive
+    // watermark has passed (2026-07-02 here), not to yesterday: later days could only wait.
+    const defaults = await runCli(['backfill', '--full-refresh', '--dry-run', '--steps', 'cold'], env);
+    expect(defaults.code, defaults.stderr).toBe(0);
+    const defaultRun = /^run (backfill-\S+):/.exec(defaults.stdout)?.[1];
+    const defaultRange = await db.query<{ from: string; to: string }>(`SELECT range_from::text AS from, range_to::text AS to FROM job_runs WHERE run_id = $1 AND step IS NULL`, [defaultRun]);
+    expect(defaultRange.rows).toEqual([{ from: '2026-07-01', to: '2026-07-02' }]);
   });
 });

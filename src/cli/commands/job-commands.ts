@@ -8,6 +8,7 @@ import type { Database } from '../../io/db/database.ts';
 import { migrate } from '../../io/db/migrate.ts';
 import { openDatabase } from '../../io/db/open-database.ts';
 import { createLogger } from '../../io/log.ts';
+import { archiveWatermark } from '../../io/mart-store/watermarks.ts';
 import { createBullmqQueue, redisEvictionProblem } from '../../io/queue/bullmq-queue.ts';
 import { createInProcessQueue } from '../../io/queue/in-process-queue.ts';
 import { errorText } from '../../io/queue/queue-port.ts';
@@ -190,7 +191,7 @@ new run and gives the same tables; --run-id makes a retried request idempotent.
   --full-refresh   first recompute the cold marts of every complete date in the lake and swap each
                    whole cold table atomically (one task; rows of dates no longer in the lake go),
                    then run the other steps per date; --from/--to default to the lake's first
-                   date and yesterday`,
+                   date and the last day the archive has completed (at most yesterday)`,
     run: async (args) => {
       const { values } = parseFlags(args, {
         from: { type: 'string' },
@@ -248,7 +249,7 @@ new run and gives the same tables; --run-id makes a retried request idempotent.
           if (fullRefresh && (from === undefined || to === undefined)) {
             const { rows } = await db.query<{ first: string | null }>('SELECT min(event_date)::text AS first FROM lake_days');
             from ??= rows[0]?.first ?? undefined;
-            to ??= addDays(localDate(Date.now(), config.marts.timeZone), -1);
+            to ??= await lastCompleteDay(db, config.marts.timeZone);
             if (from === undefined) throw new UsageError('--full-refresh: the lake has no dates yet; give --from');
           }
           const started = await service.startBackfill({
@@ -279,6 +280,19 @@ new run and gives the same tables; --run-id makes a retried request idempotent.
     },
   },
 };
+
+/**
+ * The default end of a --full-refresh range: yesterday, or the last day the archive watermark has
+ * passed if that is earlier — later days would only wait for the archive, step after step.
+ */
+async function lastCompleteDay(db: Database, timeZone: string): Promise<string> {
+  const yesterday = addDays(localDate(Date.now(), timeZone), -1);
+  const watermark = await archiveWatermark(db);
+  if (watermark === null || !Number.isFinite(watermark)) return yesterday;
+  // The day holding the watermark is not complete yet: the one before it is.
+  const complete = addDays(localDate(watermark, timeZone), -1);
+  return complete < yesterday ? complete : yesterday;
+}
 
 /** What a run will do, in one line. */
 function runPlan(started: RunStarted, fullRefresh: boolean): string {
