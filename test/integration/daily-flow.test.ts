@@ -14,6 +14,7 @@ import { testDatabaseFactories } from '../support/databases.ts';
 import type { TestDatabase } from '../support/databases.ts';
 import { FIXTURE_TABLES_SQL, fixtureControl, fixtureDaySteps, fixtureFullRefresh } from '../support/fixture-day-steps.ts';
 import type { FixtureControl } from '../support/fixture-day-steps.ts';
+import { waitUntil } from '../support/queue-conformance.ts';
 import { testRedisUrl } from '../support/redis.ts';
 
 const RETRY: RetryPolicy = { failureAttempts: 3, failureBackoffMs: 100, notReadyAttempts: 6, notReadyBackoffMs: 100, maxBackoffMs: 400 };
@@ -109,6 +110,18 @@ for (const adapter of adapters) {
       expect(control.calls).toEqual(Array.from({ length: RETRY.failureAttempts }, () => 'full-refresh'));
       const days = await handle.db.query<{ outcome: string; error: string }>(`SELECT outcome, error FROM job_run_days WHERE run_id = $1 ORDER BY event_date`, [failing.runId]);
       expect(days.rows).toEqual([0, 1, 2].map(() => ({ outcome: 'failed', error: 'planned failure of full-refresh' })));
+    });
+
+    it('cancelling a full-refresh run during the refresh cancels every date; no per-day step runs', async () => {
+      control.chunkDelayMs = 250;
+      const run = await service.startBackfill({ from: '2026-06-10', to: '2026-06-11', fullRefresh: true, requestedBy: 'tester' });
+      await waitUntil(() => control.calls.includes('full-refresh'), 10_000, 'the refresh to start');
+      expect(await service.cancelRun(run.runId, 'tester')).toBe(true);
+      const done = await service.waitForRun(run.runId);
+      expect(done.run).toMatchObject({ outcome: 'cancelled', datesSettled: 2, cancelRequestedBy: 'tester' });
+      expect(done.stepRuns.map((s) => [s.step, s.outcome])).toEqual([['full-refresh', 'cancelled']]);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(control.calls).toEqual(['full-refresh']);
     });
 
     it('the same run id enqueued twice runs once', async () => {

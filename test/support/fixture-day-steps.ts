@@ -71,11 +71,18 @@ export function fixtureDaySteps(db: Database, control: FixtureControl): Record<D
   return Object.fromEntries(DAY_STEP_NAMES.map((name) => [name, step(name)])) as Record<DayStepName, DayStep>;
 }
 
-/** A run-wide full refresh that only records its calls (`full-refresh`) and fails as planned. */
+/**
+ * A run-wide full refresh that records its calls (`full-refresh`), fails as planned, and takes
+ * `chunks` × `chunkDelayMs`, checking its signal between chunks.
+ */
 export function fixtureFullRefresh(control: FixtureControl): FullRefreshStep {
   return async ({ dryRun, signal }) => {
     control.calls.push('full-refresh');
     if (takeOne(control.failures, 'full-refresh')) throw new Error('planned failure of full-refresh');
+    for (let chunk = 0; chunk < control.chunks; chunk++) {
+      if (signal.aborted) throw new DayStepCancelledError('full-refresh cancelled');
+      if (control.chunkDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, control.chunkDelayMs));
+    }
     if (signal.aborted) throw new DayStepCancelledError('full-refresh cancelled');
     return { summary: { dry_run: dryRun } };
   };

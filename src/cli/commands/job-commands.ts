@@ -176,6 +176,7 @@ run and exits. Running it again replaces the schedule; it never adds a second on
     summary: 'Run the daily flow for a date range (idempotent, cancellable, audited)',
     usage: `tidemark backfill --from D1 --to D2 [--steps cold,reconcile,…] [--dry-run] [--full-refresh]
                   [--who NAME] [--run-id ID] [--detach] [--queue NAME]
+tidemark backfill --full-refresh [--from D1] [--to D2] [--steps …] [--dry-run] [--who NAME] […]
 tidemark backfill --cancel RUN_ID [--who NAME]
 tidemark backfill --list
 
