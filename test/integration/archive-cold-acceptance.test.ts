@@ -17,10 +17,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { produceLines } from '../../src/io/kafka/kafka-admin.ts';
 import { openS3Lake } from '../../src/io/lake/s3-lake.ts';
 import { readColdRows } from '../../src/io/mart-store/cold-mart-store.ts';
-import { datesBetween } from '../../src/jobs/job-service.ts';
 import { evaluateColdMarts, evaluateHotMarts } from '../../src/marts/reference-evaluator.ts';
-import { endOfLocalDay, localDate } from '../../src/marts/time-zone.ts';
-import type { HotMartRows } from '../../src/marts/types.ts';
+import { endOfLocalDay } from '../../src/marts/time-zone.ts';
 import { buildMartSuite } from '../fixtures/mart-suite.ts';
 import { archiveEnv, waitForArchiveCatchUp } from '../support/archive-harness.ts';
 import { testDatabaseFactories } from '../support/databases.ts';
@@ -31,17 +29,12 @@ import { runCli, startCli } from '../support/run-cli.ts';
 import type { CliResult } from '../support/run-cli.ts';
 import { testS3, uniquePrefix } from '../support/s3.ts';
 import { streamEnv, waitForCatchUp } from '../support/stream-harness.ts';
-import { expectQualityPassed, expectedReports, hotOnDays, lateSuiteEvents, readReports } from '../support/suite-cold-path.ts';
+import { expectQualityPassed, expectedReports, hotKeyDays, hotOnDays, lateSuiteEvents, readReports } from '../support/suite-cold-path.ts';
 
 const brokers = testKafkaBrokers();
 const pg = testDatabaseFactories().find((f) => f.kind === 'pg');
 const s3 = testS3();
 const redisUrl = process.env['TEST_REDIS_URL']?.trim();
-
-/** Every key of the hot marts, epoch ms. */
-function hotKeys(rows: HotMartRows): number[] {
-  return [...rows.traffic.map((r) => r.eventMinute), ...rows.topDocs.map((r) => r.snapshotTs), ...rows.clinicalTrend.map((r) => r.snapshotTs), ...rows.anomalies.map((r) => r.detectedTs)];
-}
 
 async function stopped(run: { child: { kill(signal: NodeJS.Signals): boolean }; done: Promise<CliResult> }): Promise<CliResult> {
   run.child.kill('SIGTERM');
@@ -57,8 +50,7 @@ describe.runIf(brokers !== undefined && pg !== undefined && s3 !== undefined && 
     const zone = suite.settings.timeZone;
     const exact = evaluateHotMarts(suite.expected.allValidEvents, suite.settings);
     const streamed = evaluateHotMarts(suite.expected.onTimeEvents, suite.settings);
-    const keys = [...hotKeys(exact), ...hotKeys(streamed)].sort((a, b) => a - b);
-    const days = datesBetween(localDate(keys[0]!, zone), localDate(keys[keys.length - 1]!, zone));
+    const days = hotKeyDays([exact, streamed], zone);
     expect(days).toEqual(['2026-03-07', '2026-03-08', '2026-03-09', '2026-03-10', '2026-03-11']);
     const closingTs = endOfLocalDay(days[days.length - 1]!, zone) + 12 * 3_600_000;
 

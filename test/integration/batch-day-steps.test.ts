@@ -13,7 +13,7 @@ import { readColdRows } from '../../src/io/mart-store/cold-mart-store.ts';
 import { createLogger } from '../../src/io/log.ts';
 import { createDaySteps } from '../../src/jobs/day-steps/create-day-steps.ts';
 import { evaluateColdMarts, evaluateHotMarts } from '../../src/marts/reference-evaluator.ts';
-import { addDays, localDate } from '../../src/marts/time-zone.ts';
+import { localDate } from '../../src/marts/time-zone.ts';
 import { buildMartSuite } from '../fixtures/mart-suite.ts';
 import { testDatabaseFactories } from '../support/databases.ts';
 import type { TestDatabase } from '../support/databases.ts';
@@ -21,7 +21,7 @@ import { setArchiveWatermark } from '../support/cold-path-fixtures.ts';
 import { writeArchive } from '../support/lake-archive.ts';
 import { readHotMarts } from '../support/read-hot-marts.ts';
 import { runCli } from '../support/run-cli.ts';
-import { archivedSuiteEvents, expectQualityPassed, expectedReports, lateSuiteEvents, readReports } from '../support/suite-cold-path.ts';
+import { archivedSuiteEvents, expectQualityPassed, expectedReports, hotKeyDays, lateSuiteEvents, readReports } from '../support/suite-cold-path.ts';
 
 const suite = buildMartSuite();
 const zone = suite.settings.timeZone;
@@ -102,11 +102,7 @@ describe('reconcile and quality over the mart suite (PostgreSQL, stream replay)'
 
     const exact = evaluateHotMarts(suite.expected.allValidEvents, suite.settings);
     // Every local day holding a hot-mart key: trend snapshots run 48 h past the last event.
-    const keys = [...exact.traffic.map((r) => r.eventMinute), ...exact.topDocs.map((r) => r.snapshotTs), ...exact.clinicalTrend.map((r) => r.snapshotTs), ...streamed.clinicalTrend.map((r) => r.snapshotTs)];
-    const first = localDate(Math.min(...keys), zone);
-    const last = localDate(Math.max(...keys), zone);
-    const days: string[] = [];
-    for (let d = first; d <= last; d = addDays(d, 1)) days.push(d);
+    const days = hotKeyDays([exact, streamed], zone);
     expect(days.length).toBeGreaterThanOrEqual(4);
 
     for (const date of days) {

@@ -6,7 +6,7 @@ import { HOT_SPECS } from '../../src/batch/mart-specs.ts';
 import { diffHotMarts } from '../../src/batch/reconcile-diff.ts';
 import type { Queryable } from '../../src/io/db/database.ts';
 import { parseRawMessage } from '../../src/marts/event-contract.ts';
-import { endOfLocalDay, localDate, startOfLocalDay } from '../../src/marts/time-zone.ts';
+import { addDays, endOfLocalDay, localDate, startOfLocalDay } from '../../src/marts/time-zone.ts';
 import type { ClickEvent, ColdMartRows, HotMartRows } from '../../src/marts/types.ts';
 import type { MartSuite } from '../fixtures/mart-suite.ts';
 
@@ -56,6 +56,25 @@ export function hotOnDays(rows: HotMartRows, dates: readonly string[], zone: str
     clinicalTrend: keep(rows.clinicalTrend, (r) => r.snapshotTs),
     anomalies: keep(rows.anomalies, (r) => r.detectedTs),
   };
+}
+
+/** Every local date from the first to the last key of the given hot marts: the days a reconcile must cover. */
+export function hotKeyDays(marts: readonly HotMartRows[], zone: string): string[] {
+  let first = Number.POSITIVE_INFINITY;
+  let last = Number.NEGATIVE_INFINITY;
+  for (const rows of marts) {
+    const keys = [rows.traffic.map((r) => r.eventMinute), rows.topDocs.map((r) => r.snapshotTs), rows.clinicalTrend.map((r) => r.snapshotTs), rows.anomalies.map((r) => r.detectedTs)];
+    // A loop, not Math.min(...keys): the suite's snapshots are too many for spread arguments.
+    for (const list of keys) {
+      for (const key of list) {
+        if (key < first) first = key;
+        if (key > last) last = key;
+      }
+    }
+  }
+  const days: string[] = [];
+  for (let d = localDate(first, zone); d <= localDate(last, zone); d = addDays(d, 1)) days.push(d);
+  return days;
 }
 
 export interface ReportRow {
