@@ -8,6 +8,7 @@ import type { Command } from './command.ts';
 import { ARCHIVE_COMMANDS } from './commands/archive-command.ts';
 import { JOB_COMMANDS } from './commands/job-commands.ts';
 import { RECONCILE_COMMANDS } from './commands/reconcile-command.ts';
+import { RETENTION_COMMANDS } from './commands/retention-command.ts';
 import { STREAM_COMMANDS } from './commands/stream-commands.ts';
 import { DEMO_COMMANDS } from './commands/demo-command.ts';
 import { OPERATOR_COMMANDS } from './commands/operator-commands.ts';
@@ -17,6 +18,7 @@ const COMMANDS: Record<string, Command> = {
   ...ARCHIVE_COMMANDS,
   ...JOB_COMMANDS,
   ...RECONCILE_COMMANDS,
+  ...RETENTION_COMMANDS,
   ...DEMO_COMMANDS,
   ...OPERATOR_COMMANDS,
 };

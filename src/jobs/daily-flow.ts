@@ -16,11 +16,11 @@
 import type { Database } from '../io/db/database.ts';
 import type { Logger } from '../io/log.ts';
 import { TaskCancelledError, TaskNotReadyError, abortedForShutdown, errorText } from '../io/queue/queue-port.ts';
-import type { ChainSpec, TaskHandler, TaskSpec } from '../io/queue/queue-port.ts';
+import type { ChainSpec, TaskContext, TaskHandler, TaskSpec } from '../io/queue/queue-port.ts';
 import { DAY_STEP_NAMES, DayStepCancelledError, DayStepNotReadyError } from './day-step.ts';
-import type { DayStep, DayStepName } from './day-step.ts';
+import type { DayStep, DayStepName, DayStepResult } from './day-step.ts';
 import { finishStepRun, startStepRun, taskSucceeded } from './job-runs.ts';
-import type { RunKind } from './job-runs.ts';
+import type { RunKind, StepStart } from './job-runs.ts';
 
 export const DAY_STEP_TASK = 'day-step';
 export const DAILY_TRIGGER_TASK = 'daily-trigger';
@@ -68,45 +68,56 @@ function taskData(task: TaskSpec): DayStepTaskData {
 }
 
 /**
- * The handler of every day-step task: skip it if job_runs says it already succeeded, else audit
- * the attempt, run the step with the task's signal, and translate the step's errors into the
- * queue's (not ready → retry on the long budget, cancelled → end the chain).
+ * Runs one step attempt under the job_runs audit: skip it if job_runs says this task already
+ * succeeded, else record the attempt, run it, and translate the step's errors into the queue's
+ * (not ready → retry on the long budget, cancelled → end the chain). Every task kind that does
+ * real work (day steps, the full refresh) goes through here, so they are audited alike.
  */
+export async function runAuditedStep(
+  db: Database,
+  log: Logger,
+  task: TaskSpec,
+  context: TaskContext,
+  start: Omit<StepStart, 'runId' | 'taskId' | 'attempt'>,
+  run: () => Promise<DayStepResult>,
+): Promise<void> {
+  if (await taskSucceeded(db, task.id)) {
+    log.info('step already applied; not running it again', { task: task.id });
+    return;
+  }
+  const rowId = await startStepRun(db, { ...start, runId: context.runId, taskId: task.id, attempt: context.attempt });
+  try {
+    const result = await run();
+    await finishStepRun(db, rowId, 'succeeded', null, { ...result.summary });
+  } catch (error) {
+    const text = errorText(error);
+    if (error instanceof DayStepNotReadyError) {
+      await finishStepRun(db, rowId, 'not_ready', text, null);
+      throw new TaskNotReadyError(text);
+    }
+    if (error instanceof DayStepCancelledError || context.signal.aborted) {
+      const shutdown = abortedForShutdown(context.signal);
+      await finishStepRun(db, rowId, shutdown ? 'abandoned' : 'cancelled', text, null);
+      if (shutdown) throw error;
+      throw new TaskCancelledError(text);
+    }
+    await finishStepRun(db, rowId, 'failed', text, null);
+    log.error('step failed', { task: task.id, attempt: context.attempt, error: text });
+    throw error;
+  }
+}
+
+/** The handler of every day-step task: the task's step on its date, audited (runAuditedStep). */
 export function dayStepHandler(db: Database, steps: Readonly<Record<DayStepName, DayStep>>, log: Logger): TaskHandler {
   return async (task, context) => {
     const data = taskData(task);
-    if (await taskSucceeded(db, task.id)) {
-      log.info('step already applied; not running it again', { task: task.id });
-      return;
-    }
-    const rowId = await startStepRun(db, {
-      job: data.job,
-      runId: context.runId,
-      taskId: task.id,
-      step: data.step,
-      date: data.date,
-      requestedBy: data.requestedBy,
-      attempt: context.attempt,
-      dryRun: data.dryRun,
-    });
-    try {
-      const result = await steps[data.step]({ date: data.date, dryRun: data.dryRun, signal: context.signal, onProgress: (f) => context.progress(f) });
-      await finishStepRun(db, rowId, 'succeeded', null, { ...result.summary });
-    } catch (error) {
-      const text = errorText(error);
-      if (error instanceof DayStepNotReadyError) {
-        await finishStepRun(db, rowId, 'not_ready', text, null);
-        throw new TaskNotReadyError(text);
-      }
-      if (error instanceof DayStepCancelledError || context.signal.aborted) {
-        const shutdown = abortedForShutdown(context.signal);
-        await finishStepRun(db, rowId, shutdown ? 'abandoned' : 'cancelled', text, null);
-        if (shutdown) throw error;
-        throw new TaskCancelledError(text);
-      }
-      await finishStepRun(db, rowId, 'failed', text, null);
-      log.error('day step failed', { task: task.id, attempt: context.attempt, error: text });
-      throw error;
-    }
+    await runAuditedStep(
+      db,
+      log,
+      task,
+      context,
+      { job: data.job, step: data.step, date: data.date, requestedBy: data.requestedBy, dryRun: data.dryRun },
+      () => steps[data.step]({ date: data.date, dryRun: data.dryRun, signal: context.signal, onProgress: (f) => context.progress(f) }),
+    );
   };
 }

@@ -33,3 +33,9 @@ export class DayStepNotReadyError extends Error {
 export class DayStepCancelledError extends Error {
   readonly code = 'DAY_STEP_CANCELLED';
 }
+
+/**
+ * The run-wide step of `backfill --full-refresh` (SPEC §6): it recomputes every complete date of
+ * the lake and swaps each whole cold table, so it runs once per run, not once per date.
+ */
+export type FullRefreshStep = (options: Omit<DayStepOptions, 'date'>) => Promise<DayStepResult>;

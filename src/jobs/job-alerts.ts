@@ -5,11 +5,11 @@
 import type { Queryable } from '../io/db/database.ts';
 import type { AlertNotifier } from '../io/alerts/alert-notifier.ts';
 import type { Logger } from '../io/log.ts';
-import { getRun } from './job-runs.ts';
+import { FULL_REFRESH_CHAIN_KEY, getRun } from './job-runs.ts';
 
 export interface FailedDay {
   readonly runId: string;
-  /** The chain key: the event_date, YYYY-MM-DD. */
+  /** The chain key: the event_date, YYYY-MM-DD, or FULL_REFRESH_CHAIN_KEY for the run-wide refresh. */
   readonly date: string;
   /** The task that ended the chain: `<runId>.<step>.<date>`. */
   readonly taskId: string;
@@ -54,8 +54,9 @@ export async function alertFailedDay(db: Queryable, notifier: AlertNotifier, fai
     await notifier.notifyJobFailure({
       job: run?.job ?? 'job',
       step,
-      from: failed.date,
-      to: failed.date,
+      // The full refresh spans the run's whole range.
+      from: failed.date === FULL_REFRESH_CHAIN_KEY ? (run?.from ?? failed.date) : failed.date,
+      to: failed.date === FULL_REFRESH_CHAIN_KEY ? (run?.to ?? failed.date) : failed.date,
       runId: failed.runId,
       error: failed.error ?? 'unknown error',
     });

@@ -19,6 +19,8 @@ export interface RunSummary {
   readonly dates: readonly string[];
   readonly steps: readonly string[];
   readonly dryRun: boolean;
+  /** A `--full-refresh` run: one run-wide full-refresh step precedes the per-day `steps`. */
+  readonly fullRefresh: boolean;
   /** Dates whose chain has ended (succeeded, failed or cancelled). */
   readonly datesSettled: number;
   /** Set once someone asked to cancel: who and when. */
@@ -73,6 +75,8 @@ export interface StepStart {
   readonly taskId: string;
   readonly step: string;
   readonly date: string;
+  /** Last date of a step that spans a range (the full refresh); default `date`. */
+  readonly to?: string;
   readonly requestedBy: string;
   readonly attempt: number;
   readonly dryRun: boolean;
@@ -87,8 +91,8 @@ export async function taskSucceeded(db: Queryable, taskId: string): Promise<bool
 export async function startStepRun(db: Queryable, start: StepStart): Promise<string> {
   const { rows } = await db.query<{ id: string }>(
     `INSERT INTO job_runs (job, step, range_from, range_to, requested_by, run_id, task_id, attempt, detail)
-     VALUES ($1, $2, $3, $3, $4, $5, $6, $7, $8) RETURNING id::text`,
-    [start.job, start.step, start.date, start.requestedBy, start.runId, start.taskId, start.attempt, JSON.stringify({ dry_run: start.dryRun })],
+     VALUES ($1, $2, $3, $9, $4, $5, $6, $7, $8) RETURNING id::text`,
+    [start.job, start.step, start.date, start.requestedBy, start.runId, start.taskId, start.attempt, JSON.stringify({ dry_run: start.dryRun }), start.to ?? start.date],
   );
   return (rows[0] as { id: string }).id;
 }
@@ -108,11 +112,18 @@ export async function finishStepRun(
   );
 }
 
+/** The chain key of a run's one chain that is not a date: the full refresh before the per-day chains. */
+export const FULL_REFRESH_CHAIN_KEY = 'full-refresh';
+
 /**
  * Records how one date of a run ended and, when it was the last, closes the run row: cancelled if
  * any date was, else failed if any date failed, else succeeded. Idempotent: resolves true only
  * for the call that recorded the date, so a repeated settle (the queue calls it at least once)
  * can tell it must not alert again.
+ * The full-refresh chain (FULL_REFRESH_CHAIN_KEY) settles no date of its own: when it succeeded it
+ * has enqueued the per-day chains, and they settle their dates; when it failed or was cancelled
+ * none was enqueued, so every date of the run ends with its outcome — as does every date of a
+ * run without per-day steps once the refresh is done. It resolves true when it recorded any date.
  */
 export async function settleRunDate(
   db: Database,
@@ -121,6 +132,13 @@ export async function settleRunDate(
   outcome: 'succeeded' | 'failed' | 'cancelled',
   error: string | null,
 ): Promise<boolean> {
+  if (date === FULL_REFRESH_CHAIN_KEY) {
+    const run = await getRun(db, runId);
+    if (run === null || (outcome === 'succeeded' && run.steps.length > 0)) return false;
+    let recorded = false;
+    for (const day of run.dates) recorded = (await settleRunDate(db, runId, day, outcome, error)) || recorded;
+    return recorded;
+  }
   return db.transaction(async (tx) => {
     // Dates of one run settle concurrently: lock the run row first, so that the last one to
     // settle counts every other (each statement below then sees the others' commits).
@@ -166,7 +184,7 @@ interface RunRow {
   started_at: Date;
   finished_at: Date | null;
   outcome: RunOutcome;
-  detail: { dates: string[]; steps: string[]; dry_run: boolean; cancel_requested_by?: string };
+  detail: { dates: string[]; steps: string[]; dry_run: boolean; full_refresh?: boolean; cancel_requested_by?: string };
   settled: number;
 }
 
@@ -186,6 +204,7 @@ function toSummary(row: RunRow): RunSummary {
     dates: row.detail.dates,
     steps: row.detail.steps,
     dryRun: row.detail.dry_run,
+    fullRefresh: row.detail.full_refresh === true,
     datesSettled: row.settled,
     cancelRequestedBy: row.detail.cancel_requested_by ?? null,
   };

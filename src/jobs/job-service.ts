@@ -9,10 +9,11 @@ import { yesterdayIn } from '../io/queue/daily-time.ts';
 import type { QueuePort, WorkerHandle } from '../io/queue/queue-port.ts';
 import { addDays } from '../marts/time-zone.ts';
 import { DAY_STEP_NAMES } from './day-step.ts';
-import type { DayStep, DayStepName } from './day-step.ts';
+import type { DayStep, DayStepName, FullRefreshStep } from './day-step.ts';
 import { DAILY_TRIGGER_TASK, DAY_STEP_TASK, dayChain, dayStepHandler, orderedSteps } from './daily-flow.ts';
 import { alertFailedDay } from './job-alerts.ts';
-import { getRun, insertRun, listRuns, listStepRuns, markCancelRequested, settleRunDate } from './job-runs.ts';
+import { FULL_REFRESH_TASK, fullRefreshChain, fullRefreshHandler, stepsAfterFullRefresh } from './full-refresh-flow.ts';
+import { FULL_REFRESH_CHAIN_KEY, getRun, insertRun, listRuns, listStepRuns, markCancelRequested, settleRunDate } from './job-runs.ts';
 import type { RunSummary, StepRun } from './job-runs.ts';
 
 /** The BullMQ queue the worker, `schedule`, `backfill` and the HTTP API share unless told otherwise. */
@@ -72,6 +73,10 @@ export interface JobServiceOptions {
   readonly queue: QueuePort;
   /** Needed by startWorker only: a process that just enqueues and lists (HTTP API) may omit it. */
   readonly steps?: Readonly<Record<DayStepName, DayStep>>;
+  /** The run-wide step of `backfill --full-refresh` (worker only, like steps). */
+  readonly fullRefresh?: FullRefreshStep;
+  /** Run by the daily trigger after it enqueued the daily flow: the retention job (SPEC §6). */
+  readonly dailyRetention?: () => Promise<void>;
   /** MART_TIMEZONE. */
   readonly timeZone: string;
   /** JOB_CONCURRENCY: steps running at once across all workers. */
@@ -134,7 +139,9 @@ export function createJobService(options: JobServiceOptions): JobService {
     const actualDates = run?.dates ?? dates;
     const actualSteps = (run?.steps as DayStepName[] | undefined) ?? steps;
     const chainOptions = { job, runId, steps: actualSteps, dryRun: run?.dryRun ?? dryRun, requestedBy: run?.requestedBy ?? requestedBy };
-    await queue.enqueue(actualDates.map((date) => dayChain(date, chainOptions)));
+    // A full refresh is one run-wide task that enqueues the per-day chains once it has swapped the tables.
+    const chains = (run?.fullRefresh ?? fullRefresh) ? [fullRefreshChain(actualDates, chainOptions)] : actualDates.map((date) => dayChain(date, chainOptions));
+    await queue.enqueue(chains);
     log.info(created ? 'run enqueued' : 'run exists; enqueued again (idempotent)', { run: runId, job, dates: actualDates.length, steps: actualSteps });
     return { runId, dates: actualDates, steps: actualSteps, created };
   };
@@ -142,8 +149,9 @@ export function createJobService(options: JobServiceOptions): JobService {
   const service: JobService = {
     async startBackfill(request) {
       const dates = datesBetween(request.from, request.to);
-      const steps = orderedSteps(request.steps ?? DAY_STEP_NAMES);
-      if (steps.length === 0) throw new RangeError('no steps to run');
+      const requested = orderedSteps(request.steps ?? DAY_STEP_NAMES);
+      if (requested.length === 0) throw new RangeError('no steps to run');
+      const steps = request.fullRefresh === true ? stepsAfterFullRefresh(requested) : requested;
       const runId = request.runId ?? `backfill-${randomUUID()}`;
       if (runId.includes(':')) throw new RangeError('a run id may not contain ":"');
       return start('backfill', runId, dates, steps, request.requestedBy, request.dryRun ?? false, request.fullRefresh ?? false);
@@ -201,8 +209,10 @@ export function createJobService(options: JobServiceOptions): JobService {
         concurrency: options.concurrency,
         handlers: {
           [DAY_STEP_TASK]: dayStepHandler(db, options.steps, log),
+          [FULL_REFRESH_TASK]: fullRefreshHandler({ db, queue, refresh: options.fullRefresh, log }),
           [DAILY_TRIGGER_TASK]: async () => {
             await service.startDaily();
+            await options.dailyRetention?.();
           },
         },
         onChainSettled: async (event) => {
@@ -216,7 +226,7 @@ export function createJobService(options: JobServiceOptions): JobService {
           }
           const first = await settleRunDate(db, event.runId, event.chainKey, event.outcome, event.error);
           if (event.outcome === 'failed') {
-            log.error('a day of a run failed', { run: event.runId, date: event.chainKey, task: event.taskId, error: event.error });
+            log.error(event.chainKey === FULL_REFRESH_CHAIN_KEY ? 'the full refresh of a run failed' : 'a day of a run failed', { run: event.runId, date: event.chainKey, task: event.taskId, error: event.error });
             // Only the settle that recorded the day alerts: the queue may settle a chain twice.
             const alerts = options.alerts;
             if (alerts !== undefined && first) {

@@ -17,7 +17,7 @@ export interface RetentionOptions {
 }
 
 /** Table → the column its age is judged by and which retention applies. */
-const TARGETS = [
+export const RETENTION_TARGETS = [
   { table: 'mart_realtime_traffic_minute', column: 'event_minute', kind: 'hot' },
   { table: 'mart_realtime_top_docs_1h', column: 'snapshot_ts', kind: 'hot' },
   { table: 'mart_realtime_clinical_trend_24h', column: 'snapshot_ts', kind: 'hot' },
@@ -31,17 +31,23 @@ const TARGETS = [
   { table: 'late_events', column: 'event_ts', kind: 'dead' },
 ] as const;
 
-export type RetentionTable = (typeof TARGETS)[number]['table'];
+export type RetentionTable = (typeof RETENTION_TARGETS)[number]['table'];
+export type RetentionKind = (typeof RETENTION_TARGETS)[number]['kind'];
+
+/** Rows older than these instants (epoch ms) go: hot data by HOT_RETENTION_DAYS, dead letters and late events by 30 days. */
+export function retentionCutoffs(now: number, hotRetentionDays: number): Record<RetentionKind, number> {
+  return { hot: now - hotRetentionDays * DAY_MS, dead: now - DEAD_LETTER_RETENTION_DAYS * DAY_MS };
+}
 
 export async function runRetention(
   deps: { readonly db: Queryable; readonly clock: () => number; readonly log: Logger },
   options: RetentionOptions,
 ): Promise<Record<RetentionTable, number>> {
-  const now = deps.clock();
-  const cutoff = { hot: toSqlTimestamp(now - options.hotRetentionDays * DAY_MS), dead: toSqlTimestamp(now - DEAD_LETTER_RETENTION_DAYS * DAY_MS) };
+  const cutoffs = retentionCutoffs(deps.clock(), options.hotRetentionDays);
+  const cutoff = { hot: toSqlTimestamp(cutoffs.hot), dead: toSqlTimestamp(cutoffs.dead) };
   const batch = options.batchSize ?? 10_000;
   const counts = {} as Record<RetentionTable, number>;
-  for (const { table, column, kind } of TARGETS) {
+  for (const { table, column, kind } of RETENTION_TARGETS) {
     if (options.dryRun) {
       const result = await deps.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table} WHERE ${column} < $1::timestamptz`, [cutoff[kind]]);
       counts[table] = result.rows[0]?.n ?? 0;

@@ -23,6 +23,7 @@ import { DEFAULT_MART_SETTINGS } from '../../src/marts/types.ts';
 import type { ClickEvent, MartSettings } from '../../src/marts/types.ts';
 import { testDatabaseFactories } from '../support/databases.ts';
 import type { TestDatabase } from '../support/databases.ts';
+import { agedRowCounts, dayEvents as eventsOfDay, seedAgedRows, setArchiveWatermark } from '../support/cold-path-fixtures.ts';
 import { writeArchive } from '../support/lake-archive.ts';
 import { runCli } from '../support/run-cli.ts';
 
@@ -30,31 +31,13 @@ const ZONE = 'Europe/Berlin';
 const SETTINGS: MartSettings = { ...DEFAULT_MART_SETTINGS, timeZone: ZONE };
 const log = createLogger('error');
 
-/** n events spread over the local day `date`; `variant` changes sessions and documents. */
-function dayEvents(date: string, n: number, variant: string, zone = ZONE): ClickEvent[] {
-  const start = startOfLocalDay(date, zone);
-  const span = endOfLocalDay(date, zone) - start;
-  return Array.from({ length: n }, (_, i) => ({
-    eventId: `${variant}-${date}-${i}`,
-    eventTs: start + Math.floor((i * span) / n),
-    sessionId: `${variant}-s${i % 97}`,
-    documentId: String((i * 7) % 211),
-    title: i % 5 === 0 ? null : `doc ${(i * 7) % 211}`,
-    clinicalArea: ['cardiology', 'oncology', 'unknown'][i % 3] as string,
-  }));
+/** n events spread over the local day `date` in ZONE. */
+function dayEvents(date: string, n: number, variant: string): ClickEvent[] {
+  return eventsOfDay(date, n, variant, ZONE);
 }
 
 function newLake(): Lake {
   return openLocalFolderLake(mkdtempSync(join(tmpdir(), 'tidemark-lake-')));
-}
-
-async function setArchiveWatermark(db: Database, value: string | number): Promise<void> {
-  const iso = typeof value === 'number' ? new Date(value).toISOString() : value;
-  await db.query(
-    `INSERT INTO archive_watermark (consumer, watermark_ts) VALUES ('tidemark-archive', $1::timestamptz)
-     ON CONFLICT (consumer) DO UPDATE SET watermark_ts = excluded.watermark_ts`,
-    [iso],
-  );
 }
 
 function steps(db: Database, lake: Lake, settings = SETTINGS) {
@@ -275,47 +258,12 @@ for (const factory of testDatabaseFactories()) {
     it('retention deletes exactly the rows past their horizon, in batches; dry run counts them', async () => {
       const t = await create(factory);
       const now = Date.UTC(2026, 9, 20, 12);
-      const day = 86_400_000;
-      const iso = (ms: number): string => new Date(ms).toISOString();
-      // Hot rows at 3, 6.9, 7.1 and 10 days old (HOT_RETENTION_DAYS = 7): two go.
-      const ages = [3, 6.9, 7.1, 10].map((d) => Math.floor((now - d * day) / 60_000) * 60_000);
-      for (const ts of ages) {
-        await t.db.query(`INSERT INTO mart_realtime_traffic_minute (event_minute, total_clicks, unique_sessions, unique_docs) VALUES ($1::timestamptz, 1, 1, 1)`, [iso(ts)]);
-        await t.db.query(`INSERT INTO mart_realtime_top_docs_1h (snapshot_ts, rank, document_id, click_count, unique_sessions) VALUES ($1::timestamptz, 1, 5, 1, 1)`, [iso(ts)]);
-        await t.db.query(`INSERT INTO mart_realtime_clinical_trend_24h (snapshot_ts, clinical_area, click_count, unique_sessions) VALUES ($1::timestamptz, 'x', 1, 1)`, [iso(ts)]);
-        await t.db.query(
-          `INSERT INTO mart_realtime_anomaly_sessions (detected_ts, session_id, window_start, window_end, click_count, severity) VALUES ($1::timestamptz, 's', $2::timestamptz, $1::timestamptz, 50, 'WARNING')`,
-          [iso(ts), iso(ts - 300_000)],
-        );
-      }
-      // Dead letters and late events at 1, 29, 31, 40, 45 days: three go each.
-      for (const [i, d] of [1, 29, 31, 40, 45].entries()) {
-        await t.db.query(`INSERT INTO dead_letter_events (source, kafka_partition, kafka_offset, raw_text, reason, received_at) VALUES ('t', 0, $1, '{', 'invalid_json', $2::timestamptz)`, [i, iso(now - d * day)]);
-        await t.db.query(
-          `INSERT INTO late_events (source, kafka_partition, kafka_offset, event_id, event_ts, session_id, document_id, clinical_area, watermark_ts) VALUES ('t', 0, $1, $2, $3::timestamptz, 's', 1, 'x', $4::timestamptz)`,
-          [i, `e${i}`, iso(now - d * day), iso(now - d * day + 3_600_000)],
-        );
-      }
-      const expected = {
-        mart_realtime_traffic_minute: 2,
-        mart_realtime_top_docs_1h: 2,
-        mart_realtime_clinical_trend_24h: 2,
-        mart_realtime_anomaly_sessions: 2,
-        hot_partial_traffic: 0,
-        hot_partial_top_docs: 0,
-        hot_partial_clinical_trend: 0,
-        dead_letter_events: 3,
-        late_events: 3,
-      };
+      const expected = await seedAgedRows(t.db, now);
       const deps = { db: t.db, clock: () => now, log };
       expect(await runRetention(deps, { hotRetentionDays: 7, dryRun: true })).toEqual(expected);
       expect(await runRetention(deps, { hotRetentionDays: 7, dryRun: false, batchSize: 2 })).toEqual(expected);
       expect(await runRetention(deps, { hotRetentionDays: 7, dryRun: true })).toEqual(Object.fromEntries(Object.keys(expected).map((k) => [k, 0])));
-      const left = await t.db.query<{ n: string }>(
-        `SELECT ((SELECT count(*) FROM mart_realtime_traffic_minute) || '/' || (SELECT count(*) FROM mart_realtime_anomaly_sessions) || '/' ||
-                 (SELECT count(*) FROM dead_letter_events) || '/' || (SELECT count(*) FROM late_events)) AS n`,
-      );
-      expect(left.rows[0]?.n).toBe('2/2/2/2');
+      expect(await agedRowCounts(t.db)).toBe('2/2/2/2/0/0/0/2/2');
     });
   });
 }

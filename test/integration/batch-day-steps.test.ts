@@ -7,65 +7,30 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { diffHotMarts } from '../../src/batch/reconcile-diff.ts';
 import { HOT_SPECS } from '../../src/batch/mart-specs.ts';
-import type { Database } from '../../src/io/db/database.ts';
 import { openLocalFolderLake } from '../../src/io/lake/local-folder-lake.ts';
 import { readColdRows } from '../../src/io/mart-store/cold-mart-store.ts';
 import { createLogger } from '../../src/io/log.ts';
 import { createDaySteps } from '../../src/jobs/day-steps/create-day-steps.ts';
-import { parseRawMessage } from '../../src/marts/event-contract.ts';
 import { evaluateColdMarts, evaluateHotMarts } from '../../src/marts/reference-evaluator.ts';
-import { addDays, endOfLocalDay, localDate, startOfLocalDay } from '../../src/marts/time-zone.ts';
-import type { ClickEvent, HotMartRows } from '../../src/marts/types.ts';
+import { localDate } from '../../src/marts/time-zone.ts';
 import { buildMartSuite } from '../fixtures/mart-suite.ts';
 import { testDatabaseFactories } from '../support/databases.ts';
 import type { TestDatabase } from '../support/databases.ts';
+import { setArchiveWatermark } from '../support/cold-path-fixtures.ts';
 import { writeArchive } from '../support/lake-archive.ts';
 import { readHotMarts } from '../support/read-hot-marts.ts';
 import { runCli } from '../support/run-cli.ts';
+import { archivedSuiteEvents, expectQualityPassed, expectedReports, hotKeyDays, lateSuiteEvents, readReports } from '../support/suite-cold-path.ts';
 
 const suite = buildMartSuite();
 const zone = suite.settings.timeZone;
 // Row-count-change warnings are expected here (the suite's days differ a lot): keep them quiet.
 const log = createLogger('error');
 
-/** Every well-formed line in arrival order: duplicates and late events included (what the archive holds). */
-function archivedEvents(): ClickEvent[] {
-  const dead = new Set(suite.expected.deadLetters.map((d) => d.line));
-  return suite.lines.flatMap((line, i) => {
-    if (dead.has(i)) return [];
-    const parsed = parseRawMessage(line, { nowMs: Date.now(), maxFutureSkewMs: suite.maxFutureSkewMs });
-    return parsed.ok ? [parsed.event] : [];
-  });
-}
-
-const archived = archivedEvents();
+const archived = archivedSuiteEvents(suite);
 const eventDates = [...new Set(archived.map((e) => localDate(e.eventTs, zone)))].sort();
 const expectedCold = evaluateColdMarts(suite.expected.allValidEvents, suite.settings);
-
-function onDay<R>(rows: readonly R[], key: (row: R) => number, date: string): R[] {
-  const start = startOfLocalDay(date, zone);
-  const end = endOfLocalDay(date, zone);
-  return rows.filter((r) => key(r) >= start && key(r) < end);
-}
-
-function hotOnDay(rows: HotMartRows, date: string): HotMartRows {
-  return {
-    traffic: onDay(rows.traffic, (r) => r.eventMinute, date),
-    topDocs: onDay(rows.topDocs, (r) => r.snapshotTs, date),
-    clinicalTrend: onDay(rows.clinicalTrend, (r) => r.snapshotTs, date),
-    anomalies: onDay(rows.anomalies, (r) => r.detectedTs, date),
-  };
-}
-
-async function setArchiveWatermark(db: Database, iso: string): Promise<void> {
-  await db.query(
-    `INSERT INTO archive_watermark (consumer, watermark_ts) VALUES ('tidemark-archive', $1::timestamptz)
-     ON CONFLICT (consumer) DO UPDATE SET watermark_ts = excluded.watermark_ts`,
-    [iso],
-  );
-}
 
 function runOptions(date: string): { date: string; dryRun: boolean; signal: AbortSignal } {
   return { date, dryRun: false, signal: new AbortController().signal };
@@ -137,11 +102,7 @@ describe('reconcile and quality over the mart suite (PostgreSQL, stream replay)'
 
     const exact = evaluateHotMarts(suite.expected.allValidEvents, suite.settings);
     // Every local day holding a hot-mart key: trend snapshots run 48 h past the last event.
-    const keys = [...exact.traffic.map((r) => r.eventMinute), ...exact.topDocs.map((r) => r.snapshotTs), ...exact.clinicalTrend.map((r) => r.snapshotTs), ...streamed.clinicalTrend.map((r) => r.snapshotTs)];
-    const first = localDate(Math.min(...keys), zone);
-    const last = localDate(Math.max(...keys), zone);
-    const days: string[] = [];
-    for (let d = first; d <= last; d = addDays(d, 1)) days.push(d);
+    const days = hotKeyDays([exact, streamed], zone);
     expect(days.length).toBeGreaterThanOrEqual(4);
 
     for (const date of days) {
@@ -163,48 +124,17 @@ describe('reconcile and quality over the mart suite (PostgreSQL, stream replay)'
     expect(Number(notFinal.rows[0]?.n)).toBe(0);
 
     // reconcile_reports: per (mart, day), exactly the difference between on-time and all events.
-    const lateLineEvents = new Map<string, number>();
-    for (const line of suite.expected.lateLines) {
-      const parsed = parseRawMessage(suite.lines[line] as string, { nowMs: Date.now(), maxFutureSkewMs: suite.maxFutureSkewMs });
-      if (parsed.ok) lateLineEvents.set(parsed.event.eventId, parsed.event.eventTs);
-    }
-    const expectedReports = days.flatMap((date) => {
-      const diffs = diffHotMarts(hotOnDay(streamed, date), hotOnDay(exact, date));
-      const late = [...lateLineEvents.values()].filter((ts) => localDate(ts, zone) === date).length;
-      return [diffs.traffic, diffs.topDocs, diffs.clinicalTrend, diffs.anomalies].map((d) => ({
-        mart: d.mart,
-        date,
-        compared: d.rowsCompared,
-        changed: d.rowsChanged,
-        added: d.rowsAdded,
-        removed: d.rowsRemoved,
-        maxAbsDiff: d.maxAbsDiff,
-        late,
-      }));
-    });
-    const reports = await db.query<{ mart: string; date: string; compared: number; changed: number; added: number; removed: number; m: string; late: number }>(
-      `SELECT mart, event_date::text AS date, rows_compared AS compared, rows_changed AS changed, rows_added AS added, rows_removed AS removed,
-              max_abs_diff::text AS m, late_events AS late
-         FROM reconcile_reports ORDER BY event_date, array_position($1::text[], mart)`,
-      [[HOT_SPECS.traffic.mart, HOT_SPECS.topDocs.mart, HOT_SPECS.clinicalTrend.mart, HOT_SPECS.anomalies.mart]],
-    );
-    expect(reports.rows.map(({ m, ...r }) => ({ ...r, maxAbsDiff: Number(m) }))).toEqual(expectedReports);
+    const lateEvents = lateSuiteEvents(suite);
+    const reports = expectedReports(streamed, exact, days, zone, lateEvents.values());
+    expect(await readReports(db)).toEqual(reports);
     // The late events really moved the marts: otherwise the comparison above would prove little.
-    const trafficChanged = expectedReports.filter((r) => r.mart === HOT_SPECS.traffic.mart).reduce((n, r) => n + r.changed + r.added, 0);
-    expect(trafficChanged).toBeGreaterThan(0);
-    expect(expectedReports.filter((r) => r.mart === HOT_SPECS.traffic.mart).reduce((n, r) => n + r.late, 0)).toBe(lateLineEvents.size);
+    const trafficReports = reports.filter((r) => r.mart === HOT_SPECS.traffic.mart);
+    expect(trafficReports.reduce((n, r) => n + r.changed + r.added, 0)).toBeGreaterThan(0);
+    expect(trafficReports.reduce((n, r) => n + r.late, 0)).toBe(lateEvents.size);
 
     // Quality: every error-level check passed on every day, the Σ invariants among them.
-    const quality = await db.query<{ check_name: string; mart: string; date: string; status: string; observed: string; expected: string }>(
-      `SELECT check_name, mart, event_date::text AS date, status, observed, expected FROM quality_results ORDER BY id`,
-    );
-    expect(quality.rows.filter((r) => r.status === 'fail')).toEqual([]);
-    const invariants = quality.rows.filter((r) => r.check_name === 'events_match_daily_total');
-    expect(invariants).toHaveLength(4 * days.length);
-    for (const date of days) {
-      const total = expectedCold.dailyTraffic.find((r) => r.eventDate === date)?.totalEvents ?? 0;
-      for (const row of invariants.filter((r) => r.date === date)) expect(row).toMatchObject({ status: 'pass', observed: String(total), expected: String(total) });
-    }
-    expect(quality.rows.filter((r) => r.check_name === 'archive_freshness').every((r) => r.status === 'pass' && r.observed === 'infinity')).toBe(true);
+    await expectQualityPassed(db, days, expectedCold);
+    const freshness = await db.query<{ observed: string }>(`SELECT observed FROM quality_results WHERE check_name = 'archive_freshness'`);
+    expect(freshness.rows.map((r) => r.observed)).toEqual(days.map(() => 'infinity'));
   });
 });

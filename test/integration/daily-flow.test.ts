@@ -12,8 +12,9 @@ import { createJobService } from '../../src/jobs/job-service.ts';
 import type { JobService } from '../../src/jobs/job-service.ts';
 import { testDatabaseFactories } from '../support/databases.ts';
 import type { TestDatabase } from '../support/databases.ts';
-import { FIXTURE_TABLES_SQL, fixtureControl, fixtureDaySteps } from '../support/fixture-day-steps.ts';
+import { FIXTURE_TABLES_SQL, fixtureControl, fixtureDaySteps, fixtureFullRefresh } from '../support/fixture-day-steps.ts';
 import type { FixtureControl } from '../support/fixture-day-steps.ts';
+import { waitUntil } from '../support/queue-conformance.ts';
 import { testRedisUrl } from '../support/redis.ts';
 
 const RETRY: RetryPolicy = { failureAttempts: 3, failureBackoffMs: 100, notReadyAttempts: 6, notReadyBackoffMs: 100, maxBackoffMs: 400 };
@@ -49,6 +50,7 @@ for (const adapter of adapters) {
         db: handle.db,
         queue,
         steps: fixtureDaySteps(handle.db, control),
+        fullRefresh: fixtureFullRefresh(control),
         timeZone: 'Europe/Berlin',
         concurrency: 2,
         log: createLogger('error'),
@@ -83,6 +85,43 @@ for (const adapter of adapters) {
         { step: 'quality', applied: 14 },
         { step: 'reconcile', applied: 14 },
       ]);
+    });
+
+    it('a full-refresh run refreshes once before any per-day step and runs no cold per day; a failed refresh fails every date', async () => {
+      const run = await service.startBackfill({ from: '2026-06-01', to: '2026-06-03', fullRefresh: true, requestedBy: 'tester' });
+      expect(run.steps).toEqual(['completeness', 'reconcile', 'quality']);
+      const done = await service.waitForRun(run.runId);
+      expect(done.run).toMatchObject({ outcome: 'succeeded', fullRefresh: true, datesSettled: 3, steps: ['completeness', 'reconcile', 'quality'] });
+      expect(control.calls[0]).toBe('full-refresh');
+      const perDay = ['2026-06-01', '2026-06-02', '2026-06-03'].flatMap((d) => ['completeness', 'reconcile', 'quality'].map((s) => `${s}.${d}`));
+      expect(control.calls.slice(1).sort()).toEqual(perDay.sort());
+      // Audited once, over the run's range.
+      const audit = await handle.db.query<{ from: string; to: string; outcome: string }>(
+        `SELECT range_from::text AS from, range_to::text AS to, outcome FROM job_runs WHERE run_id = $1 AND step = 'full-refresh'`,
+        [run.runId],
+      );
+      expect(audit.rows).toEqual([{ from: '2026-06-01', to: '2026-06-03', outcome: 'succeeded' }]);
+
+      control.calls.length = 0;
+      control.failures.set('full-refresh', RETRY.failureAttempts);
+      const failing = await service.startBackfill({ from: '2026-06-01', to: '2026-06-03', fullRefresh: true, requestedBy: 'tester' });
+      const failed = await service.waitForRun(failing.runId);
+      expect(failed.run).toMatchObject({ outcome: 'failed', datesSettled: 3 });
+      expect(control.calls).toEqual(Array.from({ length: RETRY.failureAttempts }, () => 'full-refresh'));
+      const days = await handle.db.query<{ outcome: string; error: string }>(`SELECT outcome, error FROM job_run_days WHERE run_id = $1 ORDER BY event_date`, [failing.runId]);
+      expect(days.rows).toEqual([0, 1, 2].map(() => ({ outcome: 'failed', error: 'planned failure of full-refresh' })));
+    });
+
+    it('cancelling a full-refresh run during the refresh cancels every date; no per-day step runs', async () => {
+      control.chunkDelayMs = 250;
+      const run = await service.startBackfill({ from: '2026-06-10', to: '2026-06-11', fullRefresh: true, requestedBy: 'tester' });
+      await waitUntil(() => control.calls.includes('full-refresh'), 10_000, 'the refresh to start');
+      expect(await service.cancelRun(run.runId, 'tester')).toBe(true);
+      const done = await service.waitForRun(run.runId);
+      expect(done.run).toMatchObject({ outcome: 'cancelled', datesSettled: 2, cancelRequestedBy: 'tester' });
+      expect(done.stepRuns.map((s) => [s.step, s.outcome])).toEqual([['full-refresh', 'cancelled']]);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(control.calls).toEqual(['full-refresh']);
     });
 
     it('the same run id enqueued twice runs once', async () => {

@@ -4,7 +4,7 @@
 // application in another table. Failures and not-ready answers can be planned per (step, date).
 import type { Database } from '../../src/io/db/database.ts';
 import { DAY_STEP_NAMES, DayStepCancelledError, DayStepNotReadyError } from '../../src/jobs/day-step.ts';
-import type { DayStep, DayStepName, DayStepResult } from '../../src/jobs/day-step.ts';
+import type { DayStep, DayStepName, DayStepResult, FullRefreshStep } from '../../src/jobs/day-step.ts';
 
 export const FIXTURE_TABLES_SQL = `
 CREATE TABLE fixture_day_rows (
@@ -19,11 +19,11 @@ export interface FixtureControl {
   rowsPerDay: number;
   chunks: number;
   chunkDelayMs: number;
-  /** `${step}.${date}` → how many more times to throw an ordinary error. */
+  /** `${step}.${date}` (or `full-refresh`) → how many more times to throw an ordinary error. */
   readonly failures: Map<string, number>;
   /** `${step}.${date}` → how many more times to answer not ready. */
   readonly notReady: Map<string, number>;
-  /** `${step}.${date}` of every call, in call order. */
+  /** `${step}.${date}` (or `full-refresh`) of every call, in call order. */
   readonly calls: string[];
 }
 
@@ -69,4 +69,21 @@ export function fixtureDaySteps(db: Database, control: FixtureControl): Record<D
       return { summary: { rows: control.rowsPerDay } };
     };
   return Object.fromEntries(DAY_STEP_NAMES.map((name) => [name, step(name)])) as Record<DayStepName, DayStep>;
+}
+
+/**
+ * A run-wide full refresh that records its calls (`full-refresh`), fails as planned, and takes
+ * `chunks` × `chunkDelayMs`, checking its signal between chunks.
+ */
+export function fixtureFullRefresh(control: FixtureControl): FullRefreshStep {
+  return async ({ dryRun, signal }) => {
+    control.calls.push('full-refresh');
+    if (takeOne(control.failures, 'full-refresh')) throw new Error('planned failure of full-refresh');
+    for (let chunk = 0; chunk < control.chunks; chunk++) {
+      if (signal.aborted) throw new DayStepCancelledError('full-refresh cancelled');
+      if (control.chunkDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, control.chunkDelayMs));
+    }
+    if (signal.aborted) throw new DayStepCancelledError('full-refresh cancelled');
+    return { summary: { dry_run: dryRun } };
+  };
 }

@@ -23,6 +23,7 @@ const progress: RunProgress = {
     dates: ['2026-02-27', '2026-02-28'],
     steps: ['cold', 'reconcile'],
     dryRun: false,
+    fullRefresh: false,
     datesSettled: 2,
     cancelRequestedBy: null,
   },
@@ -49,6 +50,24 @@ describe('backfill report', () => {
         '2026-02-28  reconcile  not run            0',
         '',
         'run backfill-1: failed in 9.0 s',
+      ].join('\n'),
+    );
+  });
+
+  it('a full-refresh run counts and shows its run-wide step first', () => {
+    const refresh: RunProgress = {
+      run: { ...progress.run, outcome: 'running', finishedAt: null, steps: ['reconcile'], fullRefresh: true, datesSettled: 0 },
+      stepRuns: [stepRun('2026-02-27', 'full-refresh', 1, 'succeeded', '00', '05'), stepRun('2026-02-27', 'reconcile', 1, 'succeeded', '05', '06')],
+    };
+    expect(progressLine(refresh)).toBe('[################--------] 2/3 steps, 0/2 days');
+    expect(summaryTable(refresh)).toBe(
+      [
+        'DATE                    STEP          OUTCOME    ATTEMPTS  DURATION',
+        '2026-02-27..2026-02-28  full-refresh  succeeded  1         5.0 s',
+        '2026-02-27              reconcile     succeeded  1         1.0 s',
+        '2026-02-28              reconcile     not run    0',
+        '',
+        'run backfill-1: running',
       ].join('\n'),
     );
   });

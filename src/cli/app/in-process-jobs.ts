@@ -9,7 +9,7 @@ import type { Database } from '../../io/db/database.ts';
 import type { Logger } from '../../io/log.ts';
 import { yesterdayIn } from '../../io/queue/daily-time.ts';
 import { createInProcessQueue } from '../../io/queue/in-process-queue.ts';
-import { createConfiguredDaySteps } from '../../jobs/day-steps/index.ts';
+import { createConfiguredJobWork } from '../../jobs/day-steps/index.ts';
 import { createJobService } from '../../jobs/job-service.ts';
 import type { JobService } from '../../jobs/job-service.ts';
 import type { Component } from './components.ts';
@@ -42,7 +42,7 @@ export function inProcessJobs(options: InProcessJobsOptions): InProcessJobs {
   const service = createJobService({
     db,
     queue,
-    steps: createConfiguredDaySteps({ db, config }),
+    ...createConfiguredJobWork({ db, config, log }),
     timeZone: config.marts.timeZone,
     concurrency: config.jobs.concurrency,
     log,

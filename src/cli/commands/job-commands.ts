@@ -8,6 +8,7 @@ import type { Database } from '../../io/db/database.ts';
 import { migrate } from '../../io/db/migrate.ts';
 import { openDatabase } from '../../io/db/open-database.ts';
 import { createLogger } from '../../io/log.ts';
+import { archiveWatermark } from '../../io/mart-store/watermarks.ts';
 import { createBullmqQueue, redisEvictionProblem } from '../../io/queue/bullmq-queue.ts';
 import { createInProcessQueue } from '../../io/queue/in-process-queue.ts';
 import { errorText } from '../../io/queue/queue-port.ts';
@@ -15,9 +16,9 @@ import type { QueuePort } from '../../io/queue/queue-port.ts';
 import { addDays, localDate } from '../../marts/time-zone.ts';
 import { DAY_STEP_NAMES } from '../../jobs/day-step.ts';
 import type { DayStepName } from '../../jobs/day-step.ts';
-import { createConfiguredDaySteps } from '../../jobs/day-steps/index.ts';
+import { createConfiguredJobWork } from '../../jobs/day-steps/index.ts';
 import { DEFAULT_QUEUE_NAME, createJobService, datesBetween, scheduleDailyFlow } from '../../jobs/job-service.ts';
-import type { JobService, RunProgress } from '../../jobs/job-service.ts';
+import type { JobService, RunProgress, RunStarted } from '../../jobs/job-service.ts';
 import { configuredAlertNotifier } from '../app/job-alerts.ts';
 import { progressLine, summaryTable } from '../backfill-report.ts';
 import { UsageError, parseFlags } from '../command.ts';
@@ -63,13 +64,14 @@ async function openJobs(config: TidemarkConfig, queue: QueuePort, quiet = false)
   const db = await openDatabase({ url: config.database.url ?? undefined, embeddedDir: config.database.embeddedDir });
   try {
     await migrate(db);
+    const log = createLogger(quiet && config.log.level === 'info' ? 'warn' : config.log.level, { component: 'jobs' });
     const service = createJobService({
       db,
       queue,
-      steps: createConfiguredDaySteps({ db, config }),
+      ...createConfiguredJobWork({ db, config, log }),
       timeZone: config.marts.timeZone,
       concurrency: config.jobs.concurrency,
-      log: createLogger(quiet && config.log.level === 'info' ? 'warn' : config.log.level, { component: 'jobs' }),
+      log,
       // Failed days and failed quality checks alert (ALERT_WEBHOOK_URL) from whichever process
       // runs the steps: `worker`, or `backfill` on its in-process queue.
       alerts: configuredAlertNotifier(config),
@@ -101,9 +103,10 @@ export const JOB_COMMANDS: Record<string, Command> = {
     summary: 'Run daily-flow and backfill steps from BullMQ until SIGTERM (needs REDIS_URL)',
     usage: `tidemark worker [--queue NAME] [--grace DURATION]
 
-Takes day steps (completeness, cold, reconcile, quality) and the daily trigger from the BullMQ
-queue NAME (default ${DEFAULT_QUEUE_NAME}) in REDIS_URL, at most JOB_CONCURRENCY at once across
-all workers, and audits every attempt in job_runs. Refuses a Redis whose maxmemory-policy is not
+Takes day steps (completeness, cold, reconcile, quality), full refreshes and the daily trigger
+(which enqueues the daily flow, then runs retention) from the BullMQ queue NAME (default
+${DEFAULT_QUEUE_NAME}) in REDIS_URL, at most JOB_CONCURRENCY at once across all workers, and
+audits every attempt in job_runs. Refuses a Redis whose maxmemory-policy is not
 noeviction. On SIGTERM or SIGINT it stops taking steps, lets running ones finish for --grace
 (default 30s), then aborts them and hands them back to the queue for another worker.
 A day that fails for good, and each quality check that made it fail, alerts once (a log line,
@@ -172,6 +175,7 @@ run and exits. Running it again replaces the schedule; it never adds a second on
     summary: 'Run the daily flow for a date range (idempotent, cancellable, audited)',
     usage: `tidemark backfill --from D1 --to D2 [--steps cold,reconcile,…] [--dry-run] [--full-refresh]
                   [--who NAME] [--run-id ID] [--detach] [--queue NAME]
+tidemark backfill --full-refresh [--from D1] [--to D2] [--steps …] [--dry-run] [--who NAME] […]
 tidemark backfill --cancel RUN_ID [--who NAME]
 tidemark backfill --list
 
@@ -185,7 +189,10 @@ run; so does --cancel RUN_ID from anywhere (with REDIS_URL). Running the same ra
 new run and gives the same tables; --run-id makes a retried request idempotent. Without
 REDIS_URL, failed days and failed quality checks alert ALERT_WEBHOOK_URL from here (as a worker).
   --dry-run        steps compute and report but change nothing
-  --full-refresh   every date the lake knows (lake_days) up to yesterday, unless --from/--to`,
+  --full-refresh   first recompute the cold marts of every complete date in the lake and swap each
+                   whole cold table atomically (one task; rows of dates no longer in the lake go),
+                   then run the other steps per date; --from/--to default to the lake's first
+                   date and the last day the archive has completed (at most yesterday)`,
     run: async (args) => {
       const { values } = parseFlags(args, {
         from: { type: 'string' },
@@ -243,7 +250,7 @@ REDIS_URL, failed days and failed quality checks alert ALERT_WEBHOOK_URL from he
           if (fullRefresh && (from === undefined || to === undefined)) {
             const { rows } = await db.query<{ first: string | null }>('SELECT min(event_date)::text AS first FROM lake_days');
             from ??= rows[0]?.first ?? undefined;
-            to ??= addDays(localDate(Date.now(), config.marts.timeZone), -1);
+            to ??= await lastCompleteDay(db, config.marts.timeZone);
             if (from === undefined) throw new UsageError('--full-refresh: the lake has no dates yet; give --from');
           }
           const started = await service.startBackfill({
@@ -255,7 +262,7 @@ REDIS_URL, failed days and failed quality checks alert ALERT_WEBHOOK_URL from he
             requestedBy: who,
             ...(typeof values['run-id'] === 'string' ? { runId: values['run-id'] } : {}),
           });
-          process.stdout.write(`run ${started.runId}: ${started.dates.length} days × ${started.steps.join(',')}${config.redis.url === null ? ' (in-process)' : ''}\n`);
+          process.stdout.write(`run ${started.runId}: ${runPlan(started, fullRefresh)}${config.redis.url === null ? ' (in-process)' : ''}\n`);
           if (values.detach === true && config.redis.url !== null) return 0;
           const worker = config.redis.url === null ? await service.startWorker() : null;
           try {
@@ -274,6 +281,26 @@ REDIS_URL, failed days and failed quality checks alert ALERT_WEBHOOK_URL from he
     },
   },
 };
+
+/**
+ * The default end of a --full-refresh range: yesterday, or the last day the archive watermark has
+ * passed if that is earlier — later days would only wait for the archive, step after step.
+ */
+async function lastCompleteDay(db: Database, timeZone: string): Promise<string> {
+  const yesterday = addDays(localDate(Date.now(), timeZone), -1);
+  const watermark = await archiveWatermark(db);
+  if (watermark === null || !Number.isFinite(watermark)) return yesterday;
+  // The day holding the watermark is not complete yet: the one before it is.
+  const complete = addDays(localDate(watermark, timeZone), -1);
+  return complete < yesterday ? complete : yesterday;
+}
+
+/** What a run will do, in one line. */
+function runPlan(started: RunStarted, fullRefresh: boolean): string {
+  const days = `${started.dates.length} days × ${started.steps.join(',')}`;
+  if (!fullRefresh) return days;
+  return started.steps.length === 0 ? `full refresh of the cold marts` : `full refresh of the cold marts, then ${days}`;
+}
 
 /** Waits for a run, drawing progress; the first Ctrl-C cancels the run. */
 async function followRun(service: JobService, runId: string, who: string): Promise<RunProgress> {
@@ -299,7 +326,7 @@ async function followRun(service: JobService, runId: string, who: string): Promi
         }
         for (const date of progress.run.dates) {
           const attempts = progress.stepRuns.filter((s) => s.date === date);
-          const finished = progress.run.steps.every((step) => attempts.some((s) => s.step === step && s.outcome === 'succeeded'));
+          const finished = progress.run.steps.length > 0 && progress.run.steps.every((step) => attempts.some((s) => s.step === step && s.outcome === 'succeeded'));
           if (finished && !reported.has(date)) {
             reported.add(date);
             process.stdout.write(`${date}  done  ${progressLine(progress)}\n`);

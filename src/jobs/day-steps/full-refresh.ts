@@ -9,6 +9,7 @@ import { COLD_TABLES, insertColdRows, lockColdMarts, markDayComputed } from '../
 import type { ColdTable } from '../../io/mart-store/cold-mart-store.ts';
 import { listArchiveDates } from '../../io/lake/lake-day-reader.ts';
 import { archiveWatermark } from '../../io/mart-store/watermarks.ts';
+import type { FullRefreshStep } from '../day-step.ts';
 import { computeColdDay } from './cold-step.ts';
 import { dayBounds, throwIfCancelled } from './day-step-deps.ts';
 import type { DayStepDeps } from './day-step-deps.ts';
@@ -83,4 +84,25 @@ export async function fullRefresh(deps: DayStepDeps, options: FullRefreshOptions
   options.onProgress?.(1);
   deps.log.info(options.dryRun ? 'full refresh (dry run): nothing written' : 'cold marts fully refreshed', { dates: dates.length, incompleteDates, ...rows });
   return { dates, incompleteDates, rows, events, duplicates };
+}
+
+/** fullRefresh as the queue runs it: its result as a step summary for job_runs. */
+export function createFullRefreshStep(deps: DayStepDeps): FullRefreshStep {
+  return async ({ dryRun, signal, onProgress }) => {
+    const started = deps.clock();
+    const result = await fullRefresh(deps, { dryRun, signal, ...(onProgress === undefined ? {} : { onProgress }) });
+    return {
+      summary: {
+        dry_run: dryRun,
+        dates: result.dates.length,
+        first_date: result.dates[0] ?? null,
+        last_date: result.dates[result.dates.length - 1] ?? null,
+        incomplete_dates: result.incompleteDates.join(','),
+        events: result.events,
+        duplicates_removed: result.duplicates,
+        ...result.rows,
+        duration_ms: deps.clock() - started,
+      },
+    };
+  };
 }

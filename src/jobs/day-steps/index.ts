@@ -1,20 +1,47 @@
 // The daily steps as the commands build them from configuration: the lake named by LAKE_URL
 // (S3 or a local folder), the mart settings, a logger. The queue layer depends only on the
-// Record<DayStepName, DayStep> this returns.
+// Record<DayStepName, DayStep> and the FullRefreshStep this returns.
 import type { TidemarkConfig } from '../../config.ts';
 import type { Database } from '../../io/db/database.ts';
 import { openLake } from '../../io/lake/open-lake.ts';
 import { createLogger } from '../../io/log.ts';
-import type { DayStep, DayStepName } from '../day-step.ts';
+import type { Logger } from '../../io/log.ts';
+import type { DayStep, DayStepName, FullRefreshStep } from '../day-step.ts';
 import { createDaySteps } from './create-day-steps.ts';
+import { createFullRefreshStep } from './full-refresh.ts';
+import { runAuditedRetention } from '../retention-job.ts';
 
-export function createConfiguredDaySteps(deps: { readonly db: Database; readonly config: TidemarkConfig }): Record<DayStepName, DayStep> {
+export interface ConfiguredSteps {
+  readonly steps: Record<DayStepName, DayStep>;
+  readonly fullRefresh: FullRefreshStep;
+}
+
+export function createConfiguredSteps(deps: { readonly db: Database; readonly config: TidemarkConfig }): ConfiguredSteps {
   const { db, config } = deps;
-  return createDaySteps({
+  // One lake and one logger for every step: they share the S3 client's connections.
+  const stepDeps = {
     db,
     lake: openLake(config.lake, config.s3),
     settings: { marts: config.marts },
     log: createLogger(config.log.level, { component: 'day-steps' }),
     clock: Date.now,
-  });
+  };
+  return { steps: createDaySteps(stepDeps), fullRefresh: createFullRefreshStep(stepDeps) };
+}
+
+/**
+ * What a process that runs jobs (`worker`, `backfill`, the demo's in-process scheduler) gives its
+ * job service: the day steps, the full refresh, and the retention the daily trigger runs.
+ */
+export function createConfiguredJobWork(deps: { readonly db: Database; readonly config: TidemarkConfig; readonly log: Logger }): ConfiguredSteps & {
+  readonly dailyRetention: () => Promise<void>;
+} {
+  const { db, config, log } = deps;
+  return {
+    ...createConfiguredSteps(deps),
+    // The daily trigger deletes what is past HOT_RETENTION_DAYS (and 30 days) once a day.
+    dailyRetention: async () => {
+      await runAuditedRetention({ db, clock: Date.now, log }, { hotRetentionDays: config.retention.hotDays, dryRun: false, requestedBy: 'scheduler' });
+    },
+  };
 }
