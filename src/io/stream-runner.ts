@@ -149,6 +149,11 @@ async function runFromCheckpoint(options: StreamRunOptions, source: MessageSourc
         processor.assign(await loadPartitionCheckpoint(db, consumer, polled.source, partition));
       }
       log.info('partitions assigned', { source: polled.source, partitions: polled.partitions });
+      // Read the group's clocks (and the log's ends) before the first message of the new
+      // assignment: a processor that has not seen them would take the minimum over its own
+      // partitions only, and a watermark never goes back.
+      logEndsAt = Number.NEGATIVE_INFINITY;
+      await commit(await flush(), startedAt);
     } else if (polled.kind === 'revoked') {
       for (const partition of polled.partitions) processor.revoke(polled.source, partition);
       log.info('partitions revoked', { source: polled.source, partitions: polled.partitions });

@@ -105,8 +105,17 @@ export class WatermarkTracker {
     this.partitions.set(partition, { maxEventTs, lastActivityAt: now, backlog: false });
   }
 
+  /**
+   * The partition leaves this instance (revoked). Until the group's clocks are read again it
+   * still holds the watermark where this instance left it: between two owners it is neither
+   * ours nor, yet, anyone else's, and must not drop out of the minimum.
+   */
   untrack(partition: number): void {
+    const clock = this.partitions.get(partition);
     this.partitions.delete(partition);
+    if (clock === undefined) return;
+    const handedOver: ExternalPartitionClock = { partition, maxEventTs: clock.maxEventTs, committedAt: Number.POSITIVE_INFINITY, caughtUp: false };
+    this.external = [...this.external.filter((c) => c.partition !== partition), handedOver];
   }
 
   partitionMax(partition: number): number {
