@@ -18,7 +18,7 @@ describe.runIf(brokers !== undefined && pg !== undefined)('kill -9 while consumi
   const kafka = kafkaTestEnv(brokers ?? []);
   afterAll(() => kafka.cleanup());
 
-  it('marts are exact after 6 kills; a restart reads only what was not committed', { timeout: 600_000 }, async () => {
+  it('marts are exact after 6 kills; a restart reads only what was not committed', { timeout: 900_000 }, async () => {
     const suite = buildMartSuite({ scale: 8 });
     expect(suite.lines.length).toBeGreaterThanOrEqual(200_000);
     const topic = await kafka.createTopic(3);
@@ -51,7 +51,7 @@ describe.runIf(brokers !== undefined && pg !== undefined)('kill -9 while consumi
       const resumeFrom = await committedMessages(t.db, groupId, topic);
       const last = startCli(['stream'], { ...env, LOG_LEVEL: 'info' });
       children.push(last);
-      await waitForCatchUp(t.db, kafka.brokers, groupId, topic, { timeoutMs: 300_000 });
+      await waitForCatchUp(t.db, kafka.brokers, groupId, topic, { timeoutMs: 480_000 });
       last.child.kill('SIGTERM');
       const result = await last.done;
       expect(result.code, result.stderr.slice(-2000)).toBe(0);
