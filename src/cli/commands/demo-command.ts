@@ -2,14 +2,20 @@
 // code paths as production. The built-in generator is a live source (DEMO_BACKFILL of history
 // first, then events in real time); the stream keeps the hot marts in PGlite (or DATABASE_URL);
 // the curated archive writer reads its own copy of the generator into the lake (LAKE_URL); the
-// in-process scheduler runs the daily flow (and API-started backfills) over that lake; the
-// console, API, metrics and alert webhook run beside them. Ctrl-C stops every part after the
-// work in flight; a restart resumes the same generated sequence from the checkpoints.
+// scheduler runs the daily flow (and API-started backfills) over that lake; the console, API,
+// metrics and alert webhook run beside them. Ctrl-C stops every part after the work in flight;
+// a restart resumes the same generated sequence from the checkpoints.
+// Each embedded default gives way to the real service when configured (SPEC §9): with
+// KAFKA_BROKERS the generator produces into KAFKA_TOPIC and the stream and archive consume it
+// as `tidemark stream` / `tidemark archive` do; with REDIS_URL the scheduler is a BullMQ worker
+// on the shared queue and bull-board is served under /admin/queues.
 import type { TidemarkConfig } from '../../config.ts';
 import { loadConfigFromProcess } from '../../config.ts';
 import type { Database } from '../../io/db/database.ts';
 import { createGeneratorSource, createLiveGeneratorSource } from '../../io/generator/generator-source.ts';
 import type { LiveGeneratorSource } from '../../io/generator/generator-source.ts';
+import type { MessageSource } from '../../io/source.ts';
+import { DEFAULT_QUEUE_NAME } from '../../jobs/job-service.ts';
 import { createLogger } from '../../io/log.ts';
 import type { Logger } from '../../io/log.ts';
 import { Registry, archiveMetrics, operatorMetrics, streamMetrics } from '../../io/metrics.ts';
@@ -17,11 +23,15 @@ import { runStream } from '../../io/stream-runner.ts';
 import { archiveComponent } from '../app/archive-component.ts';
 import { runComponents } from '../app/components.ts';
 import type { Component } from '../app/components.ts';
-import { inProcessJobs } from '../app/in-process-jobs.ts';
+import { generatorProducer } from '../app/generator-producer.ts';
 import { configuredAlertNotifier } from '../app/job-alerts.ts';
 import { jobControlFor } from '../app/job-control.ts';
 import { openConfiguredDatabase } from '../app/open-database.ts';
+import { kafkaArchiveSource, kafkaStreamSource, streamLag, topicEndOffsets } from '../app/kafka-sources.ts';
+import type { EndOffsets } from '../app/kafka-sources.ts';
 import { operatorSurface } from '../app/operator-surface.ts';
+import { checkRedis } from '../app/redis-check.ts';
+import { schedulerJobs } from '../app/scheduler-jobs.ts';
 import { UsageError, parseFlags } from '../command.ts';
 import type { Command } from '../command.ts';
 import { runStreamCommand, streamSettings } from './stream-commands.ts';
@@ -34,6 +44,8 @@ const LIVE_PREFIX = 'generator:live:';
 /** A short prelude of traffic a day before the history, so the 24 h clinical trend has a previous day to compare with. */
 const PRELUDE_MS = 10 * 60_000;
 const DAY_MS = 86_400_000;
+/** Partitions of KAFKA_TOPIC when the demo has to create it: enough to show a consumer group at work. */
+const DEMO_TOPIC_PARTITIONS = 3;
 
 /** Generator parameters, stored in the source name so that a restart regenerates the same sequence. */
 interface LiveParams {
@@ -67,10 +79,75 @@ async function resumeOrStart(db: Database, config: TidemarkConfig, log: Logger):
     log.info('resuming the generated sequence from its checkpoint', { source: rows[0]!.source });
     return stored;
   }
+  return freshParams(config);
+}
+
+function freshParams(config: TidemarkConfig): LiveParams {
   // Whole minutes, so the first traffic minute is complete.
   const historyMs = Math.floor((Date.now() - config.generator.backfillMs) / 60_000) * 60_000;
   const startMs = historyMs - DAY_MS;
   return { startMs, historyMs, seed: (historyMs / 60_000) % 1_000_000, rate: config.generator.eventsPerSecond, anomalyEveryMs: config.generator.anomalyEveryMs };
+}
+
+/** How the demo's stream and archive get the generated traffic, and how far behind the stream is. */
+interface DemoFeed {
+  readonly streamSource: MessageSource | (() => MessageSource);
+  readonly streamConsumer: string;
+  readonly archiveSource: () => MessageSource;
+  readonly archiveConsumer: string;
+  readonly logEndOffsets?: EndOffsets;
+  /** The generator's producer (Kafka only), started before the consumers. */
+  readonly producer?: Component;
+  /** Told the stream's next offset after each commit (the generator feed's lag counts from it). */
+  readonly onCommit?: (nextOffset: number) => void;
+  lag(): Promise<number>;
+}
+
+/** The generator read directly: the stream and the archive each regenerate the same sequence. */
+async function generatorFeed(db: Database, config: TidemarkConfig, log: Logger): Promise<DemoFeed> {
+  const params = await resumeOrStart(db, config, log);
+  const source = liveDemoSource(params);
+  let committed = 0;
+  return {
+    streamSource: source,
+    streamConsumer: DEMO_CONSUMER,
+    // Its own generator with the stream's parameters: the very messages the stream reads.
+    archiveSource: () => liveDemoSource(params),
+    archiveConsumer: DEMO_ARCHIVE_CONSUMER,
+    // Lag = messages due by now that the stream has not committed yet (tracked from its commits).
+    lag: async () => source.backlog() + Math.max(0, source.nextOffset() - committed),
+    onCommit: (nextOffset) => {
+      committed = Math.max(committed, nextOffset);
+    },
+  };
+}
+
+/** KAFKA_BROKERS set: the generator produces into KAFKA_TOPIC; stream and archive consume it as in production. */
+function kafkaFeed(db: Database, config: TidemarkConfig): DemoFeed {
+  const producer = generatorProducer({
+    db,
+    brokers: config.kafka.brokers,
+    topic: config.kafka.topic,
+    // The source name the generator gives itself: generator:live:<parameters>.
+    freshSource: () => `generator:${liveName(freshParams(config))}`,
+    openSource: (name) => {
+      const params = name.startsWith(LIVE_PREFIX) ? parseLiveSource(name) : undefined;
+      return params === undefined ? undefined : liveDemoSource(params);
+    },
+    partitionsIfMissing: DEMO_TOPIC_PARTITIONS,
+    log: createLogger(config.log.level, { component: 'generator-producer', topic: config.kafka.topic }),
+  });
+  const ends = topicEndOffsets(config);
+  return {
+    streamSource: kafkaStreamSource(config),
+    streamConsumer: config.kafka.groupId,
+    archiveSource: kafkaArchiveSource(config),
+    archiveConsumer: config.kafka.archiveGroupId,
+    logEndOffsets: ends,
+    producer: producer.component,
+    // In the topic but not committed by the stream, plus due but not yet produced.
+    lag: async () => (await streamLag(db, config.kafka.groupId, `kafka:${config.kafka.topic}`, ends)) + producer.backlog(),
+  };
 }
 
 export function liveDemoSource(params: LiveParams): LiveGeneratorSource {
@@ -93,6 +170,12 @@ export function liveDemoSource(params: LiveParams): LiveGeneratorSource {
 
 async function runLiveDemo(config: TidemarkConfig): Promise<number> {
   const log = createLogger(config.log.level, { component: 'demo' });
+  // The same refusal as `tidemark worker`: BullMQ on an evicting Redis loses jobs silently.
+  const redisUrl = config.redis.url;
+  if (redisUrl !== null) {
+    const refused = await checkRedis(redisUrl, 'demo');
+    if (refused !== null) return refused;
+  }
   const stop = new AbortController();
   const onSignal = (signal: string): void => {
     log.info('stopping: finishing the batch in flight', { signal });
@@ -111,14 +194,10 @@ async function runLiveDemo(config: TidemarkConfig): Promise<number> {
   }
   try {
     if (stop.signal.aborted) return 0;
-    const params = await resumeOrStart(db, config, log);
-    const source = liveDemoSource(params);
+    const feed = config.kafka.brokers.length > 0 ? kafkaFeed(db, config) : await generatorFeed(db, config, log);
     const registry = new Registry();
     const metrics = streamMetrics(registry);
     const operator = operatorMetrics(registry);
-    let committed = 0;
-    // Lag = messages due by now that the stream has not committed yet.
-    const lag = async (): Promise<number> => source.backlog() + Math.max(0, source.nextOffset() - committed);
 
     const stream: Component = {
       name: 'stream',
@@ -126,28 +205,30 @@ async function runLiveDemo(config: TidemarkConfig): Promise<number> {
         started();
         await runStream({
           db,
-          source,
-          consumer: DEMO_CONSUMER,
+          source: feed.streamSource,
+          consumer: feed.streamConsumer,
           settings: streamSettings(config),
           batchMaxMessages: config.stream.batchMaxMessages,
           batchMaxWaitMs: config.stream.batchMaxWaitMs,
-          log: createLogger(config.log.level, { component: 'stream', consumer: DEMO_CONSUMER }),
+          ...(feed.logEndOffsets === undefined ? {} : { logEndOffsets: feed.logEndOffsets }),
+          log: createLogger(config.log.level, { component: 'stream', consumer: feed.streamConsumer }),
           metrics,
           signal,
           onCommit: (batch) => {
-            for (const p of batch.partitions) committed = Math.max(committed, Number(p.nextOffset));
+            for (const p of batch.partitions) feed.onCommit?.(Number(p.nextOffset));
           },
         });
       },
     };
-    const jobs = inProcessJobs({
+    const jobs = schedulerJobs({
       config,
       db,
       log: createLogger(config.log.level, { component: 'jobs' }),
       alerts: configuredAlertNotifier(config, operator),
+      ...(redisUrl === null ? {} : { redis: { url: redisUrl, queueName: DEFAULT_QUEUE_NAME } }),
       // Yesterday's start-up run waits for the catch-up: reconcile and quality then see hot rows
       // the stream has finished with.
-      readyForStartupRun: async () => (await lag()) < Math.max(1000, config.generator.eventsPerSecond * 10),
+      readyForStartupRun: async () => (await feed.lag()) < Math.max(1000, config.generator.eventsPerSecond * 10),
     });
     const components: Component[] = [
       ...operatorSurface({
@@ -156,19 +237,21 @@ async function runLiveDemo(config: TidemarkConfig): Promise<number> {
         registry,
         metrics: operator,
         log,
-        lag,
-        consumers: [DEMO_CONSUMER],
+        lag: () => feed.lag(),
+        consumers: [feed.streamConsumer],
         jobs: jobControlFor(jobs.service),
+        mounts: jobs.mounts,
         onListening: (port) => log.info(`console on http://localhost:${port}/`, { port }),
       }),
+      ...(feed.producer === undefined ? [] : [feed.producer]),
       stream,
       archiveComponent({
         config,
         db,
-        // Its own generator with the stream's parameters: the very messages the stream reads.
-        source: () => liveDemoSource(params),
-        consumer: DEMO_ARCHIVE_CONSUMER,
-        log: createLogger(config.log.level, { component: 'archive', consumer: DEMO_ARCHIVE_CONSUMER }),
+        source: feed.archiveSource,
+        consumer: feed.archiveConsumer,
+        ...(feed.logEndOffsets === undefined ? {} : { logEndOffsets: feed.logEndOffsets }),
+        log: createLogger(config.log.level, { component: 'archive', consumer: feed.archiveConsumer }),
         metrics: archiveMetrics(registry),
       }),
       jobs.component,
