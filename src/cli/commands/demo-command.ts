@@ -23,6 +23,7 @@ import { runStream } from '../../io/stream-runner.ts';
 import { archiveComponent } from '../app/archive-component.ts';
 import { runComponents } from '../app/components.ts';
 import type { Component } from '../app/components.ts';
+import { QUEUE_BOARD_PREFIX } from '../app/console-jobs.ts';
 import { generatorProducer } from '../app/generator-producer.ts';
 import { configuredAlertNotifier } from '../app/job-alerts.ts';
 import { jobControlFor } from '../app/job-control.ts';
@@ -130,10 +131,7 @@ function kafkaFeed(db: Database, config: TidemarkConfig): DemoFeed {
     topic: config.kafka.topic,
     // The source name the generator gives itself: generator:live:<parameters>.
     freshSource: () => `generator:${liveName(freshParams(config))}`,
-    openSource: (name) => {
-      const params = name.startsWith(LIVE_PREFIX) ? parseLiveSource(name) : undefined;
-      return params === undefined ? undefined : liveDemoSource(params);
-    },
+    openSource: demoGeneratorFor,
     partitionsIfMissing: DEMO_TOPIC_PARTITIONS,
     log: createLogger(config.log.level, { component: 'generator-producer', topic: config.kafka.topic }),
   });
@@ -148,6 +146,12 @@ function kafkaFeed(db: Database, config: TidemarkConfig): DemoFeed {
     // In the topic but not committed by the stream, plus due but not yet produced.
     lag: async () => (await streamLag(db, config.kafka.groupId, `kafka:${config.kafka.topic}`, ends)) + producer.backlog(),
   };
+}
+
+/** The demo's generator for a stored source name (generator:live:…), or undefined for another name. */
+export function demoGeneratorFor(source: string): LiveGeneratorSource | undefined {
+  const params = source.startsWith(LIVE_PREFIX) ? parseLiveSource(source) : undefined;
+  return params === undefined ? undefined : liveDemoSource(params);
 }
 
 export function liveDemoSource(params: LiveParams): LiveGeneratorSource {
@@ -300,11 +304,18 @@ Runs the whole engine on one machine with embedded defaults: the built-in genera
 source (DEMO_BACKFILL of history first, then GENERATOR_RATE events/s in real time, with an
 anomalous session every GENERATOR_ANOMALY_EVERY and a trickle of late, duplicate and malformed
 messages), the stream into PGlite under TIDEMARK_HOME (or DATABASE_URL), the curated archive
-writer into LAKE_URL (default TIDEMARK_HOME/lake), an in-process scheduler running the daily
+writer into LAKE_URL (default TIDEMARK_HOME/lake), a scheduler running the daily
 flow at 02:00 MART_TIMEZONE (and once at start-up for yesterday, after the catch-up, unless it
 ran already), and the console, JSON API and /metrics on http://localhost:PORT/. With
 TIDEMARK_API_TOKEN set, POST /api/backfill and /api/reconcile start runs here. Anomaly, failed
 job and failed quality-check alerts go to ALERT_WEBHOOK_URL when set.
+Each part uses the real service when configured: DATABASE_URL; LAKE_URL and S3_*; KAFKA_BROKERS
+(the generator produces into KAFKA_TOPIC, created with ${DEMO_TOPIC_PARTITIONS} partitions if missing, and the
+stream and archive consume it as KAFKA_GROUP_ID and KAFKA_ARCHIVE_GROUP_ID, as \`tidemark stream\`
+and \`tidemark archive\` do; a restart resumes producing from the topic's end offsets, so the
+topic should be the demo's own); REDIS_URL (the scheduler is a BullMQ worker on the queue
+${DEFAULT_QUEUE_NAME}, refused unless Redis is noeviction, and bull-board is served under
+${QUEUE_BOARD_PREFIX} behind the token).
 Ctrl-C (SIGINT) or SIGTERM stops after the work in flight and exits 0; a restart resumes from
 the checkpoints.
   --once       bounded instead: generate N clicks over the last 6 hours, process them, print a
