@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { demoGeneratorFor } from '../../src/cli/commands/demo-command.ts';
+import { demoGeneratorFor } from '../../src/cli/app/demo-feed.ts';
 import { endOffsets } from '../../src/io/kafka/kafka-admin.ts';
 import { partitionOfKey } from '../../src/io/kafka/kafka-producer.ts';
 import { createKafkaSource } from '../../src/io/kafka/kafka-source.ts';
