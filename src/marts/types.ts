@@ -30,6 +30,8 @@ export interface RawMessage extends MessagePosition {
   readonly receivedAt: number;
   /** Producer-side timestamp when the source has one (Kafka), for freshness metrics. */
   readonly producedAt?: number;
+  /** Message key when the source has one (the generator's session id), for a producer to partition by. */
+  readonly key?: string;
 }
 
 export const DEAD_LETTER_REASONS = [

@@ -14,8 +14,8 @@ import { openLake } from '../../src/io/lake/open-lake.ts';
 import { createLogger } from '../../src/io/log.ts';
 import { Registry, operatorMetrics } from '../../src/io/metrics.ts';
 import { runComponents } from '../../src/cli/app/components.ts';
-import { inProcessJobs } from '../../src/cli/app/in-process-jobs.ts';
-import type { InProcessJobs } from '../../src/cli/app/in-process-jobs.ts';
+import { schedulerJobs } from '../../src/cli/app/scheduler-jobs.ts';
+import type { SchedulerJobs } from '../../src/cli/app/scheduler-jobs.ts';
 import { jobControlFor } from '../../src/cli/app/job-control.ts';
 import { operatorSurface } from '../../src/cli/app/operator-surface.ts';
 import { testDatabaseFactories } from '../support/databases.ts';
@@ -31,7 +31,7 @@ for (const factory of testDatabaseFactories()) {
     const home = mkdtempSync(join(tmpdir(), 'tidemark-demo-jobs-'));
     let t: TestDatabase;
     let config: TidemarkConfig;
-    let jobs: InProcessJobs;
+    let jobs: SchedulerJobs;
     const stop = new AbortController();
     let running: Promise<void>;
     let url = '';
@@ -63,7 +63,7 @@ for (const factory of testDatabaseFactories()) {
       expect(archived.archived).toBe(EVENTS);
 
       // No start-up run here: yesterday (by the wall clock) has no data in this lake.
-      jobs = inProcessJobs({ config, db: t.db, log, readyForStartupRun: async () => false, pollMs: 50 });
+      jobs = schedulerJobs({ config, db: t.db, log, readyForStartupRun: async () => false, pollMs: 50 });
       const registry = new Registry();
       let listening!: (port: number) => void;
       const port = new Promise<number>((resolve) => (listening = resolve));
@@ -176,7 +176,7 @@ describe('the demo scheduler at start-up', () => {
   });
 
   /** Runs the scheduler component until `until` resolves, then stops it; resolves once it has stopped. */
-  async function runScheduler(jobs: InProcessJobs, until: () => Promise<void>): Promise<void> {
+  async function runScheduler(jobs: SchedulerJobs, until: () => Promise<void>): Promise<void> {
     const stop = new AbortController();
     let up!: () => void;
     const started = new Promise<void>((resolve) => (up = resolve));
@@ -203,7 +203,7 @@ describe('the demo scheduler at start-up', () => {
     await lake.close();
 
     const runId = `daily-${yesterday}`;
-    const first = inProcessJobs({ config, db: t.db, log, pollMs: 50 });
+    const first = schedulerJobs({ config, db: t.db, log, pollMs: 50 });
     await runScheduler(first, async () => {
       while ((await first.service.getRun(runId)) === null) await new Promise((r) => setTimeout(r, 50));
       expect((await first.service.waitForRun(runId, { pollMs: 100 })).run.outcome).toBe('succeeded');
@@ -227,7 +227,7 @@ describe('the demo scheduler at start-up', () => {
 
     // A restart finds the run done: it neither waits for readiness nor starts anything.
     let asked = 0;
-    const second = inProcessJobs({ config, db: t.db, log, pollMs: 50, readyForStartupRun: async () => (asked++, true) });
+    const second = schedulerJobs({ config, db: t.db, log, pollMs: 50, readyForStartupRun: async () => (asked++, true) });
     await runScheduler(second, async () => {});
     expect(asked).toBe(0);
     expect(await audit()).toEqual(afterFirst);

@@ -1,7 +1,10 @@
-// The job commands as users run them: the worker refuses a Redis that may evict jobs, `schedule`
+// The job commands as users run them: the worker (and the demo) refuse a Redis that may evict jobs, `schedule`
 // prints the next run, and both need REDIS_URL. Private redis-servers, so that the shared one's
 // configuration is never touched.
 import { randomUUID } from 'node:crypto';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { redisEvictionProblem } from '../../src/io/queue/bullmq-queue.ts';
 import { nextDailyRun } from '../../src/io/queue/daily-time.ts';
@@ -26,6 +29,22 @@ describe('tidemark worker / schedule', () => {
       'tidemark worker: Redis maxmemory-policy is allkeys-lru; BullMQ needs noeviction (an evicted job is lost silently): set maxmemory-policy noeviction\n',
     );
     expect(result.stdout).toBe('');
+  });
+
+  it('the demo refuses the same Redis before it starts anything', async () => {
+    const home = await mkdtemp(join(tmpdir(), 'tidemark-demo-lru-'));
+    try {
+      const result = await runCli(['demo'], { REDIS_URL: lru.url, TIDEMARK_HOME: home, PORT: '0' });
+      expect(result.code).toBe(1);
+      expect(result.stderr).toBe(
+        'tidemark demo: Redis maxmemory-policy is allkeys-lru; BullMQ needs noeviction (an evicted job is lost silently): set maxmemory-policy noeviction\n',
+      );
+      expect(result.stdout).toBe('');
+      // Refused before the embedded database was opened.
+      expect(await readdir(home)).toEqual([]);
+    } finally {
+      await rm(home, { recursive: true, force: true });
+    }
   });
 
   it('worker and schedule need REDIS_URL', async () => {

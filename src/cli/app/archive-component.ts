@@ -1,5 +1,5 @@
 // The curated archive writer as a component of a long-running process: the demo runs it beside
-// the stream, over its own copy of the generator, so that the lake (LAKE_URL, a local folder by
+// the stream, over its own copy of the generator (or over KAFKA_TOPIC with KAFKA_BROKERS), so that the lake (LAKE_URL, a local folder by
 // default) fills exactly as `tidemark archive` fills it from Kafka — and the daily flow has
 // Parquet to recompute the cold marts from.
 import type { TidemarkConfig } from '../../config.ts';
@@ -18,6 +18,8 @@ export interface ArchiveComponentOptions {
   readonly source: () => MessageSource;
   /** Checkpoint name of the archive's state (archive_partitions), distinct from the stream's. */
   readonly consumer: string;
+  /** The log's end offsets (Kafka), for the archive's lag metrics. */
+  readonly logEndOffsets?: () => Promise<ReadonlyMap<number, string>>;
   readonly log: Logger;
   readonly metrics?: ArchiveMetrics;
 }
@@ -43,6 +45,7 @@ export function archiveComponent(options: ArchiveComponentOptions): Component {
             idlePartitionTimeoutMs: config.stream.idlePartitionTimeoutMs,
             limits: { maxRows: config.archive.flushRows, maxBytes: config.archive.flushBytes, maxAgeMs: config.archive.flushIntervalMs },
           },
+          ...(options.logEndOffsets === undefined ? {} : { logEndOffsets: options.logEndOffsets }),
           log: options.log,
           ...(options.metrics === undefined ? {} : { metrics: options.metrics }),
           signal,

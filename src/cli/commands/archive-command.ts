@@ -7,12 +7,11 @@ import { migrate } from '../../io/db/migrate.ts';
 import { openDatabase } from '../../io/db/open-database.ts';
 import { createJsonLinesSource } from '../../io/file/json-lines-source.ts';
 import { createParquetFileSource } from '../../io/file/parquet-source.ts';
-import { endOffsets } from '../../io/kafka/kafka-admin.ts';
-import { createKafkaSource, kafkaLoggerFrom } from '../../io/kafka/kafka-source.ts';
 import { openLake } from '../../io/lake/open-lake.ts';
 import { createLogger } from '../../io/log.ts';
 import { Registry, archiveMetrics } from '../../io/metrics.ts';
 import type { MessageSource } from '../../io/source.ts';
+import { kafkaArchiveSource, topicEndOffsets } from '../app/kafka-sources.ts';
 import { UsageError, parseFlags } from '../command.ts';
 import type { Command } from '../command.ts';
 
@@ -45,20 +44,7 @@ a bounded source: at its end the archive watermark becomes +∞.
       if (config.kafka.brokers.length === 0) {
         throw new ConfigError('KAFKA_BROKERS', 'KAFKA_BROKERS is not set; `tidemark archive` needs a Kafka cluster (host:port,…) or a FILE');
       }
-      const brokers = [...config.kafka.brokers];
-      const topic = config.kafka.topic;
-      const source = (): MessageSource =>
-        createKafkaSource({
-          brokers,
-          topic,
-          groupId: config.kafka.archiveGroupId,
-          clientId: `${config.kafka.clientId}-archive`,
-          sessionTimeoutMs: config.kafka.sessionTimeoutMs,
-          // Instance ids are scoped to their group: the stream's id can be reused here.
-          ...(config.kafka.groupInstanceId === null ? {} : { groupInstanceId: config.kafka.groupInstanceId }),
-          logger: kafkaLoggerFrom(createLogger(config.log.level, { component: 'kafka', group: config.kafka.archiveGroupId })),
-        });
-      return runArchiveCommand(config, source, config.kafka.archiveGroupId, () => endOffsets(brokers, topic));
+      return runArchiveCommand(config, kafkaArchiveSource(config), config.kafka.archiveGroupId, topicEndOffsets(config));
     },
   },
 };

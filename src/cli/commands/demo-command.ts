@@ -2,97 +2,44 @@
 // code paths as production. The built-in generator is a live source (DEMO_BACKFILL of history
 // first, then events in real time); the stream keeps the hot marts in PGlite (or DATABASE_URL);
 // the curated archive writer reads its own copy of the generator into the lake (LAKE_URL); the
-// in-process scheduler runs the daily flow (and API-started backfills) over that lake; the
-// console, API, metrics and alert webhook run beside them. Ctrl-C stops every part after the
-// work in flight; a restart resumes the same generated sequence from the checkpoints.
+// scheduler runs the daily flow (and API-started backfills) over that lake; the console, API,
+// metrics and alert webhook run beside them. Ctrl-C stops every part after the work in flight;
+// a restart resumes the same generated sequence from the checkpoints.
+// Each embedded default gives way to the real service when configured (SPEC §9): with
+// KAFKA_BROKERS the generator produces into KAFKA_TOPIC and the stream and archive consume it
+// as `tidemark stream` / `tidemark archive` do; with REDIS_URL the scheduler is a BullMQ worker
+// on the shared queue and bull-board is served under /admin/queues.
 import type { TidemarkConfig } from '../../config.ts';
 import { loadConfigFromProcess } from '../../config.ts';
 import type { Database } from '../../io/db/database.ts';
-import { createGeneratorSource, createLiveGeneratorSource } from '../../io/generator/generator-source.ts';
-import type { LiveGeneratorSource } from '../../io/generator/generator-source.ts';
+import { createGeneratorSource } from '../../io/generator/generator-source.ts';
+import { DEFAULT_QUEUE_NAME } from '../../jobs/job-service.ts';
 import { createLogger } from '../../io/log.ts';
-import type { Logger } from '../../io/log.ts';
 import { Registry, archiveMetrics, operatorMetrics, streamMetrics } from '../../io/metrics.ts';
 import { runStream } from '../../io/stream-runner.ts';
 import { archiveComponent } from '../app/archive-component.ts';
 import { runComponents } from '../app/components.ts';
 import type { Component } from '../app/components.ts';
-import { inProcessJobs } from '../app/in-process-jobs.ts';
+import { QUEUE_BOARD_PREFIX } from '../app/console-jobs.ts';
+import { DEMO_TOPIC_PARTITIONS, demoFeed } from '../app/demo-feed.ts';
 import { configuredAlertNotifier } from '../app/job-alerts.ts';
 import { jobControlFor } from '../app/job-control.ts';
 import { openConfiguredDatabase } from '../app/open-database.ts';
 import { operatorSurface } from '../app/operator-surface.ts';
+import { checkRedis } from '../app/redis-check.ts';
+import { schedulerJobs } from '../app/scheduler-jobs.ts';
 import { UsageError, parseFlags } from '../command.ts';
 import type { Command } from '../command.ts';
 import { runStreamCommand, streamSettings } from './stream-commands.ts';
 
-export const DEMO_CONSUMER = 'demo';
-/** The archive writer's checkpoint name: its offsets are its own, apart from the stream's. */
-export const DEMO_ARCHIVE_CONSUMER = 'demo-archive';
-const LIVE_PREFIX = 'generator:live:';
-
-/** A short prelude of traffic a day before the history, so the 24 h clinical trend has a previous day to compare with. */
-const PRELUDE_MS = 10 * 60_000;
-const DAY_MS = 86_400_000;
-
-/** Generator parameters, stored in the source name so that a restart regenerates the same sequence. */
-interface LiveParams {
-  /** Start of the prelude; it lasts PRELUDE_MS, then nothing until historyMs. */
-  readonly startMs: number;
-  /** Start of the history that runs into live traffic. */
-  readonly historyMs: number;
-  readonly seed: number;
-  readonly rate: number;
-  readonly anomalyEveryMs: number;
-}
-
-function liveName(p: LiveParams): string {
-  return `live:${p.startMs}:${p.historyMs}:${p.seed}:${p.rate}:${p.anomalyEveryMs}`;
-}
-
-function parseLiveSource(source: string): LiveParams | undefined {
-  const parts = source.slice(LIVE_PREFIX.length).split(':').map(Number);
-  if (parts.length !== 5 || !parts.every(Number.isSafeInteger)) return undefined;
-  const [startMs, historyMs, seed, rate, anomalyEveryMs] = parts as [number, number, number, number, number];
-  return { startMs, historyMs, seed, rate, anomalyEveryMs };
-}
-
-async function resumeOrStart(db: Database, config: TidemarkConfig, log: Logger): Promise<LiveParams> {
-  const { rows } = await db.query<{ source: string }>(
-    `SELECT source FROM stream_partitions WHERE consumer = $1 AND starts_with(source, $2) ORDER BY updated_at DESC LIMIT 1`,
-    [DEMO_CONSUMER, LIVE_PREFIX],
-  );
-  const stored = rows[0] === undefined ? undefined : parseLiveSource(rows[0].source);
-  if (stored !== undefined) {
-    log.info('resuming the generated sequence from its checkpoint', { source: rows[0]!.source });
-    return stored;
-  }
-  // Whole minutes, so the first traffic minute is complete.
-  const historyMs = Math.floor((Date.now() - config.generator.backfillMs) / 60_000) * 60_000;
-  const startMs = historyMs - DAY_MS;
-  return { startMs, historyMs, seed: (historyMs / 60_000) % 1_000_000, rate: config.generator.eventsPerSecond, anomalyEveryMs: config.generator.anomalyEveryMs };
-}
-
-export function liveDemoSource(params: LiveParams): LiveGeneratorSource {
-  return createLiveGeneratorSource({
-    name: liveName(params),
-    generator: {
-      startMs: params.startMs,
-      eventsPerSecond: params.rate,
-      seed: params.seed,
-      anomalyEveryMs: params.anomalyEveryMs,
-      loadCurve: true,
-      quiet: { fromMs: params.startMs + PRELUDE_MS, toMs: params.historyMs },
-      // A trickle of bad input, so dead letters, late events and dedup show on the console.
-      lateEvery: 997,
-      duplicateEvery: 499,
-      malformedEvery: 1999,
-    },
-  });
-}
-
 async function runLiveDemo(config: TidemarkConfig): Promise<number> {
   const log = createLogger(config.log.level, { component: 'demo' });
+  // The same refusal as `tidemark worker`: BullMQ on an evicting Redis loses jobs silently.
+  const redisUrl = config.redis.url;
+  if (redisUrl !== null) {
+    const refused = await checkRedis(redisUrl, 'demo');
+    if (refused !== null) return refused;
+  }
   const stop = new AbortController();
   const onSignal = (signal: string): void => {
     log.info('stopping: finishing the batch in flight', { signal });
@@ -111,14 +58,10 @@ async function runLiveDemo(config: TidemarkConfig): Promise<number> {
   }
   try {
     if (stop.signal.aborted) return 0;
-    const params = await resumeOrStart(db, config, log);
-    const source = liveDemoSource(params);
+    const feed = await demoFeed(db, config, log);
     const registry = new Registry();
     const metrics = streamMetrics(registry);
     const operator = operatorMetrics(registry);
-    let committed = 0;
-    // Lag = messages due by now that the stream has not committed yet.
-    const lag = async (): Promise<number> => source.backlog() + Math.max(0, source.nextOffset() - committed);
 
     const stream: Component = {
       name: 'stream',
@@ -126,28 +69,30 @@ async function runLiveDemo(config: TidemarkConfig): Promise<number> {
         started();
         await runStream({
           db,
-          source,
-          consumer: DEMO_CONSUMER,
+          source: feed.streamSource,
+          consumer: feed.streamConsumer,
           settings: streamSettings(config),
           batchMaxMessages: config.stream.batchMaxMessages,
           batchMaxWaitMs: config.stream.batchMaxWaitMs,
-          log: createLogger(config.log.level, { component: 'stream', consumer: DEMO_CONSUMER }),
+          ...(feed.logEndOffsets === undefined ? {} : { logEndOffsets: feed.logEndOffsets }),
+          log: createLogger(config.log.level, { component: 'stream', consumer: feed.streamConsumer }),
           metrics,
           signal,
           onCommit: (batch) => {
-            for (const p of batch.partitions) committed = Math.max(committed, Number(p.nextOffset));
+            for (const p of batch.partitions) feed.onCommit?.(Number(p.nextOffset));
           },
         });
       },
     };
-    const jobs = inProcessJobs({
+    const jobs = schedulerJobs({
       config,
       db,
       log: createLogger(config.log.level, { component: 'jobs' }),
       alerts: configuredAlertNotifier(config, operator),
+      ...(redisUrl === null ? {} : { redis: { url: redisUrl, queueName: DEFAULT_QUEUE_NAME } }),
       // Yesterday's start-up run waits for the catch-up: reconcile and quality then see hot rows
       // the stream has finished with.
-      readyForStartupRun: async () => (await lag()) < Math.max(1000, config.generator.eventsPerSecond * 10),
+      readyForStartupRun: async () => (await feed.lag()) < Math.max(1000, config.generator.eventsPerSecond * 10),
     });
     const components: Component[] = [
       ...operatorSurface({
@@ -156,19 +101,21 @@ async function runLiveDemo(config: TidemarkConfig): Promise<number> {
         registry,
         metrics: operator,
         log,
-        lag,
-        consumers: [DEMO_CONSUMER],
+        lag: () => feed.lag(),
+        consumers: [feed.streamConsumer],
         jobs: jobControlFor(jobs.service),
+        mounts: jobs.mounts,
         onListening: (port) => log.info(`console on http://localhost:${port}/`, { port }),
       }),
+      ...(feed.producer === undefined ? [] : [feed.producer]),
       stream,
       archiveComponent({
         config,
         db,
-        // Its own generator with the stream's parameters: the very messages the stream reads.
-        source: () => liveDemoSource(params),
-        consumer: DEMO_ARCHIVE_CONSUMER,
-        log: createLogger(config.log.level, { component: 'archive', consumer: DEMO_ARCHIVE_CONSUMER }),
+        source: feed.archiveSource,
+        consumer: feed.archiveConsumer,
+        ...(feed.logEndOffsets === undefined ? {} : { logEndOffsets: feed.logEndOffsets }),
+        log: createLogger(config.log.level, { component: 'archive', consumer: feed.archiveConsumer }),
         metrics: archiveMetrics(registry),
       }),
       jobs.component,
@@ -217,11 +164,18 @@ Runs the whole engine on one machine with embedded defaults: the built-in genera
 source (DEMO_BACKFILL of history first, then GENERATOR_RATE events/s in real time, with an
 anomalous session every GENERATOR_ANOMALY_EVERY and a trickle of late, duplicate and malformed
 messages), the stream into PGlite under TIDEMARK_HOME (or DATABASE_URL), the curated archive
-writer into LAKE_URL (default TIDEMARK_HOME/lake), an in-process scheduler running the daily
+writer into LAKE_URL (default TIDEMARK_HOME/lake), a scheduler running the daily
 flow at 02:00 MART_TIMEZONE (and once at start-up for yesterday, after the catch-up, unless it
 ran already), and the console, JSON API and /metrics on http://localhost:PORT/. With
 TIDEMARK_API_TOKEN set, POST /api/backfill and /api/reconcile start runs here. Anomaly, failed
 job and failed quality-check alerts go to ALERT_WEBHOOK_URL when set.
+Each part uses the real service when configured: DATABASE_URL; LAKE_URL and S3_*; KAFKA_BROKERS
+(the generator produces into KAFKA_TOPIC, created with ${DEMO_TOPIC_PARTITIONS} partitions if missing, and the
+stream and archive consume it as KAFKA_GROUP_ID and KAFKA_ARCHIVE_GROUP_ID, as \`tidemark stream\`
+and \`tidemark archive\` do; a restart resumes producing from the topic's end offsets, so the
+topic should be the demo's own); REDIS_URL (the scheduler is a BullMQ worker on the queue
+${DEFAULT_QUEUE_NAME}, refused unless Redis is noeviction, and bull-board is served under
+${QUEUE_BOARD_PREFIX} behind the token).
 Ctrl-C (SIGINT) or SIGTERM stops after the work in flight and exits 0; a restart resumes from
 the checkpoints.
   --once       bounded instead: generate N clicks over the last 6 hours, process them, print a

@@ -9,9 +9,8 @@ import { migrate } from '../../io/db/migrate.ts';
 import { openDatabase } from '../../io/db/open-database.ts';
 import { createLogger } from '../../io/log.ts';
 import { archiveWatermark } from '../../io/mart-store/watermarks.ts';
-import { createBullmqQueue, redisEvictionProblem } from '../../io/queue/bullmq-queue.ts';
+import { createBullmqQueue } from '../../io/queue/bullmq-queue.ts';
 import { createInProcessQueue } from '../../io/queue/in-process-queue.ts';
-import { errorText } from '../../io/queue/queue-port.ts';
 import type { QueuePort } from '../../io/queue/queue-port.ts';
 import { addDays, localDate } from '../../marts/time-zone.ts';
 import { DAY_STEP_NAMES } from '../../jobs/day-step.ts';
@@ -20,29 +19,10 @@ import { createConfiguredJobWork } from '../../jobs/day-steps/index.ts';
 import { DEFAULT_QUEUE_NAME, createJobService, datesBetween, scheduleDailyFlow } from '../../jobs/job-service.ts';
 import type { JobService, RunProgress, RunStarted } from '../../jobs/job-service.ts';
 import { configuredAlertNotifier } from '../app/job-alerts.ts';
+import { checkRedis, requireRedis } from '../app/redis-check.ts';
 import { progressLine, summaryTable } from '../backfill-report.ts';
 import { UsageError, parseFlags } from '../command.ts';
 import type { Command } from '../command.ts';
-
-function requireRedis(config: TidemarkConfig, command: string): string {
-  if (config.redis.url === null) {
-    throw new ConfigError('REDIS_URL', `REDIS_URL is not set; \`tidemark ${command}\` needs Redis for BullMQ (without it, backfills and the demo run in-process)`);
-  }
-  return config.redis.url;
-}
-
-/** Null when Redis is fit for BullMQ; otherwise the exit code after printing one line. */
-async function checkRedis(url: string, command: string): Promise<number | null> {
-  try {
-    const problem = await redisEvictionProblem(url);
-    if (problem === null) return null;
-    process.stderr.write(`tidemark ${command}: ${problem.message}\n`);
-    return problem.fatal ? 1 : null;
-  } catch (error) {
-    process.stderr.write(`tidemark ${command}: cannot reach Redis (${errorText(error)})\n`);
-    return 1;
-  }
-}
 
 function whoAmI(given: unknown): string {
   if (typeof given === 'string' && given.trim() !== '') return given.trim();

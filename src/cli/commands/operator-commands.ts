@@ -7,7 +7,7 @@ import { loadConfigFromProcess, parseDuration } from '../../config.ts';
 import type { Database } from '../../io/db/database.ts';
 import { generateClicks } from '../../io/generator/click-generator.ts';
 import type { GeneratedClick } from '../../io/generator/click-generator.ts';
-import { createTopic, endOffsets, produceLines } from '../../io/kafka/kafka-admin.ts';
+import { createTopic, produceLines } from '../../io/kafka/kafka-admin.ts';
 import type { ArchiveRow } from '../../io/lake/parquet-events.ts';
 import { encodeEventsToParquet } from '../../io/lake/parquet-events.ts';
 import { createLogger } from '../../io/log.ts';
@@ -16,6 +16,7 @@ import { operatorStatus } from '../../io/queries/operator-status.ts';
 import type { OperatorStatus } from '../../io/queries/operator-status.ts';
 import { parseRawMessage } from '../../marts/event-contract.ts';
 import { runComponents } from '../app/components.ts';
+import { streamLag, topicEndOffsets } from '../app/kafka-sources.ts';
 import { openConfiguredDatabase } from '../app/open-database.ts';
 import { operatorSurface } from '../app/operator-surface.ts';
 import { QUEUE_BOARD_PREFIX, consoleJobs } from '../app/console-jobs.ts';
@@ -27,15 +28,7 @@ import type { Command } from '../command.ts';
 async function kafkaLag(config: TidemarkConfig, db: Database): Promise<number | null> {
   if (config.kafka.brokers.length === 0) return null;
   try {
-    const ends = await endOffsets(config.kafka.brokers, config.kafka.topic);
-    const { rows } = await db.query<{ kafka_partition: number; next_offset: string }>(
-      `SELECT kafka_partition, next_offset FROM stream_partitions WHERE consumer = $1 AND source = $2`,
-      [config.kafka.groupId, `kafka:${config.kafka.topic}`],
-    );
-    const committed = new Map(rows.map((r) => [r.kafka_partition, Number(r.next_offset)]));
-    let lag = 0;
-    for (const [partition, end] of ends) lag += Math.max(0, Number(end) - (committed.get(partition) ?? 0));
-    return lag;
+    return await streamLag(db, config.kafka.groupId, `kafka:${config.kafka.topic}`, topicEndOffsets(config));
   } catch {
     return null;
   }

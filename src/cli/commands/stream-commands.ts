@@ -4,15 +4,13 @@ import type { TidemarkConfig } from '../../config.ts';
 import { migrate } from '../../io/db/migrate.ts';
 import { createJsonLinesSource } from '../../io/file/json-lines-source.ts';
 import { createParquetFileSource } from '../../io/file/parquet-source.ts';
-import { alignByEventTime } from '../../io/event-time-aligned-source.ts';
-import { endOffsets } from '../../io/kafka/kafka-admin.ts';
-import { createKafkaSource, kafkaLoggerFrom } from '../../io/kafka/kafka-source.ts';
 import { createLogger } from '../../io/log.ts';
 import { Registry, operatorMetrics, streamMetrics } from '../../io/metrics.ts';
 import { runStream } from '../../io/stream-runner.ts';
 import type { MessageSource } from '../../io/source.ts';
 import type { StreamSettings } from '../../stream/stream-processor.ts';
 import { runComponents } from '../app/components.ts';
+import { kafkaStreamSource, streamLag, topicEndOffsets } from '../app/kafka-sources.ts';
 import type { Component } from '../app/components.ts';
 import { openConfiguredDatabase } from '../app/open-database.ts';
 import { operatorSurface } from '../app/operator-surface.ts';
@@ -35,23 +33,7 @@ flight, commits it and exits 0. Requires KAFKA_BROKERS.
       const { values } = parseFlags(args, { http: { type: 'boolean' } });
       const config = loadConfigFromProcess();
       if (config.kafka.brokers.length === 0) throw new ConfigError('KAFKA_BROKERS', 'KAFKA_BROKERS is not set; `tidemark stream` needs a Kafka cluster (host:port,…)');
-      const brokers = [...config.kafka.brokers];
-      const topic = config.kafka.topic;
-      // Partitions are handed over in event-time order, so lateness does not depend on fetch order.
-      const source = (): MessageSource =>
-        alignByEventTime(
-          createKafkaSource({
-            brokers,
-            topic,
-            groupId: config.kafka.groupId,
-            clientId: config.kafka.clientId,
-            sessionTimeoutMs: config.kafka.sessionTimeoutMs,
-            ...(config.kafka.groupInstanceId === null ? {} : { groupInstanceId: config.kafka.groupInstanceId }),
-            logger: kafkaLoggerFrom(createLogger(config.log.level, { component: 'kafka', group: config.kafka.groupId })),
-          }),
-          { endOffsets: () => endOffsets(brokers, topic), maxFutureSkewMs: config.stream.maxFutureSkewMs },
-        );
-      return runStreamCommand(config, source, config.kafka.groupId, () => endOffsets(brokers, topic), values.http === true);
+      return runStreamCommand(config, kafkaStreamSource(config), config.kafka.groupId, topicEndOffsets(config), values.http === true);
     },
   },
   replay: {
@@ -146,18 +128,9 @@ export async function runStreamCommand(
         log.info('stream finished', { ...summary, watermark: Number.isFinite(summary.watermark) ? new Date(summary.watermark).toISOString() : String(summary.watermark) });
       },
     };
-    const lag = async (): Promise<number | null> => {
-      if (logEndOffsets === undefined) return null;
-      const ends = await logEndOffsets();
-      const { rows } = await db.query<{ kafka_partition: number; next_offset: string }>(
-        `SELECT kafka_partition, next_offset FROM stream_partitions WHERE consumer = $1`,
-        [consumer],
-      );
-      const committed = new Map(rows.map((r) => [r.kafka_partition, Number(r.next_offset)]));
-      let total = 0;
-      for (const [partition, end] of ends) total += Math.max(0, Number(end) - (committed.get(partition) ?? 0));
-      return total;
-    };
+    // Lag of this consumer over the log whose end offsets are given (Kafka): null without one.
+    const lag = async (): Promise<number | null> =>
+      logEndOffsets === undefined ? null : streamLag(db, consumer, `kafka:${config.kafka.topic}`, logEndOffsets);
     const surface = http ? operatorSurface({ config, db, registry, metrics: operatorMetrics(registry), log, lag, consumers: [consumer] }) : [];
     await runComponents([...surface, stream], stop.signal, log);
     return 0;

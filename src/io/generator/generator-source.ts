@@ -90,7 +90,8 @@ export function createLiveGeneratorSource(options: LiveGeneratorOptions): LiveGe
         const now = clock();
         while (messages.length < maxMessages && peek().emitAt <= now) {
           const offset = next;
-          messages.push({ source, partition: 0, offset: String(offset), value: take().value, receivedAt: now });
+          const click = take();
+          messages.push({ source, partition: 0, offset: String(offset), key: click.key, value: click.value, receivedAt: now });
         }
         if (messages.length > 0 || closed || now >= deadline) return { kind: 'messages', messages };
         const waitMs = Math.max(1, Math.min(deadline - now, peek().emitAt - now));

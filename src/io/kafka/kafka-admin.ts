@@ -1,23 +1,11 @@
 // Topic administration, lag and bulk produce. Short-lived clients per call: these run at start-up,
 // in tests, benchmarks and `tidemark generate`, never on the per-message path.
-import {
-  Admin,
-  Consumer,
-  Producer,
-  ProduceAcks,
-  compatibilityPartitioner,
-  findErrorBy,
-} from '@platformatic/kafka';
+import { Admin, Consumer, findErrorBy } from '@platformatic/kafka';
 import { KafkaError, toKafkaError } from './kafka-errors.ts';
+import { createIdempotentProducer } from './kafka-producer.ts';
+import type { ProduceLine } from './kafka-producer.ts';
 
-export interface ProduceLine {
-  /** Message key (the session id for curated events); null spreads messages round-robin. */
-  readonly key: string | null;
-  /** null writes a tombstone. */
-  readonly value: string | null;
-  /** Explicit partition (tests, replays of a known layout); default: by key. */
-  readonly partition?: number;
-}
+export type { ProduceLine } from './kafka-producer.ts';
 
 export interface ProduceLinesOptions {
   /** Messages per produce request; default 5000. */
@@ -100,16 +88,7 @@ export async function produceLines(
 ): Promise<void> {
   const batchSize = Math.max(1, options.batchSize ?? 5000);
   const concurrency = Math.max(1, Math.min(5, options.concurrency ?? 4));
-  const producer = new Producer({
-    clientId: options.clientId ?? 'tidemark-producer',
-    bootstrapBrokers: [...brokers],
-    idempotent: true,
-    acks: ProduceAcks.ALL,
-    partitioner: compatibilityPartitioner,
-    autocreateTopics: false,
-    timeout: ADMIN_TIMEOUT_MS,
-    retries: 5,
-  });
+  const producer = createIdempotentProducer(brokers, options.clientId ?? 'tidemark-producer');
   try {
     let next = 0;
     // Each worker takes the next batch; batches of one key may be in flight together, which the

@@ -1,5 +1,7 @@
-// The embedded scheduler (SPEC §9): the daily flow and backfills on the in-process queue, with
-// the same job service, day steps and job_runs audit as `tidemark worker` on BullMQ. The daily
+// The demo's scheduler (SPEC §9): the daily flow and backfills with the same job service, day
+// steps and job_runs audit as `tidemark worker`. Without Redis it runs them on the in-process
+// queue; with REDIS_URL it is a BullMQ worker on the shared queue (so `tidemark worker`
+// processes elsewhere may take steps too) and bull-board shows that queue. The daily
 // 02:00 MART_TIMEZONE schedule is armed, and — because the demo's generated history already
 // covers yesterday — yesterday's flow is started once at start-up when it has not run, so the
 // console's job runs and reconcile drift are not empty for the first day.
@@ -7,18 +9,31 @@ import type { TidemarkConfig } from '../../config.ts';
 import type { AlertNotifier } from '../../io/alerts/alert-notifier.ts';
 import type { Database } from '../../io/db/database.ts';
 import type { Logger } from '../../io/log.ts';
+import { createBullmqQueue } from '../../io/queue/bullmq-queue.ts';
 import { yesterdayIn } from '../../io/queue/daily-time.ts';
 import { createInProcessQueue } from '../../io/queue/in-process-queue.ts';
+import { createQueueBoard } from '../../io/queue/queue-board.ts';
+import type { QueueBoard } from '../../io/queue/queue-board.ts';
 import { createConfiguredJobWork } from '../../jobs/day-steps/index.ts';
 import { createJobService } from '../../jobs/job-service.ts';
 import type { JobService } from '../../jobs/job-service.ts';
+import type { Mount } from '../../server/http-server.ts';
 import type { Component } from './components.ts';
+import { QUEUE_BOARD_PREFIX } from './console-jobs.ts';
 
-export interface InProcessJobsOptions {
+/** A BullMQ queue in Redis; the caller has checked that Redis does not evict keys. */
+export interface SchedulerRedis {
+  readonly url: string;
+  readonly queueName: string;
+}
+
+export interface SchedulerJobsOptions {
   readonly config: TidemarkConfig;
   readonly db: Database;
   readonly log: Logger;
   readonly alerts?: AlertNotifier;
+  /** Absent: the in-process queue (nothing outside this process can take its steps). */
+  readonly redis?: SchedulerRedis;
   /**
    * Whether yesterday's start-up run may begin (polled every few seconds). The demo waits for
    * its stream to catch up, so that reconcile and quality see hot rows the stream no longer
@@ -30,15 +45,18 @@ export interface InProcessJobsOptions {
   readonly pollMs?: number;
 }
 
-export interface InProcessJobs {
-  /** For the HTTP API's JobControl and for tests; enqueues onto this process's queue. */
+export interface SchedulerJobs {
+  /** For the HTTP API's JobControl and for tests; enqueues onto the scheduler's queue. */
   readonly service: JobService;
   readonly component: Component;
+  /** bull-board under /admin/queues with Redis (the HTTP server puts its token check in front); none in-process. */
+  readonly mounts: readonly Mount[];
 }
 
-export function inProcessJobs(options: InProcessJobsOptions): InProcessJobs {
-  const { config, db, log } = options;
-  const queue = createInProcessQueue();
+export function schedulerJobs(options: SchedulerJobsOptions): SchedulerJobs {
+  const { config, db, log, redis } = options;
+  const queue = redis === undefined ? createInProcessQueue() : createBullmqQueue({ redisUrl: redis.url, queueName: redis.queueName });
+  const board: QueueBoard | undefined = redis === undefined ? undefined : createQueueBoard({ redisUrl: redis.url, queueName: redis.queueName, prefix: QUEUE_BOARD_PREFIX });
   const service = createJobService({
     db,
     queue,
@@ -72,7 +90,7 @@ export function inProcessJobs(options: InProcessJobsOptions): InProcessJobs {
       const worker = await service.startWorker();
       try {
         const next = await service.schedule();
-        log.info('daily flow scheduled (in-process)', { next: new Date(next).toISOString(), timeZone: config.marts.timeZone });
+        log.info(`daily flow scheduled (${redis === undefined ? 'in-process' : `BullMQ queue ${redis.queueName}`})`, { next: new Date(next).toISOString(), timeZone: config.marts.timeZone });
         started();
         const startup = startupRun(signal).catch((error: unknown) => log.error('could not start the daily flow for yesterday', { error: (error as Error).message }));
         await new Promise<void>((resolve) => {
@@ -84,9 +102,10 @@ export function inProcessJobs(options: InProcessJobsOptions): InProcessJobs {
         // Steps still running after the grace period are abandoned (job_runs says so); the run
         // stays open and the next start resumes it.
         await worker.close(options.graceMs ?? 10_000);
+        await board?.close();
         await queue.close();
       }
     },
   };
-  return { service, component };
+  return { service, component, mounts: board === undefined ? [] : [{ prefix: board.prefix, handler: board.handler }] };
 }
