@@ -3,6 +3,7 @@
 // day (sessions and the documents/areas each touched, documents, areas) plus the set of
 // event_ids already seen — never with a copy of the events themselves.
 import { EventIdSet } from './event-id-set.ts';
+import { NEW_AREA, NEW_DOCUMENT, SessionTallies } from './session-tallies.ts';
 import { endOfLocalDay, localHour, startOfLocalDay } from '../marts/time-zone.ts';
 import type {
   ClickEvent,
@@ -18,43 +19,7 @@ import { compareCodeUnits, compareDecimalIds } from '../marts/window-math.ts';
 // first click on a document (or in an area) adds one to that document's (area's) unique_sessions.
 // So each session keeps the small lists of the documents and areas it touched — which it needs
 // anyway for its own unique_docs — and no document or area holds a set of session ids. Documents
-// and areas are numbered on first sight, so those lists hold small integers. A list turns into a
-// Set past SMALL_SET entries (a bot session clicking thousands of documents).
-const SMALL_SET = 16;
-
-/** One index (no allocation: most sessions touch one area), a short list, or past SMALL_SET a Set. */
-type SmallSet = number | number[] | Set<number>;
-
-/** Adds n to session[field]; true when it was not there yet. Kept on the tally itself, without a wrapper object per list. */
-function addToSmallSet(session: SessionTally, field: 'docs' | 'areas', n: number): boolean {
-  const set = session[field];
-  if (typeof set === 'number') {
-    if (set === n) return false;
-    session[field] = [set, n];
-    return true;
-  }
-  if (!Array.isArray(set)) {
-    if (set.has(n)) return false;
-    set.add(n);
-    return true;
-  }
-  if (set.includes(n)) return false;
-  set.push(n);
-  if (set.length > SMALL_SET) session[field] = new Set(set);
-  return true;
-}
-
-function smallSetSize(set: SmallSet): number {
-  return typeof set === 'number' ? 1 : Array.isArray(set) ? set.length : set.size;
-}
-
-interface SessionTally {
-  clicks: number;
-  docs: SmallSet;
-  areas: SmallSet;
-  firstTs: number;
-  lastTs: number;
-}
+// and areas are numbered on first sight, so those lists hold small integers (SessionTallies).
 
 interface AreaTally {
   readonly index: number;
@@ -84,7 +49,7 @@ export class ColdDayAccumulator {
   // Null once rows() has ended the day: the set is released before the rows are built, so that
   // the day's biggest structure and its output are never in memory together.
   private seenIds: EventIdSet | null = new EventIdSet();
-  private readonly sessions = new Map<string, SessionTally>();
+  private readonly sessions = new SessionTallies();
   private readonly areas = new Map<string, AreaTally>();
   private readonly documents = new Map<string, DocumentTally>();
   private readonly perHour = new Array<number>(HOURS_PER_DAY).fill(0);
@@ -155,19 +120,9 @@ export class ColdDayAccumulator {
     }
     doc.clicks++;
 
-    const session = this.sessions.get(event.sessionId);
-    if (session === undefined) {
-      // A new session: its first area and document, and one more session for each of them.
-      this.sessions.set(event.sessionId, { clicks: 1, docs: doc.index, areas: area.index, firstTs: event.eventTs, lastTs: event.eventTs });
-      area.sessions++;
-      doc.sessions++;
-    } else {
-      session.clicks++;
-      if (event.eventTs < session.firstTs) session.firstTs = event.eventTs;
-      if (event.eventTs > session.lastTs) session.lastTs = event.eventTs;
-      if (addToSmallSet(session, 'areas', area.index)) area.sessions++;
-      if (addToSmallSet(session, 'docs', doc.index)) doc.sessions++;
-    }
+    const touched = this.sessions.click(event.sessionId, event.eventTs, doc.index, area.index);
+    if (touched & NEW_AREA) area.sessions++;
+    if (touched & NEW_DOCUMENT) doc.sessions++;
     // Latest by (event_ts, event_id): batches arrive in offset order, not time order, so the
     // comparison is explicit rather than "last one wins".
     if (
@@ -191,13 +146,13 @@ export class ColdDayAccumulator {
     const eventDate = this.eventDate;
     if (this.total === 0) return { sessionAnalysis: [], dailyTraffic: [], clinicalAreas: [], popularDocuments: [] };
 
-    const sessionAnalysis: SessionAnalysisRow[] = [...this.sessions.keys()].sort(compareCodeUnits).map((sessionId) => {
-      const s = this.sessions.get(sessionId) as SessionTally;
+    const sessionAnalysis: SessionAnalysisRow[] = [...this.sessions.ids()].sort(compareCodeUnits).map((sessionId) => {
+      const s = this.sessions.tally(sessionId);
       return {
         sessionId,
         eventDate,
         clickCount: s.clicks,
-        uniqueDocs: smallSetSize(s.docs),
+        uniqueDocs: s.documents,
         firstClickTs: s.firstTs,
         lastClickTs: s.lastTs,
         sessionDurationSec: Math.floor((s.lastTs - s.firstTs) / 1000),
