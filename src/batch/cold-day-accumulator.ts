@@ -45,7 +45,7 @@ export class ColdDayAccumulator {
   // Exact dedup needs every event_id of the day: the archive holds duplicates anywhere in the
   // day (producer retries, replayed offsets), so no shorter horizon is safe. This set is the one
   // structure bounded by the day's events rather than its keys, hence packed into typed arrays
-  // (EventIdSet: ~25-30 B per id instead of ~70 B as strings in a Set).
+  // (EventIdSet: ~25 B per id instead of ~70 B as strings in a Set).
   // Null once rows() has ended the day: the set is released before the rows are built, so that
   // the day's biggest structure and its output are never in memory together.
   private seenIds: EventIdSet | null = new EventIdSet();

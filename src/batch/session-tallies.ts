@@ -10,6 +10,7 @@ export const NEW_DOCUMENT = 1;
 export const NEW_AREA = 2;
 
 const INITIAL_SESSIONS = 1 << 12;
+const MASK_BITS = 32;
 
 export class SessionTallies {
   private readonly numbers = new Map<string, number>();
@@ -17,7 +18,12 @@ export class SessionTallies {
   private firstTs = new Float64Array(INITIAL_SESSIONS);
   private lastTs = new Float64Array(INITIAL_SESSIONS);
   private readonly documents = new DistinctLists();
-  private readonly areas = new DistinctLists();
+  /**
+   * Per session: the areas it touched as bits of their numbers (a day has a dozen areas, so a
+   * word per session instead of a list); areas numbered MASK_BITS and up go to a Set per session.
+   */
+  private areaMasks = new Int32Array(INITIAL_SESSIONS);
+  private readonly wideAreas = new Map<number, Set<number>>();
 
   get size(): number {
     return this.numbers.size;
@@ -36,19 +42,37 @@ export class SessionTallies {
         this.clicks = grown(this.clicks);
         this.firstTs = grown(this.firstTs);
         this.lastTs = grown(this.lastTs);
+        this.areaMasks = grown(this.areaMasks);
       }
       this.numbers.set(sessionId, next);
       this.clicks[next] = 1;
       this.firstTs[next] = ts;
       this.lastTs[next] = ts;
       this.documents.addOwner(document);
-      this.areas.addOwner(area);
+      this.areaMasks[next] = 0;
+      this.addArea(next, area);
       return NEW_DOCUMENT | NEW_AREA;
     }
     this.clicks[n] = (this.clicks[n] as number) + 1;
     if (ts < (this.firstTs[n] as number)) this.firstTs[n] = ts;
     if (ts > (this.lastTs[n] as number)) this.lastTs[n] = ts;
-    return (this.documents.add(n, document) ? NEW_DOCUMENT : 0) | (this.areas.add(n, area) ? NEW_AREA : 0);
+    return (this.documents.add(n, document) ? NEW_DOCUMENT : 0) | (this.addArea(n, area) ? NEW_AREA : 0);
+  }
+
+  /** Adds the area to the session's; true when it was not there yet. */
+  private addArea(n: number, area: number): boolean {
+    if (area < MASK_BITS) {
+      const mask = this.areaMasks[n] as number;
+      const bit = 1 << area;
+      if ((mask & bit) !== 0) return false;
+      this.areaMasks[n] = mask | bit;
+      return true;
+    }
+    let wide = this.wideAreas.get(n);
+    if (wide === undefined) this.wideAreas.set(n, (wide = new Set()));
+    const before = wide.size;
+    wide.add(area);
+    return wide.size !== before;
   }
 
   /** The session ids, in first-seen order. */
