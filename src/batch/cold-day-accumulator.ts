@@ -142,6 +142,7 @@ export class ColdDayAccumulator {
    * rows() may be called again, add() may not.
    */
   rows(): ColdMartRows {
+    this.seenIds?.release();
     this.seenIds = null;
     const eventDate = this.eventDate;
     if (this.total === 0) return { sessionAnalysis: [], dailyTraffic: [], clinicalAreas: [], popularDocuments: [] };

@@ -52,6 +52,13 @@ describe('EventIdSet', () => {
     expect(set.fallbackSize).toBe(5); // two accented, one CJK, the 300- and 301-char ids, the 255-char one
   });
 
+  it('release() frees the buffers and refuses later adds', () => {
+    const set = new EventIdSet();
+    set.add('gen-1-1');
+    set.release();
+    expect(() => set.add('gen-1-2')).toThrow(/after release/);
+  });
+
   it('grows past its initial table and across record pages without losing an id', () => {
     // 300k UUIDs (~5 MB of records: more than one page) and 300k short ids, each added twice
     // in interleaved order, so that duplicates are looked up after several rehashes.
