@@ -139,10 +139,12 @@ export class ColdDayAccumulator {
    * The day's rows, sorted like the reference evaluator: by session_id / clinical_area in
    * code-unit order, document_id numerically. A day without events has no rows at all (not a
    * daily_traffic row of zeros), as a recompute from an empty archive would give. Ends the day:
-   * rows() may be called again, add() may not.
+   * the dedup set is freed before the rows are built and the session tallies after, so neither
+   * add() nor rows() may be called again.
    */
   rows(): ColdMartRows {
-    this.seenIds?.release();
+    if (this.seenIds === null) throw new Error(`cold day ${this.eventDate}: rows() called twice (the tallies are released by the first call)`);
+    this.seenIds.release();
     this.seenIds = null;
     const eventDate = this.eventDate;
     if (this.total === 0) return { sessionAnalysis: [], dailyTraffic: [], clinicalAreas: [], popularDocuments: [] };
@@ -179,6 +181,7 @@ export class ColdDayAccumulator {
       return { eventDate, documentId, title: d.title, viewCount: d.clicks, uniqueSessions: d.sessions };
     });
 
+    this.sessions.release();
     return { sessionAnalysis, dailyTraffic, clinicalAreas, popularDocuments };
   }
 }

@@ -13,12 +13,12 @@ const INITIAL_OWNERS = 1 << 12;
 
 export class DistinctLists {
   private readonly pageSlots: number;
-  private readonly pages: Int32Array[] = [];
+  private readonly pages: Int32Array<ArrayBuffer>[] = [];
   private pageUsed: number;
   /** Per owner: where its chunk starts (page * PAGE_SLOTS + slot). */
-  private start = new Int32Array(INITIAL_OWNERS);
+  private start: Int32Array<ArrayBuffer> = new Int32Array(INITIAL_OWNERS);
   /** Per owner: its member count (the chunk's capacity follows from it). */
-  private length = new Int32Array(INITIAL_OWNERS);
+  private length: Int32Array<ArrayBuffer> = new Int32Array(INITIAL_OWNERS);
   private owners = 0;
   private readonly large = new Map<number, Set<number>>();
 
@@ -79,6 +79,15 @@ export class DistinctLists {
     return this.length[owner] as number;
   }
 
+  /** Frees the buffers now instead of at a later garbage collection; unusable afterwards. */
+  release(): void {
+    for (const page of this.pages) page.buffer.transfer(0);
+    this.pages.length = 0;
+    this.start.buffer.transfer(0);
+    this.length.buffer.transfer(0);
+    this.large.clear();
+  }
+
   /** Start of a free chunk of `slots` (≤ MAX_LIST) slots; a chunk never straddles pages. */
   private allocate(slots: number): number {
     if (this.pageUsed + slots > this.pageSlots) {
@@ -99,7 +108,7 @@ export class DistinctLists {
  * A copy half as long again: per-owner columns grow by 1.5× (amortised O(1) per owner), which
  * leaves less unused capacity at the end of a day than doubling (≤ a third instead of ≤ half).
  */
-export function grown<T extends Int32Array | Float64Array>(array: T): T {
+export function grown<T extends Int32Array<ArrayBuffer> | Float64Array<ArrayBuffer>>(array: T): T {
   const copy = new (array.constructor as new (length: number) => T)(Math.ceil(array.length * 1.5));
   copy.set(array);
   return copy;

@@ -14,15 +14,15 @@ const MASK_BITS = 32;
 
 export class SessionTallies {
   private readonly numbers = new Map<string, number>();
-  private clicks = new Int32Array(INITIAL_SESSIONS);
-  private firstTs = new Float64Array(INITIAL_SESSIONS);
-  private lastTs = new Float64Array(INITIAL_SESSIONS);
+  private clicks: Int32Array<ArrayBuffer> = new Int32Array(INITIAL_SESSIONS);
+  private firstTs: Float64Array<ArrayBuffer> = new Float64Array(INITIAL_SESSIONS);
+  private lastTs: Float64Array<ArrayBuffer> = new Float64Array(INITIAL_SESSIONS);
   private readonly documents = new DistinctLists();
   /**
    * Per session: the areas it touched as bits of their numbers (a day has a dozen areas, so a
    * word per session instead of a list); areas numbered MASK_BITS and up go to a Set per session.
    */
-  private areaMasks = new Int32Array(INITIAL_SESSIONS);
+  private areaMasks: Int32Array<ArrayBuffer> = new Int32Array(INITIAL_SESSIONS);
   private readonly wideAreas = new Map<number, Set<number>>();
 
   get size(): number {
@@ -73,6 +73,18 @@ export class SessionTallies {
     const before = wide.size;
     wide.add(area);
     return wide.size !== before;
+  }
+
+  /**
+   * Frees the tallies now instead of at a later garbage collection (typed arrays detached, the
+   * id map emptied): the cold step then writes its rows with only the rows in memory, and a
+   * smaller live heap keeps V8's next collection (and so the peak RSS) lower. Unusable afterwards.
+   */
+  release(): void {
+    this.numbers.clear();
+    for (const column of [this.clicks, this.firstTs, this.lastTs, this.areaMasks]) column.buffer.transfer(0);
+    this.documents.release();
+    this.wideAreas.clear();
   }
 
   /** The session ids, in first-seen order. */

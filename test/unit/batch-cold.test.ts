@@ -99,10 +99,12 @@ describe('ColdDayAccumulator on the mart suite', () => {
     }
   });
 
-  it('rows() ends the day: a later add() is refused', () => {
+  it('rows() ends the day: a later add() or rows() is refused', () => {
     const acc = new ColdDayAccumulator('2026-03-08', zone);
+    acc.add(events.slice(0, 100));
     acc.rows();
     expect(() => acc.add([])).toThrow(/after rows/);
+    expect(() => acc.rows()).toThrow(/twice/);
   });
 
   it('an empty day has no rows', () => {

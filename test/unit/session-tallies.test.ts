@@ -19,6 +19,8 @@ describe('SessionTallies', () => {
     expect(t.tally('s2')).toEqual({ clicks: 1, documents: 1, firstTs: 100, lastTs: 100 });
     expect([...t.ids()]).toEqual(['s1', 's2']);
     expect(() => t.tally('s3')).toThrow();
+    t.release();
+    expect(t.size).toBe(0);
   });
 
   it('keeps every session exact across growth of its columns', () => {
