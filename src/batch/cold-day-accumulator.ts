@@ -2,6 +2,8 @@
 // archive is read one Parquet row group at a time. Memory grows with the distinct keys of the
 // day (sessions and the documents/areas each touched, documents, areas) plus the set of
 // event_ids already seen — never with a copy of the events themselves.
+import { EventIdSet } from './event-id-set.ts';
+import { NEW_AREA, NEW_DOCUMENT, SessionTallies } from './session-tallies.ts';
 import { endOfLocalDay, localHour, startOfLocalDay } from '../marts/time-zone.ts';
 import type {
   ClickEvent,
@@ -17,43 +19,7 @@ import { compareCodeUnits, compareDecimalIds } from '../marts/window-math.ts';
 // first click on a document (or in an area) adds one to that document's (area's) unique_sessions.
 // So each session keeps the small lists of the documents and areas it touched — which it needs
 // anyway for its own unique_docs — and no document or area holds a set of session ids. Documents
-// and areas are numbered on first sight, so those lists hold small integers. A list turns into a
-// Set past SMALL_SET entries (a bot session clicking thousands of documents).
-const SMALL_SET = 16;
-
-/** One index (no allocation: most sessions touch one area), a short list, or past SMALL_SET a Set. */
-type SmallSet = number | number[] | Set<number>;
-
-/** Adds n to session[field]; true when it was not there yet. Kept on the tally itself, without a wrapper object per list. */
-function addToSmallSet(session: SessionTally, field: 'docs' | 'areas', n: number): boolean {
-  const set = session[field];
-  if (typeof set === 'number') {
-    if (set === n) return false;
-    session[field] = [set, n];
-    return true;
-  }
-  if (!Array.isArray(set)) {
-    if (set.has(n)) return false;
-    set.add(n);
-    return true;
-  }
-  if (set.includes(n)) return false;
-  set.push(n);
-  if (set.length > SMALL_SET) session[field] = new Set(set);
-  return true;
-}
-
-function smallSetSize(set: SmallSet): number {
-  return typeof set === 'number' ? 1 : Array.isArray(set) ? set.length : set.size;
-}
-
-interface SessionTally {
-  clicks: number;
-  docs: SmallSet;
-  areas: SmallSet;
-  firstTs: number;
-  lastTs: number;
-}
+// and areas are numbered on first sight, so those lists hold small integers (SessionTallies).
 
 interface AreaTally {
   readonly index: number;
@@ -78,11 +44,12 @@ export class ColdDayAccumulator {
   readonly timeZone: string;
   // Exact dedup needs every event_id of the day: the archive holds duplicates anywhere in the
   // day (producer retries, replayed offsets), so no shorter horizon is safe. This set is the one
-  // structure bounded by the day's events rather than its keys (~100 B per id). A later
-  // optimisation: dedup per hour bucket when the archive is sorted by event_ts within a date, or
-  // a two-pass hash-partitioned dedup (ids partitioned by hash, one partition in memory at a time).
-  private readonly seenIds = new Set<string>();
-  private readonly sessions = new Map<string, SessionTally>();
+  // structure bounded by the day's events rather than its keys, hence packed into typed arrays
+  // (EventIdSet: ~25 B per id instead of ~70 B as strings in a Set).
+  // Null once rows() has ended the day: the set is released before the rows are built, so that
+  // the day's biggest structure and its output are never in memory together.
+  private seenIds: EventIdSet | null = new EventIdSet();
+  private readonly sessions = new SessionTallies();
   private readonly areas = new Map<string, AreaTally>();
   private readonly documents = new Map<string, DocumentTally>();
   private readonly perHour = new Array<number>(HOURS_PER_DAY).fill(0);
@@ -122,15 +89,14 @@ export class ColdDayAccumulator {
    * stream makes (first applied wins) and the reference evaluator's dedupeByEventId makes.
    */
   add(events: readonly ClickEvent[]): void {
+    const seenIds = this.seenIds;
+    if (seenIds === null) throw new Error(`cold day ${this.eventDate}: add() after rows() (the dedup set is released by rows())`);
     for (const event of events) {
       if (event.eventTs < this.dayStart || event.eventTs >= this.dayEnd) {
         this.ignored++;
         continue;
       }
-      // One hash operation instead of has() + add(): the size tells whether the id was new.
-      const seen = this.seenIds.size;
-      this.seenIds.add(event.eventId);
-      if (this.seenIds.size === seen) {
+      if (!seenIds.add(event.eventId)) {
         this.duplicates++;
         continue;
       }
@@ -154,19 +120,9 @@ export class ColdDayAccumulator {
     }
     doc.clicks++;
 
-    const session = this.sessions.get(event.sessionId);
-    if (session === undefined) {
-      // A new session: its first area and document, and one more session for each of them.
-      this.sessions.set(event.sessionId, { clicks: 1, docs: doc.index, areas: area.index, firstTs: event.eventTs, lastTs: event.eventTs });
-      area.sessions++;
-      doc.sessions++;
-    } else {
-      session.clicks++;
-      if (event.eventTs < session.firstTs) session.firstTs = event.eventTs;
-      if (event.eventTs > session.lastTs) session.lastTs = event.eventTs;
-      if (addToSmallSet(session, 'areas', area.index)) area.sessions++;
-      if (addToSmallSet(session, 'docs', doc.index)) doc.sessions++;
-    }
+    const touched = this.sessions.click(event.sessionId, event.eventTs, doc.index, area.index);
+    if (touched & NEW_AREA) area.sessions++;
+    if (touched & NEW_DOCUMENT) doc.sessions++;
     // Latest by (event_ts, event_id): batches arrive in offset order, not time order, so the
     // comparison is explicit rather than "last one wins".
     if (
@@ -182,19 +138,24 @@ export class ColdDayAccumulator {
   /**
    * The day's rows, sorted like the reference evaluator: by session_id / clinical_area in
    * code-unit order, document_id numerically. A day without events has no rows at all (not a
-   * daily_traffic row of zeros), as a recompute from an empty archive would give.
+   * daily_traffic row of zeros), as a recompute from an empty archive would give. Ends the day:
+   * the dedup set is freed before the rows are built and the session tallies after, so neither
+   * add() nor rows() may be called again.
    */
   rows(): ColdMartRows {
+    if (this.seenIds === null) throw new Error(`cold day ${this.eventDate}: rows() called twice (the tallies are released by the first call)`);
+    this.seenIds.release();
+    this.seenIds = null;
     const eventDate = this.eventDate;
     if (this.total === 0) return { sessionAnalysis: [], dailyTraffic: [], clinicalAreas: [], popularDocuments: [] };
 
-    const sessionAnalysis: SessionAnalysisRow[] = [...this.sessions.keys()].sort(compareCodeUnits).map((sessionId) => {
-      const s = this.sessions.get(sessionId) as SessionTally;
+    const sessionAnalysis: SessionAnalysisRow[] = [...this.sessions.ids()].sort(compareCodeUnits).map((sessionId) => {
+      const s = this.sessions.tally(sessionId);
       return {
         sessionId,
         eventDate,
         clickCount: s.clicks,
-        uniqueDocs: smallSetSize(s.docs),
+        uniqueDocs: s.documents,
         firstClickTs: s.firstTs,
         lastClickTs: s.lastTs,
         sessionDurationSec: Math.floor((s.lastTs - s.firstTs) / 1000),
@@ -220,6 +181,7 @@ export class ColdDayAccumulator {
       return { eventDate, documentId, title: d.title, viewCount: d.clicks, uniqueSessions: d.sessions };
     });
 
+    this.sessions.release();
     return { sessionAnalysis, dailyTraffic, clinicalAreas, popularDocuments };
   }
 }

@@ -118,6 +118,27 @@ describe('encodeEventsToParquet / readParquetRowGroups', () => {
     expect(await readAll(bytes, 250)).toEqual([]);
   });
 
+  it('decodes row groups in slices of sliceRows, also from a start row inside a group', async () => {
+    const rows = Array.from({ length: 250 }, (_, i) => event(i));
+    const bytes = encodeEventsToParquet(rows, { rowGroupSize: 100 });
+    const sliced = async (startRow: number): Promise<ParquetEventBatch[]> => {
+      const batches: ParquetEventBatch[] = [];
+      for await (const batch of readParquetRowGroups(bytes, { startRow, sliceRows: 40 })) batches.push(batch);
+      return batches;
+    };
+    const all = await sliced(0);
+    expect(all.map((b) => [b.rowGroup, b.firstRow, b.numRows])).toEqual([
+      [0, 0, 40], [0, 40, 40], [0, 80, 20],
+      [1, 100, 40], [1, 140, 40], [1, 180, 20],
+      [2, 200, 40], [2, 240, 10],
+    ]);
+    expect(all.flatMap(toClickEvents)).toEqual(rows);
+    const fromInside = await sliced(130);
+    expect(fromInside.map((b) => [b.rowGroup, b.firstRow, b.numRows])).toEqual([[1, 130, 40], [1, 170, 30], [2, 200, 40], [2, 240, 10]]);
+    expect(fromInside.flatMap(toClickEvents)).toEqual(rows.slice(130));
+    await expect(readParquetRowGroups(bytes, { sliceRows: 0 }).next()).rejects.toThrow(RangeError);
+  });
+
   it('records Kafka provenance when rows have it, nulls when they do not', async () => {
     const rows: ArchiveRow[] = [
       { ...event(0), partition: 3, offset: '9223372036854775806' },

@@ -73,6 +73,40 @@ describe('ColdDayAccumulator on the mart suite', () => {
     expect(acc.duplicateEvents).toBe(1);
   });
 
+  it('dedups UUID, other ASCII and non-ASCII (fallback) event_ids exactly, across batches', () => {
+    // The same suite with its ids rewritten into every storage form of the dedup set; the
+    // re-added copies come in later batches (as from later row groups and objects). An uppercase
+    // UUID is another id than its lowercase form, so it is a distinct event, not a duplicate.
+    const forms = (i: number, id: string): string => {
+      const hex = i.toString(16).padStart(32, '0');
+      const uuid = `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+      return [uuid, uuid.toUpperCase(), `é-${id}`, id][i % 4] as string;
+    };
+    const renamed = events.map((e, i) => ({ ...e, eventId: forms(i, e.eventId) }));
+    // Titles tie-break on event_id, so the reference runs on the renamed events too.
+    const expected = evaluateColdMarts(renamed, suite.settings);
+    for (const date of dates) {
+      const acc = new ColdDayAccumulator(date, zone);
+      const input = withDuplicates(renamed);
+      for (const batch of batchesOf(input, 1000)) acc.add(batch);
+      const rows = acc.rows();
+      expect(rows.sessionAnalysis).toEqual(expected.sessionAnalysis.filter((r) => r.eventDate === date));
+      expect(rows.dailyTraffic).toEqual(expected.dailyTraffic.filter((r) => r.eventDate === date));
+      expect(rows.clinicalAreas).toEqual(expected.clinicalAreas.filter((r) => r.eventDate === date));
+      expect(rows.popularDocuments).toEqual(expected.popularDocuments.filter((r) => r.eventDate === date));
+      expect(acc.totalEvents).toBe(renamed.filter((e) => localDate(e.eventTs, zone) === date).length);
+      expect(acc.duplicateEvents).toBe(input.slice(events.length).filter((e) => localDate(e.eventTs, zone) === date).length);
+    }
+  });
+
+  it('rows() ends the day: a later add() or rows() is refused', () => {
+    const acc = new ColdDayAccumulator('2026-03-08', zone);
+    acc.add(events.slice(0, 100));
+    acc.rows();
+    expect(() => acc.add([])).toThrow(/after rows/);
+    expect(() => acc.rows()).toThrow(/twice/);
+  });
+
   it('an empty day has no rows', () => {
     expect(new ColdDayAccumulator('2026-03-10', zone).rows()).toEqual({ sessionAnalysis: [], dailyTraffic: [], clinicalAreas: [], popularDocuments: [] });
   });

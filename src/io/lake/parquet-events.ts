@@ -396,7 +396,7 @@ function rowError(row: number, message: string): RangeError {
 /** Bits of ParquetEventBatch.missing: which required value of a row was null in the file. */
 export const MISSING = { eventId: 1, eventTs: 2, sessionId: 4, documentId: 8 } as const;
 
-/** One row group (or its tail, when reading starts inside it) as columns. */
+/** One row group, or a slice of one (its tail when reading starts inside it; see sliceRows), as columns. */
 export interface ParquetEventBatch {
   readonly rowGroup: number;
   /** File-wide index (0-based) of this batch's first row. */
@@ -431,6 +431,13 @@ export interface ParquetEventBatch {
 export interface ReadOptions {
   /** File-wide index of the first row to return; earlier row groups are not even decoded. */
   readonly startRow?: number;
+  /**
+   * At most this many rows per batch (default: whole row groups). A row group is still read
+   * once, but decoded into JavaScript strings a slice at a time: a slice's strings then die
+   * young, in V8's young generation, whereas a whole group's (100k rows, tens of MB) outlive a
+   * scavenge, get promoted and pile up as old-generation garbage until a full collection.
+   */
+  readonly sliceRows?: number;
 }
 
 const REQUIRED_COLUMNS = [
@@ -444,8 +451,8 @@ const REQUIRED_COLUMNS = [
 const KNOWN_COLUMNS: readonly string[] = [...REQUIRED_COLUMNS, COLUMN.kafkaPartition, COLUMN.kafkaOffset];
 
 /**
- * Yields the file's rows one row group at a time: only one decoded row group is held, so memory
- * is bounded by the row-group size, not the file. A Blob (e.g. fs.openAsBlob) is read by byte
+ * Yields the file's rows one row group (or slice of one, see sliceRows) at a time: only one row
+ * group is held, so memory is bounded by the row-group size, not the file. A Blob (e.g. fs.openAsBlob) is read by byte
  * ranges; a Uint8Array is wrapped in one. Unknown extra columns are not read. Throws
  * ParquetSchemaError when a required column is missing or has a type that cannot carry it.
  * Breaking out of the loop releases the WebAssembly reader.
@@ -458,6 +465,10 @@ export async function* readParquetRowGroups(
   if (!Number.isSafeInteger(startRow) || startRow < 0) {
     throw new RangeError(`startRow must be a non-negative integer, got ${startRow}`);
   }
+  const sliceRows = options.sliceRows ?? Number.MAX_SAFE_INTEGER;
+  if (!Number.isSafeInteger(sliceRows) || sliceRows < 1) {
+    throw new RangeError(`sliceRows must be a positive integer, got ${sliceRows}`);
+  }
   const blob = file instanceof Uint8Array ? new Blob([file as Uint8Array<ArrayBuffer>]) : file;
   const parquet = await ParquetFile.fromFile(blob);
   try {
@@ -468,16 +479,31 @@ export async function* readParquetRowGroups(
       const rows = groupRows[group] as number;
       const groupEnd = groupStart + rows;
       if (groupEnd > startRow && rows > 0) {
-        // batchSize = the whole group: one Arrow batch per column instead of chunks of 1024.
-        const wasmTable = await parquet.read({ rowGroups: [group], batchSize: rows, columns });
-        const table = tableFromIPC(wasmTable.intoIPCStream());
-        const skip = Math.max(0, startRow - groupStart);
-        yield decodeGroup(table, group, groupStart + skip, skip, rows);
+        // Delegating to a generator of its own scopes the Arrow table to this group: it is
+        // unreachable before the next group is read, instead of held across that read.
+        yield* decodeSlices(await readGroup(parquet, group, rows, columns), group, groupStart, Math.max(0, startRow - groupStart), sliceRows);
       }
       groupStart = groupEnd;
     }
   } finally {
     parquet.free();
+  }
+}
+
+/** One row group from the WebAssembly reader into JavaScript-side Arrow columns; the WebAssembly table is consumed. */
+async function readGroup(parquet: ParquetFile, group: number, rows: number, columns: string[]): Promise<ArrowTable> {
+  // batchSize = the whole group: one Arrow batch per column instead of chunks of 1024.
+  const wasmTable = await parquet.read({ rowGroups: [group], batchSize: rows, columns });
+  const table = tableFromIPC(wasmTable.intoIPCStream());
+  if (table.numRows !== rows) {
+    throw new Error(`row group ${group}: footer says ${rows} rows, the reader returned ${table.numRows}`);
+  }
+  return table;
+}
+
+function* decodeSlices(table: ArrowTable, group: number, groupStart: number, skip: number, sliceRows: number): Generator<ParquetEventBatch> {
+  for (let from = skip; from < table.numRows; from += sliceRows) {
+    yield decodeGroup(table, group, groupStart + from, from, Math.min(sliceRows, table.numRows - from));
   }
 }
 
@@ -511,11 +537,8 @@ function presentColumns(parquet: ParquetFile): string[] {
   return KNOWN_COLUMNS.filter((c) => names.has(c));
 }
 
-function decodeGroup(table: ArrowTable, rowGroup: number, firstRow: number, skip: number, rows: number): ParquetEventBatch {
-  const numRows = rows - skip;
-  if (table.numRows !== rows) {
-    throw new Error(`row group ${rowGroup}: footer says ${rows} rows, the reader returned ${table.numRows}`);
-  }
+/** Rows [skip, skip + numRows) of a row group's table as one batch. */
+function decodeGroup(table: ArrowTable, rowGroup: number, firstRow: number, skip: number, numRows: number): ParquetEventBatch {
   const missingState: MissingState = { mask: null, numRows };
   const column = (name: string): Vector => table.getChild(name) as Vector;
 

@@ -1,0 +1,204 @@
+// An exact set of event_id strings for the cold step's dedup, kept in typed arrays instead of a
+// Set<string>. A day's dedup set holds every distinct event_id of the day (10M at the benchmark
+// scale), and as JavaScript strings in a Set each id costs ~70 B of heap that the garbage
+// collector walks again and again; here an id costs its bytes plus one slot of an open-addressing
+// table (~20–25 B for the generator's ids, ~25 B for a UUID) and the collector sees a few large
+// buffers.
+//
+// Exactness: event_id is compared as an exact string (the event contract does not normalise it),
+// so the encoding below maps each string to exactly one byte record and back:
+//   - a canonical lowercase UUID (8-4-4-4-12 hex digits) → tag UUID_TAG + its 16 bytes;
+//   - any other string of ASCII characters shorter than UUID_TAG → tag = its length + its bytes
+//     (an uppercase or brace-wrapped UUID is such a string, distinct from its lowercase form,
+//     exactly as it is for a Set<string>);
+//   - everything else (non-ASCII, longer) → a plain Set<string>, which no record ever collides
+//     with because those strings are never encoded.
+// A record matches only byte-for-byte, after a 32-bit hash pre-check.
+
+/** Records are appended to pages of this size; a page never splits a record, and whole pages avoid a doubling copy. */
+const PAGE_BYTES = 1 << 22;
+/** Record references (page * PAGE_BYTES + position, plus one) must fit a Uint32Array slot. */
+const MAX_PAGES = 2 ** 32 / PAGE_BYTES - 1;
+/** First byte of a packed UUID record; ASCII records use their length (0 … UUID_TAG − 1) instead. */
+const UUID_TAG = 255;
+const UUID_LENGTH = 36;
+const UUID_BYTES = 16;
+/** Linear probing stays short below this fill; the table doubles past it. */
+const MAX_LOAD = 0.7;
+const INITIAL_CAPACITY = 1 << 16;
+
+export class EventIdSet {
+  private readonly pages: Uint8Array<ArrayBuffer>[] = [];
+  private page: Uint8Array<ArrayBuffer> = new Uint8Array(0);
+  private pageUsed = 0;
+  /** Per slot: reference of the record + 1, 0 when empty. */
+  private refs: Uint32Array<ArrayBuffer> = new Uint32Array(INITIAL_CAPACITY);
+  /**
+   * Per slot: 8 more bits of the record's hash (bits the slot number does not use), so that a
+   * probe reads the pages only for 1 in 256 non-matching records; a byte instead of the whole
+   * hash saves 3 B per slot (~50 MB at 10M ids), and growing re-hashes the records instead.
+   */
+  private tags: Uint8Array<ArrayBuffer> = new Uint8Array(INITIAL_CAPACITY);
+  private mask = INITIAL_CAPACITY - 1;
+  private packed = 0;
+  private released = false;
+  private readonly others = new Set<string>();
+  /** The record being looked up: tag byte + at most UUID_TAG − 1 bytes. */
+  private readonly key = new Uint8Array(1 + UUID_TAG);
+
+  /** Distinct ids added. */
+  get size(): number {
+    return this.packed + this.others.size;
+  }
+
+  /** Distinct ids held as plain strings (neither ASCII nor short): a measure, and for tests. */
+  get fallbackSize(): number {
+    return this.others.size;
+  }
+
+  /**
+   * Frees the set's buffers now rather than at some later garbage collection (transfer(0)
+   * detaches them and drops their memory at once): the cold step builds its rows right after
+   * the dedup, and without this the set's ~250 MB at 10M ids would still be resident then.
+   * The set is unusable afterwards.
+   */
+  release(): void {
+    this.released = true;
+    for (const page of this.pages) page.buffer.transfer(0);
+    this.pages.length = 0;
+    this.page = new Uint8Array(0);
+    this.refs.buffer.transfer(0);
+    this.tags.buffer.transfer(0);
+    this.others.clear();
+  }
+
+  /** Adds id; true when it was not in the set yet. */
+  add(id: string): boolean {
+    if (this.released) throw new Error('EventIdSet: add() after release()');
+    const length = encode(id, this.key);
+    if (length < 0) {
+      const before = this.others.size;
+      this.others.add(id);
+      return this.others.size !== before;
+    }
+    const hash = hashBytes(this.key, 0, length);
+    const tag = hash >>> 24;
+    const refs = this.refs;
+    const tags = this.tags;
+    const mask = this.mask;
+    for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
+      const ref = refs[slot] as number;
+      if (ref === 0) {
+        refs[slot] = this.store(length) + 1;
+        tags[slot] = tag;
+        if (++this.packed > MAX_LOAD * (mask + 1)) this.grow();
+        return true;
+      }
+      if (tags[slot] === tag && this.matches(ref - 1, length)) return false;
+    }
+  }
+
+  /** Appends the current key record to the pages; returns its reference. */
+  private store(length: number): number {
+    if (this.pageUsed + length > this.page.length) {
+      if (this.pages.length >= MAX_PAGES) throw new RangeError('EventIdSet: more than 4 GiB of event ids');
+      this.page = new Uint8Array(PAGE_BYTES);
+      this.pages.push(this.page);
+      this.pageUsed = 0;
+    }
+    const ref = (this.pages.length - 1) * PAGE_BYTES + this.pageUsed;
+    this.page.set(this.key.subarray(0, length), this.pageUsed);
+    this.pageUsed += length;
+    return ref;
+  }
+
+  private matches(ref: number, length: number): boolean {
+    const page = this.pages[Math.floor(ref / PAGE_BYTES)] as Uint8Array;
+    const at = ref % PAGE_BYTES;
+    const key = this.key;
+    // The tag (first byte) encodes the length, so equal tags mean equal lengths.
+    for (let i = 0; i < length; i++) if (page[at + i] !== key[i]) return false;
+    return true;
+  }
+
+  /** Doubles the table, re-hashing each record from the pages (the pages do not move). */
+  private grow(): void {
+    const oldRefs = this.refs;
+    const capacity = oldRefs.length * 2;
+    // The table's top bits are the tag: 24 bits of slot number leave the tag its own bits up to
+    // 16M slots, and past that the tag merely overlaps the slot bits (still correct, less selective).
+    const refs = new Uint32Array(capacity);
+    const tags = new Uint8Array(capacity);
+    const mask = capacity - 1;
+    for (let i = 0; i < oldRefs.length; i++) {
+      const ref = oldRefs[i] as number;
+      if (ref === 0) continue;
+      const page = this.pages[Math.floor((ref - 1) / PAGE_BYTES)] as Uint8Array;
+      const at = (ref - 1) % PAGE_BYTES;
+      const first = page[at] as number;
+      const hash = hashBytes(page, at, first === UUID_TAG ? 1 + UUID_BYTES : 1 + first);
+      let slot = hash & mask;
+      while (refs[slot] !== 0) slot = (slot + 1) & mask;
+      refs[slot] = ref;
+      tags[slot] = hash >>> 24;
+    }
+    this.refs = refs;
+    this.tags = tags;
+    this.mask = mask;
+  }
+}
+
+/**
+ * Writes id's record into out and returns its length in bytes, or −1 when the id has no record
+ * (non-ASCII or too long) and belongs in the fallback set.
+ */
+function encode(id: string, out: Uint8Array): number {
+  const n = id.length;
+  if (n === UUID_LENGTH && packUuid(id, out)) return 1 + UUID_BYTES;
+  if (n >= UUID_TAG) return -1;
+  out[0] = n;
+  for (let i = 0; i < n; i++) {
+    const c = id.charCodeAt(i);
+    if (c > 0x7f) return -1;
+    out[1 + i] = c;
+  }
+  return 1 + n;
+}
+
+/** Packs a canonical lowercase UUID into out[1 … 16] behind UUID_TAG; false (out garbage) for anything else. */
+function packUuid(id: string, out: Uint8Array): boolean {
+  out[0] = UUID_TAG;
+  let byte = 1;
+  for (let i = 0; i < UUID_LENGTH; ) {
+    if (i === 8 || i === 13 || i === 18 || i === 23) {
+      if (id.charCodeAt(i) !== 0x2d) return false; // '-'
+      i++;
+      continue;
+    }
+    const high = lowerHexDigit(id.charCodeAt(i));
+    const low = lowerHexDigit(id.charCodeAt(i + 1));
+    if (high < 0 || low < 0) return false;
+    out[byte++] = (high << 4) | low;
+    i += 2;
+  }
+  return true;
+}
+
+/** 0–15 for '0'–'9' and 'a'–'f'; −1 otherwise (uppercase too: 'A' is another string than 'a'). */
+function lowerHexDigit(c: number): number {
+  if (c >= 0x30 && c <= 0x39) return c - 0x30;
+  if (c >= 0x61 && c <= 0x66) return c - 0x61 + 10;
+  return -1;
+}
+
+/** FNV-1a over the record bytes[from, from + length), then a murmur3 finaliser so that the low bits (the slot) are well mixed. */
+function hashBytes(bytes: Uint8Array, from: number, length: number): number {
+  let h = 0x811c9dc5;
+  for (let i = from; i < from + length; i++) h = Math.imul(h ^ (bytes[i] as number), 0x01000193);
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}

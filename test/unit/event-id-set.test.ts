@@ -1,0 +1,73 @@
+// EventIdSet must answer exactly like a Set<string>: packed UUIDs, ASCII records and the
+// fallback strings never collide, and growth (rehash, new pages) loses nothing.
+import { randomUUID } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { EventIdSet } from '../../src/batch/event-id-set.ts';
+
+/** Adds ids to an EventIdSet and a Set<string> side by side; every answer must agree. */
+function agreeWithSet(ids: readonly string[]): EventIdSet {
+  const set = new EventIdSet();
+  const reference = new Set<string>();
+  ids.forEach((id, i) => {
+    const before = reference.size;
+    reference.add(id);
+    const added = set.add(id);
+    if (added !== (reference.size !== before)) throw new Error(`id #${i} ${JSON.stringify(id)}: set said ${added}`);
+  });
+  expect(set.size).toBe(reference.size);
+  return set;
+}
+
+describe('EventIdSet', () => {
+  it('adds once, then reports duplicates', () => {
+    const set = new EventIdSet();
+    expect(set.add('gen-11-1')).toBe(true);
+    expect(set.add('gen-11-2')).toBe(true);
+    expect(set.add('gen-11-1')).toBe(false);
+    expect(set.add('')).toBe(true);
+    expect(set.add('')).toBe(false);
+    expect(set.size).toBe(3);
+  });
+
+  it('keeps case and format variants of a UUID apart, as string comparison does', () => {
+    const lower = '0f8fad5b-d9cb-469f-a165-70867728950e';
+    const variants = [lower, lower.toUpperCase(), `{${lower}}`, lower.replaceAll('-', ''), `${lower.slice(0, 35)}E`, ` ${lower.slice(1)}`];
+    const set = agreeWithSet([...variants, ...variants]);
+    expect(set.size).toBe(variants.length);
+    expect(set.fallbackSize).toBe(0);
+  });
+
+  it('does not confuse a packed UUID with a 17-byte ASCII id that spells its record', () => {
+    // The packed record is [255, 16 bytes]; an ASCII record starts with its length (< 255).
+    const uuid = 'ffffffff-ffff-ffff-ffff-ffffffffffff';
+    const set = agreeWithSet([uuid, '\u007f'.repeat(16), uuid, 'f'.repeat(32)]);
+    expect(set.size).toBe(3);
+  });
+
+  it('holds non-ASCII and very long ids in the fallback set, exactly', () => {
+    const long = 'x'.repeat(300);
+    const ids = ['évènement-1', 'évènement-1', 'evenement-1', long, long, `${long}y`, '事件', '事件', 'x'.repeat(254), 'x'.repeat(255)];
+    const set = agreeWithSet(ids);
+    expect(set.size).toBe(7);
+    expect(set.fallbackSize).toBe(5); // two accented, one CJK, the 300- and 301-char ids, the 255-char one
+  });
+
+  it('release() frees the buffers and refuses later adds', () => {
+    const set = new EventIdSet();
+    set.add('gen-1-1');
+    set.release();
+    expect(() => set.add('gen-1-2')).toThrow(/after release/);
+  });
+
+  it('grows past its initial table and across record pages without losing an id', () => {
+    // 300k UUIDs (~5 MB of records: more than one page) and 300k short ids, each added twice
+    // in interleaved order, so that duplicates are looked up after several rehashes.
+    const uuids = Array.from({ length: 300_000 }, () => randomUUID());
+    const short = Array.from({ length: 300_000 }, (_, i) => `gen-7-${i}`);
+    const firstPass = uuids.flatMap((u, i) => [u, short[i] as string]);
+    const ids = [...firstPass, ...firstPass.slice().reverse()];
+    const set = agreeWithSet(ids);
+    expect(set.size).toBe(600_000);
+    expect(set.fallbackSize).toBe(0);
+  });
+});
