@@ -4,7 +4,6 @@
 // answer 503 naming REDIS_URL and there is no board.
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
@@ -16,18 +15,11 @@ import type { TestDatabase } from '../support/databases.ts';
 import { testRedisUrl } from '../support/redis.ts';
 import { startCli } from '../support/run-cli.ts';
 import type { CliResult } from '../support/run-cli.ts';
+import { freePort } from '../support/net.ts';
 
 const TOKEN = 'console-board-token-0123';
 const pg = testDatabaseFactories().find((factory) => factory.kind === 'pg');
 if (pg === undefined) throw new Error('TEST_DATABASE_URL is not set: these tests need a PostgreSQL server');
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 interface RunningConsole {
   readonly url: string;

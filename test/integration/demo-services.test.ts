@@ -5,7 +5,6 @@
 // and after a restart each partition of the topic holds exactly the generated sequence's lines
 // for it: nothing produced twice, nothing skipped.
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -22,29 +21,12 @@ import { startPrivateRedis } from '../support/redis.ts';
 import type { PrivateRedis } from '../support/redis.ts';
 import { startCli } from '../support/run-cli.ts';
 import type { CliResult } from '../support/run-cli.ts';
+import { freePort, waitFor } from '../support/net.ts';
 
 const TOKEN = 'demo-services-token-0123';
 const PARTITIONS = 3;
 const brokers = testKafkaBrokers();
 const pg = testDatabaseFactories().find((factory) => factory.kind === 'pg');
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 describe.skipIf(brokers === undefined || pg === undefined)('tidemark demo with KAFKA_BROKERS and REDIS_URL', () => {
   const kafka = kafkaTestEnv(brokers ?? []);

@@ -4,6 +4,7 @@
 // Parquet to recompute the cold marts from.
 import type { TidemarkConfig } from '../../config.ts';
 import { runArchive } from '../../io/archive/archive-writer.ts';
+import type { ArchiveSettings } from '../../io/archive/archive-writer.ts';
 import type { Database } from '../../io/db/database.ts';
 import { openLake } from '../../io/lake/open-lake.ts';
 import type { Logger } from '../../io/log.ts';
@@ -24,6 +25,17 @@ export interface ArchiveComponentOptions {
   readonly metrics?: ArchiveMetrics;
 }
 
+/** The archive writer's settings from configuration (the watermark follows the stream's). */
+export function archiveSettings(config: TidemarkConfig): ArchiveSettings {
+  return {
+    timeZone: config.marts.timeZone,
+    watermarkDelayMs: config.stream.watermarkDelayMs,
+    maxFutureSkewMs: config.stream.maxFutureSkewMs,
+    idlePartitionTimeoutMs: config.stream.idlePartitionTimeoutMs,
+    limits: { maxRows: config.archive.flushRows, maxBytes: config.archive.flushBytes, maxAgeMs: config.archive.flushIntervalMs },
+  };
+}
+
 export function archiveComponent(options: ArchiveComponentOptions): Component {
   const { config } = options;
   return {
@@ -38,13 +50,7 @@ export function archiveComponent(options: ArchiveComponentOptions): Component {
           lake,
           source: options.source,
           consumer: options.consumer,
-          settings: {
-            timeZone: config.marts.timeZone,
-            watermarkDelayMs: config.stream.watermarkDelayMs,
-            maxFutureSkewMs: config.stream.maxFutureSkewMs,
-            idlePartitionTimeoutMs: config.stream.idlePartitionTimeoutMs,
-            limits: { maxRows: config.archive.flushRows, maxBytes: config.archive.flushBytes, maxAgeMs: config.archive.flushIntervalMs },
-          },
+          settings: archiveSettings(config),
           ...(options.logEndOffsets === undefined ? {} : { logEndOffsets: options.logEndOffsets }),
           log: options.log,
           ...(options.metrics === undefined ? {} : { metrics: options.metrics }),

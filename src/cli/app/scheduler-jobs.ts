@@ -14,8 +14,7 @@ import { yesterdayIn } from '../../io/queue/daily-time.ts';
 import { createInProcessQueue } from '../../io/queue/in-process-queue.ts';
 import { createQueueBoard } from '../../io/queue/queue-board.ts';
 import type { QueueBoard } from '../../io/queue/queue-board.ts';
-import { createConfiguredJobWork } from '../../jobs/day-steps/index.ts';
-import { createJobService } from '../../jobs/job-service.ts';
+import { createConfiguredJobService } from '../../jobs/day-steps/index.ts';
 import type { JobService } from '../../jobs/job-service.ts';
 import type { Mount } from '../../server/http-server.ts';
 import type { Component } from './components.ts';
@@ -57,15 +56,7 @@ export function schedulerJobs(options: SchedulerJobsOptions): SchedulerJobs {
   const { config, db, log, redis } = options;
   const queue = redis === undefined ? createInProcessQueue() : createBullmqQueue({ redisUrl: redis.url, queueName: redis.queueName });
   const board: QueueBoard | undefined = redis === undefined ? undefined : createQueueBoard({ redisUrl: redis.url, queueName: redis.queueName, prefix: QUEUE_BOARD_PREFIX });
-  const service = createJobService({
-    db,
-    queue,
-    ...createConfiguredJobWork({ db, config, log }),
-    timeZone: config.marts.timeZone,
-    concurrency: config.jobs.concurrency,
-    log,
-    ...(options.alerts === undefined ? {} : { alerts: options.alerts }),
-  });
+  const service = createConfiguredJobService({ db, config, queue, log, ...(options.alerts === undefined ? {} : { alerts: options.alerts }) });
 
   /** Yesterday's daily flow, unless a run of it exists that is not still open. */
   const startupRun = async (signal: AbortSignal): Promise<void> => {

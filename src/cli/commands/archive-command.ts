@@ -11,6 +11,7 @@ import { openLake } from '../../io/lake/open-lake.ts';
 import { createLogger } from '../../io/log.ts';
 import { Registry, archiveMetrics } from '../../io/metrics.ts';
 import type { MessageSource } from '../../io/source.ts';
+import { archiveSettings } from '../app/archive-component.ts';
 import { kafkaArchiveSource, topicEndOffsets } from '../app/kafka-sources.ts';
 import { UsageError, parseFlags } from '../command.ts';
 import type { Command } from '../command.ts';
@@ -73,13 +74,7 @@ export async function runArchiveCommand(
       lake,
       source,
       consumer,
-      settings: {
-        timeZone: config.marts.timeZone,
-        watermarkDelayMs: config.stream.watermarkDelayMs,
-        maxFutureSkewMs: config.stream.maxFutureSkewMs,
-        idlePartitionTimeoutMs: config.stream.idlePartitionTimeoutMs,
-        limits: { maxRows: config.archive.flushRows, maxBytes: config.archive.flushBytes, maxAgeMs: config.archive.flushIntervalMs },
-      },
+      settings: archiveSettings(config),
       ...(logEndOffsets === undefined ? {} : { logEndOffsets }),
       log,
       metrics: archiveMetrics(new Registry()),

@@ -15,8 +15,8 @@ import type { QueuePort } from '../../io/queue/queue-port.ts';
 import { addDays, localDate } from '../../marts/time-zone.ts';
 import { DAY_STEP_NAMES } from '../../jobs/day-step.ts';
 import type { DayStepName } from '../../jobs/day-step.ts';
-import { createConfiguredJobWork } from '../../jobs/day-steps/index.ts';
-import { DEFAULT_QUEUE_NAME, createJobService, datesBetween, scheduleDailyFlow } from '../../jobs/job-service.ts';
+import { createConfiguredJobService } from '../../jobs/day-steps/index.ts';
+import { DEFAULT_QUEUE_NAME, datesBetween, scheduleDailyFlow } from '../../jobs/job-service.ts';
 import type { JobService, RunProgress, RunStarted } from '../../jobs/job-service.ts';
 import { configuredAlertNotifier } from '../app/job-alerts.ts';
 import { checkRedis, requireRedis } from '../app/redis-check.ts';
@@ -45,17 +45,9 @@ async function openJobs(config: TidemarkConfig, queue: QueuePort, quiet = false)
   try {
     await migrate(db);
     const log = createLogger(quiet && config.log.level === 'info' ? 'warn' : config.log.level, { component: 'jobs' });
-    const service = createJobService({
-      db,
-      queue,
-      ...createConfiguredJobWork({ db, config, log }),
-      timeZone: config.marts.timeZone,
-      concurrency: config.jobs.concurrency,
-      log,
-      // Failed days and failed quality checks alert (ALERT_WEBHOOK_URL) from whichever process
-      // runs the steps: `worker`, or `backfill` on its in-process queue.
-      alerts: configuredAlertNotifier(config),
-    });
+    // Failed days and failed quality checks alert (ALERT_WEBHOOK_URL) from whichever process
+    // runs the steps: `worker`, or `backfill` on its in-process queue.
+    const service = createConfiguredJobService({ db, config, queue, log, alerts: configuredAlertNotifier(config) });
     return { db, service };
   } catch (error) {
     await db.close();

@@ -10,6 +10,10 @@ import type { DayStep, DayStepName, FullRefreshStep } from '../day-step.ts';
 import { createDaySteps } from './create-day-steps.ts';
 import { createFullRefreshStep } from './full-refresh.ts';
 import { runAuditedRetention } from '../retention-job.ts';
+import { createJobService } from '../job-service.ts';
+import type { JobService } from '../job-service.ts';
+import type { AlertNotifier } from '../../io/alerts/alert-notifier.ts';
+import type { QueuePort } from '../../io/queue/queue-port.ts';
 
 export interface ConfiguredSteps {
   readonly steps: Record<DayStepName, DayStep>;
@@ -44,4 +48,24 @@ export function createConfiguredJobWork(deps: { readonly db: Database; readonly 
       await runAuditedRetention({ db, clock: Date.now, log }, { hotRetentionDays: config.retention.hotDays, dryRun: false, requestedBy: 'scheduler' });
     },
   };
+}
+
+/** A job service that runs the configured work (MART_TIMEZONE, JOB_CONCURRENCY) on `queue`. */
+export function createConfiguredJobService(deps: {
+  readonly db: Database;
+  readonly config: TidemarkConfig;
+  readonly queue: QueuePort;
+  readonly log: Logger;
+  readonly alerts?: AlertNotifier;
+}): JobService {
+  const { db, config, queue, log, alerts } = deps;
+  return createJobService({
+    db,
+    queue,
+    ...createConfiguredJobWork({ db, config, log }),
+    timeZone: config.marts.timeZone,
+    concurrency: config.jobs.concurrency,
+    log,
+    ...(alerts === undefined ? {} : { alerts }),
+  });
 }
