@@ -151,14 +151,16 @@ function pgFactory(adminUrl: string): TestDatabaseFactory {
       const drop = async (): Promise<void> => {
         await db.close();
         // An autovacuum worker busy in the database (after a write-heavy test) belongs to the
-        // bootstrap superuser, and FORCE may not terminate it as our role: retry until it is done.
-        for (let attempt = 1; ; attempt++) {
+        // bootstrap superuser, and FORCE may not terminate it as our role: retry until it is done
+        // (on a loaded machine a vacuum after a large test took longer than 10 s).
+        const deadline = Date.now() + 90_000;
+        for (;;) {
           const dropper = createPgDatabase(adminUrl, { max: 1, applicationName: 'tidemark-test-admin' });
           try {
             await dropper.exec(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
             return;
           } catch (error) {
-            if (attempt >= 20 || !String((error as Error).message).includes('must be a member of the role')) throw error;
+            if (Date.now() > deadline || !String((error as Error).message).includes('must be a member of the role')) throw error;
           } finally {
             await dropper.close();
           }
