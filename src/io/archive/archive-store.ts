@@ -5,7 +5,7 @@
 // another one during a rebalance can neither announce nor commit a flush.
 import type { ExternalPartitionClock } from '../../stream/watermark-tracker.ts';
 import type { Queryable } from '../db/database.ts';
-import { groupClocks } from '../hot-sink/checkpoint-store.ts';
+import { groupClocks, loadStoredWatermark } from '../hot-sink/checkpoint-store.ts';
 import type { CommittedPartitionRow } from '../hot-sink/checkpoint-store.ts';
 import { epochMs, fromSqlEpoch, toSqlTimestamp } from '../hot-sink/timestamps.ts';
 
@@ -174,9 +174,7 @@ export async function advanceWatermark(tx: Queryable, consumer: string, watermar
 }
 
 export async function loadArchiveWatermark(db: Queryable, consumer: string): Promise<number | undefined> {
-  const result = await db.query<{ wm: unknown }>(`SELECT ${epochMs('watermark_ts')} AS wm FROM archive_watermark WHERE consumer = $1`, [consumer]);
-  const row = result.rows[0];
-  return row === undefined ? undefined : fromSqlEpoch(row.wm);
+  return loadStoredWatermark(db, 'archive_watermark', consumer);
 }
 
 /**

@@ -8,10 +8,16 @@ import type { Queryable } from '../db/database.ts';
 import { epochMs, fromSqlEpoch } from './timestamps.ts';
 
 export async function loadConsumerWatermark(db: Queryable, consumer: string): Promise<number | undefined> {
-  const result = await db.query<{ wm: unknown }>(
-    `SELECT ${epochMs('watermark_ts')} AS wm FROM stream_consumers WHERE consumer = $1`,
-    [consumer],
-  );
+  return loadStoredWatermark(db, 'stream_consumers', consumer);
+}
+
+/**
+ * A consumer's persisted watermark from the stream's (stream_consumers) or the archive's
+ * (archive_watermark) table; undefined before its first commit.
+ */
+export async function loadStoredWatermark(db: Queryable, table: 'stream_consumers' | 'archive_watermark', consumer: string): Promise<number | undefined> {
+  // The table name is one of two constants (the type above), never input.
+  const result = await db.query<{ wm: unknown }>(`SELECT ${epochMs('watermark_ts')} AS wm FROM ${table} WHERE consumer = $1`, [consumer]);
   const row = result.rows[0];
   return row === undefined ? undefined : fromSqlEpoch(row.wm);
 }

@@ -15,12 +15,12 @@ import type { JobService } from '../job-service.ts';
 import type { AlertNotifier } from '../../io/alerts/alert-notifier.ts';
 import type { QueuePort } from '../../io/queue/queue-port.ts';
 
-export interface ConfiguredSteps {
+interface ConfiguredSteps {
   readonly steps: Record<DayStepName, DayStep>;
   readonly fullRefresh: FullRefreshStep;
 }
 
-export function createConfiguredSteps(deps: { readonly db: Database; readonly config: TidemarkConfig }): ConfiguredSteps {
+function createConfiguredSteps(deps: { readonly db: Database; readonly config: TidemarkConfig }): ConfiguredSteps {
   const { db, config } = deps;
   // One lake and one logger for every step: they share the S3 client's connections.
   const stepDeps = {
@@ -37,7 +37,7 @@ export function createConfiguredSteps(deps: { readonly db: Database; readonly co
  * What a process that runs jobs (`worker`, `backfill`, the demo's in-process scheduler) gives its
  * job service: the day steps, the full refresh, and the retention the daily trigger runs.
  */
-export function createConfiguredJobWork(deps: { readonly db: Database; readonly config: TidemarkConfig; readonly log: Logger }): ConfiguredSteps & {
+function createConfiguredJobWork(deps: { readonly db: Database; readonly config: TidemarkConfig; readonly log: Logger }): ConfiguredSteps & {
   readonly dailyRetention: () => Promise<void>;
 } {
   const { db, config, log } = deps;
