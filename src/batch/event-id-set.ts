@@ -26,6 +26,8 @@ const UUID_BYTES = 16;
 /** Linear probing stays short below this fill; the table doubles past it. */
 const MAX_LOAD = 0.7;
 const INITIAL_CAPACITY = 1 << 16;
+/** References at and above this name a fallback id (packed references stay below MAX_PAGES × PAGE_BYTES). */
+const OTHER_REF_BASE = 2 ** 32;
 
 export class EventIdSet {
   private readonly pages: Uint8Array<ArrayBuffer>[] = [];
@@ -43,6 +45,8 @@ export class EventIdSet {
   private packed = 0;
   private released = false;
   private readonly others = new Set<string>();
+  /** The fallback ids in order of addition, so that a reference can name one. */
+  private readonly otherIds: string[] = [];
   /** The record being looked up: tag byte + at most UUID_TAG − 1 bytes. */
   private readonly key = new Uint8Array(1 + UUID_TAG);
 
@@ -70,16 +74,29 @@ export class EventIdSet {
     this.refs.buffer.transfer(0);
     this.tags.buffer.transfer(0);
     this.others.clear();
+    this.otherIds.length = 0;
   }
 
   /** Adds id; true when it was not in the set yet. */
   add(id: string): boolean {
-    if (this.released) throw new Error('EventIdSet: add() after release()');
+    return this.addRef(id) >= 0;
+  }
+
+  /**
+   * Adds id; −1 when it was in the set already, otherwise a reference that idAt() turns back
+   * into the id — as long as the pages are kept (release() frees them, releaseIndex() does not).
+   * The hot recompute keeps these references instead of the id strings, to break ties between
+   * titles by event_id.
+   */
+  addRef(id: string): number {
+    if (this.released || this.refs.length === 0) throw new Error('EventIdSet: add() after release()');
     const length = encode(id, this.key);
     if (length < 0) {
       const before = this.others.size;
       this.others.add(id);
-      return this.others.size !== before;
+      if (this.others.size === before) return -1;
+      this.otherIds.push(id);
+      return OTHER_REF_BASE + this.otherIds.length - 1;
     }
     const hash = hashBytes(this.key, 0, length);
     const tag = hash >>> 24;
@@ -89,13 +106,34 @@ export class EventIdSet {
     for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
       const ref = refs[slot] as number;
       if (ref === 0) {
-        refs[slot] = this.store(length) + 1;
+        const stored = this.store(length);
+        refs[slot] = stored + 1;
         tags[slot] = tag;
         if (++this.packed > MAX_LOAD * (mask + 1)) this.grow();
-        return true;
+        return stored;
       }
-      if (tags[slot] === tag && this.matches(ref - 1, length)) return false;
+      if (tags[slot] === tag && this.matches(ref - 1, length)) return -1;
     }
+  }
+
+  /** The id of a reference addRef() returned. */
+  idAt(ref: number): string {
+    if (this.released) throw new Error('EventIdSet: idAt() after release()');
+    if (ref >= OTHER_REF_BASE) return this.otherIds[ref - OTHER_REF_BASE] as string;
+    const page = this.pages[Math.floor(ref / PAGE_BYTES)] as Uint8Array;
+    return decode(page, ref % PAGE_BYTES);
+  }
+
+  /**
+   * Frees the lookup table but keeps the ids, for idAt(): once a date has been read, its dedup
+   * is done, and the table is about a third of the set. add() throws afterwards.
+   */
+  releaseIndex(): void {
+    this.refs.buffer.transfer(0);
+    this.tags.buffer.transfer(0);
+    this.refs = new Uint32Array(0);
+    this.tags = new Uint8Array(0);
+    this.others.clear();
   }
 
   /** Appends the current key record to the pages; returns its reference. */
@@ -163,6 +201,18 @@ function encode(id: string, out: Uint8Array): number {
     out[1 + i] = c;
   }
   return 1 + n;
+}
+
+/** The id of the record at page[at]: the inverse of encode(). */
+function decode(page: Uint8Array, at: number): string {
+  const first = page[at] as number;
+  if (first !== UUID_TAG) return String.fromCharCode(...page.subarray(at + 1, at + 1 + first));
+  let hex = '';
+  for (let i = 0; i < UUID_BYTES; i++) {
+    if (i === 4 || i === 6 || i === 8 || i === 10) hex += '-';
+    hex += (page[at + 1 + i] as number).toString(16).padStart(2, '0');
+  }
+  return hex;
 }
 
 /** Packs a canonical lowercase UUID into out[1 … 16] behind UUID_TAG; false (out garbage) for anything else. */

@@ -1,15 +1,26 @@
 // Reconcile's recompute of the hot marts for one local day D (SPEC §6.3): every hot row whose
 // minute / snapshot_ts / detected_ts falls in [startOfLocalDay(D), endOfLocalDay(D)), computed
-// from the archive. The events are replayed through the stream core itself (StreamProcessor and
-// the partial combination the sink uses), so the hot marts are defined once: a bug in that code
-// cannot be "fixed" by reconcile silently disagreeing with it, and a fix there fixes both.
+// from the archive in one pass over it and a few sweeps over compact columns (src/batch/hot-day/).
+//
+// Why not replay the day through the stream processor, which would define the hot marts once?
+// That is what reconcile did first, and at 10M events a day it took ~240 s and ~4.4 GiB: the
+// replay needs the events in time order (the archive is in offset order, so the days were held
+// and sorted), and the processor writes partial rows per document and snapshot for exactness
+// across partitions, which a single-pass batch does not need. The batch computation here is a
+// second definition; the tests hold both to the reference evaluator, and the reconcile test to
+// the stream's own output.
+import type { AnomalyRow, ClickEvent, HotMartRows, MartSettings } from '../marts/types.ts';
 import { addDays, endOfLocalDay, localDate, startOfLocalDay } from '../marts/time-zone.ts';
 import { CLINICAL_WINDOW_MS, TOP_DOCS_WINDOW_MS } from '../marts/types.ts';
-import type { AnomalyRow, ClickEvent, ClinicalTrendRow, HotMartRows, MartSettings, RawMessage, TopDocRow } from '../marts/types.ts';
-import { compareCodeUnits } from '../marts/window-math.ts';
-import type { BatchOutput, TopDocPartial, TrafficPartial, TrendPartial } from '../stream/checkpoint-types.ts';
-import { combineTopDocs, combineTraffic, combineTrend } from '../stream/combine-partials.ts';
-import { StreamProcessor } from '../stream/stream-processor.ts';
+import { compareDecimalIds, MINUTE_MS } from '../marts/window-math.ts';
+import { EventIdSet } from './event-id-set.ts';
+import { anomalyRows } from './hot-day/anomalies.ts';
+import { AREA_STRIDE, AreaMinuteClicks, clinicalTrendRows, PriorPairs, trendSnapshots } from './hot-day/clinical-trend.ts';
+import { DayRecords, NO_TITLE } from './hot-day/day-records.ts';
+import type { MinuteGroups } from './hot-day/hot-day-data.ts';
+import { Interner } from './hot-day/interner.ts';
+import { topDocRows } from './hot-day/top-docs.ts';
+import { trafficRows } from './hot-day/traffic.ts';
 
 /** What a recompute of day D reads: events with eventTs ≥ from, from the archive dates listed. */
 export interface HotDayInput {
@@ -44,78 +55,183 @@ export function hotDayInput(day: string, settings: MartSettings): HotDayInput {
   return { dayStart, dayEnd, from, requiredDates, continuationDate: addDays(day, 1) };
 }
 
-// Events are replayed in (event_ts, event_id) order with no watermark delay: nothing is late,
-// windows become final as soon as the replay passes them, and the processor prunes its state as
-// it goes. The batch size only bounds how much work sits between two flushes.
-const REPLAY_BATCH = 20_000;
-const REPLAY_SOURCE = 'reconcile';
-// The processor's clock only judges future timestamps and partition idleness; neither applies to
-// a replay of the archive, so it is pinned to the largest valid instant.
-const REPLAY_CLOCK = (): number => 8.64e15;
+/** A record's idRef: the date's number above this factor, the EventIdSet reference below it. */
+const DATE_REF_FACTOR = 2 ** 40;
 
 /**
  * Collects the input of one day's hot recompute, batch by batch in archive order, and computes
  * the rows. Duplicated event_ids keep their first occurrence (archive order = offset order, as in
- * the cold path). Events before `from` are dropped on arrival.
+ * the cold path), per event_date as in the cold path: a duplicate carries its original's
+ * event_ts, so it is filed under the same date.
  *
- * Memory: the replay must be in event-time order and the archive is in offset order, so the
- * events of the input range (three to four days) are held and sorted once. The stream state
- * itself stays bounded by window keys. A later optimisation: a k-way merge of per-hour sorted
- * runs spilled to the lake, which would bound memory by an hour of events.
+ * Memory: each event from an hour before D to the end of D is kept as ~34 B of columns
+ * (DayRecords), plus the dedup set of each date while it is read and the numbering of sessions.
+ * Events of D−2 and D−1 before that hour are reduced on arrival to clicks per (area, minute) and
+ * the latest instant per (area, session) pair; events of D+1 only count for sessions seen in D.
+ *
+ * One limit of exactness, by design: whether an episode starting early in D continues one from
+ * more than an hour before is decided from the events of that hour. The two can only be joined
+ * when the session has ANOMALY_WARNING clicks within a single millisecond at both ends of a gap
+ * longer than a span, a pattern no real client produces.
  */
 export class HotDayRecompute {
   readonly day: string;
   readonly settings: MartSettings;
   readonly input: HotDayInput;
-  private readonly seenIds = new Set<string>();
-  private readonly events: ClickEvent[] = [];
+  private readonly dates: readonly string[];
+  private readonly dateStarts: readonly number[];
+  /** One dedup set per date read (and one for events outside them); null once released. */
+  private readonly idSets: (EventIdSet | null)[];
+  private readonly recordFrom: number;
+  private readonly records = new DayRecords();
+  private readonly sessions = new Interner();
+  private readonly documents = new Interner();
+  private readonly areas = new Interner();
+  private readonly titles = new Interner();
+  private activeInDay = new Uint8Array(1 << 12);
+  private readonly trend: { readonly windowFrom: number; readonly clicks: AreaMinuteClicks; readonly prior: PriorPairs } | null;
+  private done = false;
 
   constructor(day: string, settings: MartSettings) {
+    for (const cadence of [settings.topDocsEveryMs, settings.clinicalTrendEveryMs]) {
+      if (cadence % MINUTE_MS !== 0) throw new RangeError(`hot recompute: snapshot cadences are whole minutes, got ${cadence} ms`);
+    }
     this.day = day;
     this.settings = settings;
     this.input = hotDayInput(day, settings);
+    const { dayStart, dayEnd } = this.input;
+    this.dates = [...this.input.requiredDates, this.input.continuationDate];
+    this.dateStarts = [...this.dates.map((d) => startOfLocalDay(d, settings.timeZone)), endOfLocalDay(this.input.continuationDate, settings.timeZone)];
+    this.idSets = Array.from({ length: this.dates.length + 1 }, () => new EventIdSet());
+    // Events kept one by one: the top documents' hour and two anomaly spans before D, and D.
+    this.recordFrom = dayStart - Math.max(TOP_DOCS_WINDOW_MS, 2 * settings.anomalySpanMs);
+    const snapshots = trendSnapshots(settings.clinicalTrendEveryMs, dayStart, dayEnd);
+    if (snapshots.count === 0) this.trend = null;
+    else {
+      const lastSnapshot = snapshots.first + (snapshots.count - 1) * settings.clinicalTrendEveryMs;
+      const clicksFrom = snapshots.first - 2 * CLINICAL_WINDOW_MS;
+      this.trend = {
+        windowFrom: snapshots.first - CLINICAL_WINDOW_MS,
+        clicks: new AreaMinuteClicks(clicksFrom, (lastSnapshot - clicksFrom) / MINUTE_MS),
+        prior: new PriorPairs(),
+      };
+    }
   }
 
   add(events: readonly ClickEvent[]): void {
+    if (this.done) throw new Error(`hot recompute of ${this.day}: add() after rows()`);
+    const { from, dayStart, dayEnd } = this.input;
     for (const event of events) {
-      if (event.eventTs < this.input.from) continue;
-      const seen = this.seenIds.size;
-      this.seenIds.add(event.eventId);
-      if (this.seenIds.size !== seen) this.events.push(event);
+      const ts = event.eventTs;
+      if (ts < from) continue;
+      const date = this.dateIndexOf(ts);
+      const ids = this.idSets[date];
+      if (ids === null || ids === undefined) {
+        throw new Error(`hot recompute of ${this.day}: an event of ${this.dates[date] ?? 'another date'} arrived after that date was read (a mis-filed archive object?)`);
+      }
+      const ref = ids.addRef(event.eventId);
+      if (ref < 0) continue;
+
+      if (ts >= dayEnd) {
+        // D+1: only the continuation of sessions active in D matters (episodes past midnight).
+        const session = this.sessions.lookup(event.sessionId);
+        if (session >= 0 && this.activeInDay[session] === 1) this.records.push(ts, session, -1, -1, NO_TITLE, -1);
+        continue;
+      }
+      const area = this.areas.intern(event.clinicalArea);
+      if (area >= AREA_STRIDE) throw new RangeError(`hot recompute of ${this.day}: more than ${AREA_STRIDE} clinical areas`);
+      this.trend?.clicks.add(area, ts);
+      if (ts < this.recordFrom) {
+        if (this.trend !== null && ts >= this.trend.windowFrom) this.trend.prior.add(this.sessionNumber(event.sessionId), area, ts);
+        continue;
+      }
+      const session = this.sessionNumber(event.sessionId);
+      if (ts >= dayStart) this.activeInDay[session] = 1;
+      const title = event.title === null ? NO_TITLE : this.titles.intern(event.title);
+      this.records.push(ts, session, this.documents.intern(event.documentId), area, title, date * DATE_REF_FACTOR + ref);
     }
   }
 
+  /**
+   * Tells that every archive object of `date` has been read: its dedup set is no longer needed
+   * for lookups (freed entirely when no record refers to its ids).
+   */
+  dateRead(date: string): void {
+    const index = this.dates.indexOf(date);
+    const ids = this.idSets[index];
+    if (index < 0 || ids === null || ids === undefined) return;
+    if ((this.dateStarts[index + 1] as number) <= this.recordFrom) {
+      ids.release();
+      this.idSets[index] = null;
+    } else ids.releaseIndex();
+  }
+
   rows(): HotMartRows {
-    const sorted = [...this.events].sort(
-      (a, b) => a.eventTs - b.eventTs || compareCodeUnits(a.eventId, b.eventId),
-    );
-    const processor = new StreamProcessor(
-      { marts: this.settings, watermarkDelayMs: 0, maxFutureSkewMs: 0, idlePartitionTimeoutMs: Number.MAX_SAFE_INTEGER },
-      REPLAY_CLOCK,
-    );
-    processor.assign({
-      source: REPLAY_SOURCE,
-      partition: 0,
-      nextOffset: null,
-      maxEventTs: Number.NEGATIVE_INFINITY,
-      watermark: Number.NEGATIVE_INFINITY,
-      topFrontier: null,
-      trendFrontier: null,
-      anomaly: {},
-      buckets: [],
-      pendingEvents: [],
+    this.done = true;
+    const { dayStart, dayEnd } = this.input;
+    const firstMinute = Math.floor(this.recordFrom / MINUTE_MS) * MINUTE_MS;
+    const minutes = Math.ceil((dayEnd - firstMinute) / MINUTE_MS);
+    const groups: MinuteGroups = { firstMinute, minutes, ...this.records.byMinute(firstMinute, minutes) };
+    const eventIdOf = (idRef: number): string => {
+      const ids = this.idSets[Math.floor(idRef / DATE_REF_FACTOR)];
+      if (ids === null || ids === undefined) throw new Error('hot recompute: an event_id reference into a released set');
+      return ids.idAt(idRef % DATE_REF_FACTOR);
+    };
+    const traffic = trafficRows(this.records, groups, this.sessions.size, this.documents.size, dayStart, dayEnd);
+    const topDocs = topDocRows({
+      records: this.records,
+      groups,
+      sessions: this.sessions,
+      documents: this.documents,
+      titles: this.titles,
+      documentRank: this.documents.ranks(compareDecimalIds),
+      eventIdOf,
+      every: this.settings.topDocsEveryMs,
+      dayStart,
+      dayEnd,
     });
-    const store = new DayPartials(this.input.dayStart, this.input.dayEnd);
-    for (let i = 0; i < sorted.length; i += REPLAY_BATCH) {
-      const messages: RawMessage[] = [];
-      const end = Math.min(i + REPLAY_BATCH, sorted.length);
-      for (let j = i; j < end; j++) messages.push(toMessage(sorted[j] as ClickEvent, j));
-      processor.process(messages);
-      store.apply(processor.flush());
+    const clinicalTrend =
+      this.trend === null
+        ? []
+        : clinicalTrendRows({
+            records: this.records,
+            groups,
+            areas: this.areas,
+            clicks: this.trend.clicks,
+            prior: this.trend.prior,
+            every: this.settings.clinicalTrendEveryMs,
+            dayStart,
+            dayEnd,
+          });
+    const anomalies: AnomalyRow[] = anomalyRows({
+      records: this.records,
+      sessions: this.sessions,
+      activeInDay: (session) => this.activeInDay[session] === 1,
+      settings: this.settings,
+      dayStart,
+      dayEnd,
+    });
+    for (const ids of this.idSets) ids?.release();
+    return { traffic, topDocs, clinicalTrend, anomalies };
+  }
+
+  /** Which dedup set an instant belongs to: its date's, or the last one for instants outside the dates read. */
+  private dateIndexOf(ts: number): number {
+    const starts = this.dateStarts;
+    if (ts < (starts[0] as number) || ts >= (starts[starts.length - 1] as number)) return this.dates.length;
+    let i = starts.length - 2;
+    while (ts < (starts[i] as number)) i--;
+    return i;
+  }
+
+  private sessionNumber(sessionId: string): number {
+    const session = this.sessions.intern(sessionId);
+    if (session === this.activeInDay.length) {
+      const grown = new Uint8Array(2 * session);
+      grown.set(this.activeInDay);
+      this.activeInDay = grown;
     }
-    processor.finish();
-    store.apply(processor.flush());
-    return store.rows();
+    return session;
   }
 }
 
@@ -137,116 +253,4 @@ export function recomputeHotDay(
 
 function isEventArray(value: readonly ClickEvent[] | Iterable<readonly ClickEvent[]>): value is readonly ClickEvent[] {
   return Array.isArray(value) && (value.length === 0 || !Array.isArray(value[0]));
-}
-
-/** The archive's record shape, which the processor's parser accepts as a decoded record. */
-function toMessage(event: ClickEvent, index: number): RawMessage {
-  return {
-    source: REPLAY_SOURCE,
-    partition: 0,
-    offset: String(index),
-    value: {
-      event_id: event.eventId,
-      event_ts: event.eventTs,
-      session_id: event.sessionId,
-      document_id: event.documentId,
-      title: event.title,
-      clinical_area: event.clinicalArea,
-    },
-    receivedAt: 0,
-  };
-}
-
-/**
- * The sink's semantics in memory (partials upserted by key, rows = their combination), keeping
- * only keys inside the day so that the rows of D−3 … D−1 are never held.
- */
-class DayPartials {
-  private readonly start: number;
-  private readonly end: number;
-  private readonly traffic = new Map<number, TrafficPartial>();
-  private readonly topDocs = new Map<number, Map<string, TopDocPartial>>();
-  private readonly clinical = new Map<number, Map<string, TrendPartial>>();
-  private readonly anomalies = new Map<string, AnomalyRow>();
-  // Snapshots the replay has made final, already combined: a day has 1440 top-docs snapshots of
-  // up to every document of their hour, and holding all their partials until the end cost
-  // ~0.8 GB for 100k events. Final snapshots never receive partials again.
-  private readonly finalTop = new Map<number, readonly TopDocRow[]>();
-  private readonly finalTrend = new Map<number, readonly ClinicalTrendRow[]>();
-
-  constructor(start: number, end: number) {
-    this.start = start;
-    this.end = end;
-  }
-
-  private inDay(ts: number): boolean {
-    return ts >= this.start && ts < this.end;
-  }
-
-  apply(batch: BatchOutput): void {
-    // The replay feeds valid events in time order: a dead letter or a late event here would mean
-    // the archive and the event contract disagree, and a silently smaller day is worse than a
-    // failed job.
-    const rejected = batch.deadLetters[0] ?? batch.lateEvents[0];
-    if (rejected !== undefined) {
-      const reason = 'reason' in rejected ? `dead-lettered (${rejected.reason}: ${rejected.detail})` : 'late';
-      throw new Error(`hot recompute: archived event at replay offset ${rejected.message.offset} was ${reason}`);
-    }
-    // One replay partition: each key has exactly one partial, the latest replaces the earlier.
-    for (const p of batch.trafficPartials) if (this.inDay(p.eventMinute)) this.traffic.set(p.eventMinute, p);
-    for (const p of batch.topPartials) {
-      if (!this.inDay(p.snapshotTs)) continue;
-      if (this.finalTop.has(p.snapshotTs)) throw new Error(`hot recompute: a partial for final top-docs snapshot ${p.snapshotTs}`);
-      upsert(this.topDocs, p.snapshotTs, p.documentId, p);
-    }
-    for (const p of batch.trendPartials) {
-      if (!this.inDay(p.snapshotTs)) continue;
-      if (this.finalTrend.has(p.snapshotTs)) throw new Error(`hot recompute: a partial for final trend snapshot ${p.snapshotTs}`);
-      upsert(this.clinical, p.snapshotTs, p.clinicalArea, p);
-    }
-    for (const f of batch.finality) {
-      if (f.topUpTo !== null) finalize(this.topDocs, this.finalTop, f.topUpTo, combineTopDocs);
-      if (f.trendUpTo !== null) finalize(this.clinical, this.finalTrend, f.trendUpTo, combineTrend);
-    }
-    for (const d of batch.anomalyDeletes) this.anomalies.delete(anomalyKey(d.detectedTs, d.sessionId));
-    for (const { row } of batch.anomalyUpserts) if (this.inDay(row.detectedTs)) this.anomalies.set(anomalyKey(row.detectedTs, row.sessionId), row);
-  }
-
-  rows(): HotMartRows {
-    const byTs = (a: number, b: number): number => a - b;
-    return {
-      traffic: [...this.traffic.keys()].sort(byTs).map((minute) => combineTraffic(minute, [this.traffic.get(minute) as TrafficPartial])),
-      topDocs: [...this.finalTop.keys(), ...this.topDocs.keys()]
-        .sort(byTs)
-        .flatMap((ts) => this.finalTop.get(ts) ?? combineTopDocs(ts, [...(this.topDocs.get(ts) as Map<string, TopDocPartial>).values()])),
-      clinicalTrend: [...this.finalTrend.keys(), ...this.clinical.keys()]
-        .sort(byTs)
-        .flatMap((ts) => this.finalTrend.get(ts) ?? combineTrend(ts, [...(this.clinical.get(ts) as Map<string, TrendPartial>).values()])),
-      anomalies: [...this.anomalies.values()].sort((a, b) => a.detectedTs - b.detectedTs || compareCodeUnits(a.sessionId, b.sessionId)),
-    };
-  }
-}
-
-function upsert<P>(table: Map<number, Map<string, P>>, ts: number, key: string, partial: P): void {
-  let rows = table.get(ts);
-  if (rows === undefined) table.set(ts, (rows = new Map()));
-  rows.set(key, partial);
-}
-
-/** Moves every snapshot ≤ upTo from its partials to its combined rows. */
-function finalize<P, R>(
-  partials: Map<number, Map<string, P>>,
-  final: Map<number, readonly R[]>,
-  upTo: number,
-  combine: (ts: number, parts: P[]) => R[],
-): void {
-  for (const [ts, parts] of partials) {
-    if (ts > upTo) continue;
-    final.set(ts, combine(ts, [...parts.values()]));
-    partials.delete(ts);
-  }
-}
-
-function anomalyKey(detectedTs: number, sessionId: string): string {
-  return `${detectedTs}|${sessionId}`;
 }

@@ -155,10 +155,3 @@ describe('recomputeHotDay', () => {
     expect(recompute.rows()).toEqual(expectedHot);
   });
 });
-
-describe('recomputeHotDay input checks', () => {
-  it('fails loudly when an archived event does not pass the event contract', () => {
-    const bad = { eventId: 'x', eventTs: Date.UTC(2026, 2, 8, 12), sessionId: 's', documentId: '1', title: 'y'.repeat(1001), clinicalArea: 'a' };
-    expect(() => recomputeHotDay([bad], '2026-03-08', suite.settings)).toThrow(/dead-lettered \(invalid_value/);
-  });
-});

@@ -70,4 +70,15 @@ describe('EventIdSet', () => {
     expect(set.size).toBe(600_000);
     expect(set.fallbackSize).toBe(0);
   });
+
+  it('addRef() names each new id by a reference idAt() turns back into it, also after releaseIndex()', () => {
+    const ids = [randomUUID(), 'gen-1-42', 'Ünïcode-id', 'x'.repeat(300), '', '{' + randomUUID() + '}'];
+    const set = new EventIdSet();
+    const refs = ids.map((id) => set.addRef(id));
+    expect(refs.every((ref) => ref >= 0)).toBe(true);
+    expect(ids.map((id) => set.addRef(id))).toEqual(ids.map(() => -1));
+    set.releaseIndex();
+    expect(refs.map((ref) => set.idAt(ref))).toEqual(ids);
+    expect(() => set.add('another')).toThrow(/after release/);
+  });
 });

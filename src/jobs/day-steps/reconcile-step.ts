@@ -64,9 +64,12 @@ export function createReconcileStep(deps: DayStepDeps): DayStep {
     const recompute = new HotDayRecompute(date, marts);
     const read = emptyReadStats();
     const dates = [...recompute.input.requiredDates, recompute.input.continuationDate];
-    for await (const batch of readArchiveDays(deps.lake, dates, read)) {
-      recompute.add(batch);
-      throwIfCancelled(signal, 'reconcile', date);
+    for (const archiveDate of dates) {
+      for await (const batch of readArchiveDays(deps.lake, [archiveDate], read)) {
+        recompute.add(batch);
+        throwIfCancelled(signal, 'reconcile', date);
+      }
+      recompute.dateRead(archiveDate);
     }
     onProgress?.(0.5);
     const recomputed = recompute.rows();

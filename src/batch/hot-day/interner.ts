@@ -1,0 +1,43 @@
+// Numbers distinct strings 0, 1, 2, … in order of first sight, so that the hot recompute's
+// columns and pair keys hold small integers instead of strings.
+export class Interner {
+  private readonly numbers = new Map<string, number>();
+  private readonly names: string[] = [];
+
+  get size(): number {
+    return this.names.length;
+  }
+
+  /** The number of value, numbering it when new. */
+  intern(value: string): number {
+    let n = this.numbers.get(value);
+    if (n === undefined) {
+      n = this.names.length;
+      this.numbers.set(value, n);
+      this.names.push(value);
+    }
+    return n;
+  }
+
+  /** The number of value, or −1 when it was never interned. */
+  lookup(value: string): number {
+    return this.numbers.get(value) ?? -1;
+  }
+
+  name(n: number): string {
+    const value = this.names[n];
+    if (value === undefined) throw new RangeError(`no interned value number ${n}`);
+    return value;
+  }
+
+  /**
+   * Ranks of every number under `compare`: rank[n] orders value n among all values, so that a
+   * hot loop compares two integers instead of two strings.
+   */
+  ranks(compare: (a: string, b: string) => number): Int32Array {
+    const order = this.names.map((_, n) => n).sort((a, b) => compare(this.names[a] as string, this.names[b] as string));
+    const rank = new Int32Array(this.names.length);
+    order.forEach((n, r) => (rank[n] = r));
+    return rank;
+  }
+}
