@@ -90,7 +90,7 @@ export class EventIdSet {
    */
   addRef(id: string): number {
     if (this.released || this.refs.length === 0) throw new Error('EventIdSet: add() after release()');
-    const length = encode(id, this.key);
+    const length = this.encodeKey(id);
     if (length < 0) {
       const before = this.others.size;
       this.others.add(id);
@@ -98,6 +98,19 @@ export class EventIdSet {
       this.otherIds.push(id);
       return OTHER_REF_BASE + this.otherIds.length - 1;
     }
+    const ref = this.probe(length, true, 0);
+    return this.inserted ? ref : -1;
+  }
+
+  /** Set by probe(): whether its record was new. */
+  protected inserted = false;
+
+  /**
+   * Finds the record of the current key (its first `length` bytes), or stores it with `extra`
+   * free bytes after it when `insert`; returns its reference, or −1 when absent and not inserted.
+   */
+  protected probe(length: number, insert: boolean, extra: number): number {
+    if (this.released || this.refs.length === 0) throw new Error('EventIdSet: add() after release()');
     const hash = hashBytes(this.key, 0, length);
     const tag = hash >>> 24;
     const refs = this.refs;
@@ -106,14 +119,29 @@ export class EventIdSet {
     for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
       const ref = refs[slot] as number;
       if (ref === 0) {
-        const stored = this.store(length);
+        this.inserted = insert;
+        if (!insert) return -1;
+        const stored = this.store(length, extra);
         refs[slot] = stored + 1;
         tags[slot] = tag;
         if (++this.packed > MAX_LOAD * (mask + 1)) this.grow();
         return stored;
       }
-      if (tags[slot] === tag && this.matches(ref - 1, length)) return -1;
+      if (tags[slot] === tag && this.matches(ref - 1, length)) {
+        this.inserted = false;
+        return ref - 1;
+      }
     }
+  }
+
+  /** Writes id's record into the key buffer; its length, or −1 for a fallback id. */
+  protected encodeKey(id: string): number {
+    return encode(id, this.key);
+  }
+
+  /** The page holding reference ref, and ref's position in it. */
+  protected locateRef(ref: number): { readonly page: Uint8Array; readonly at: number } {
+    return { page: this.pages[Math.floor(ref / PAGE_BYTES)] as Uint8Array, at: ref % PAGE_BYTES };
   }
 
   /** The id of a reference addRef() returned. */
@@ -136,9 +164,9 @@ export class EventIdSet {
     this.others.clear();
   }
 
-  /** Appends the current key record to the pages; returns its reference. */
-  private store(length: number): number {
-    if (this.pageUsed + length > this.page.length) {
+  /** Appends the current key record (and `extra` zero bytes) to the pages; returns its reference. */
+  private store(length: number, extra: number): number {
+    if (this.pageUsed + length + extra > this.page.length) {
       if (this.pages.length >= MAX_PAGES) throw new RangeError('EventIdSet: more than 4 GiB of event ids');
       this.page = new Uint8Array(PAGE_BYTES);
       this.pages.push(this.page);
@@ -146,7 +174,7 @@ export class EventIdSet {
     }
     const ref = (this.pages.length - 1) * PAGE_BYTES + this.pageUsed;
     this.page.set(this.key.subarray(0, length), this.pageUsed);
-    this.pageUsed += length;
+    this.pageUsed += length + extra;
     return ref;
   }
 

@@ -19,6 +19,7 @@ import { AREA_STRIDE, AreaMinuteClicks, clinicalTrendRows, PriorPairs, trendSnap
 import { DayRecords, NO_TITLE } from './hot-day/day-records.ts';
 import type { MinuteGroups } from './hot-day/hot-day-data.ts';
 import { Interner } from './hot-day/interner.ts';
+import { StringNumbering } from './string-numbering.ts';
 import { topDocRows } from './hot-day/top-docs.ts';
 import { trafficRows } from './hot-day/traffic.ts';
 
@@ -83,8 +84,8 @@ export class HotDayRecompute {
   /** One dedup set per date read (and one for events outside them); null once released. */
   private readonly idSets: (EventIdSet | null)[];
   private readonly recordFrom: number;
-  private readonly records = new DayRecords();
-  private readonly sessions = new Interner();
+  private readonly records: DayRecords;
+  private readonly sessions = new StringNumbering();
   private readonly documents = new Interner();
   private readonly areas = new Interner();
   private readonly titles = new Interner();
@@ -105,6 +106,7 @@ export class HotDayRecompute {
     this.idSets = Array.from({ length: this.dates.length + 1 }, () => new EventIdSet());
     // Events kept one by one: the top documents' hour and two anomaly spans before D, and D.
     this.recordFrom = dayStart - Math.max(TOP_DOCS_WINDOW_MS, 2 * settings.anomalySpanMs);
+    this.records = new DayRecords(this.recordFrom);
     const snapshots = trendSnapshots(settings.clinicalTrendEveryMs, dayStart, dayEnd);
     if (snapshots.count === 0) this.trend = null;
     else {
@@ -153,6 +155,16 @@ export class HotDayRecompute {
   }
 
   /**
+   * Makes room for the events of D read one by one, e.g. from the archive's object names
+   * (namedMessageCount): at 10M events, growing the columns as they fill would copy them
+   * several times and leave up to a quarter of them unused.
+   */
+  reserve(eventsOfDay: number): void {
+    // The hour before D comes on top: about 1/24 of a day like D.
+    this.records.reserve(Math.ceil(eventsOfDay * (1 + (this.input.dayStart - this.recordFrom) / (this.input.dayEnd - this.input.dayStart))));
+  }
+
+  /**
    * Tells that every archive object of `date` has been read: its dedup set is no longer needed
    * for lookups (freed entirely when no record refers to its ids).
    */
@@ -169,14 +181,9 @@ export class HotDayRecompute {
   rows(): HotMartRows {
     this.done = true;
     const { dayStart, dayEnd } = this.input;
-    const firstMinute = Math.floor(this.recordFrom / MINUTE_MS) * MINUTE_MS;
-    const minutes = Math.ceil((dayEnd - firstMinute) / MINUTE_MS);
-    const groups: MinuteGroups = { firstMinute, minutes, ...this.records.byMinute(firstMinute, minutes) };
-    const eventIdOf = (idRef: number): string => {
-      const ids = this.idSets[Math.floor(idRef / DATE_REF_FACTOR)];
-      if (ids === null || ids === undefined) throw new Error('hot recompute: an event_id reference into a released set');
-      return ids.idAt(idRef % DATE_REF_FACTOR);
-    };
+    // Traffic and top documents walk the records minute by minute; the trend's sessions and
+    // the anomalies session by session. One grouping at a time is held.
+    let groups: MinuteGroups | null = this.minuteGroups();
     const traffic = trafficRows(this.records, groups, this.sessions.size, this.documents.size, dayStart, dayEnd);
     const topDocs = topDocRows({
       records: this.records,
@@ -185,17 +192,20 @@ export class HotDayRecompute {
       documents: this.documents,
       titles: this.titles,
       documentRank: this.documents.ranks(compareDecimalIds),
-      eventIdOf,
+      eventIdOf: (idRef) => this.eventIdOf(idRef),
       every: this.settings.topDocsEveryMs,
       dayStart,
       dayEnd,
     });
+    groups = null;
+    const bySession = this.records.bySession(this.sessions.size);
     const clinicalTrend =
       this.trend === null
         ? []
         : clinicalTrendRows({
             records: this.records,
-            groups,
+            bySession,
+            sessionCount: this.sessions.size,
             areas: this.areas,
             clicks: this.trend.clicks,
             prior: this.trend.prior,
@@ -205,6 +215,7 @@ export class HotDayRecompute {
           });
     const anomalies: AnomalyRow[] = anomalyRows({
       records: this.records,
+      bySession,
       sessions: this.sessions,
       activeInDay: (session) => this.activeInDay[session] === 1,
       settings: this.settings,
@@ -213,6 +224,18 @@ export class HotDayRecompute {
     });
     for (const ids of this.idSets) ids?.release();
     return { traffic, topDocs, clinicalTrend, anomalies };
+  }
+
+  private minuteGroups(): MinuteGroups {
+    const firstMinute = Math.floor(this.recordFrom / MINUTE_MS) * MINUTE_MS;
+    const minutes = Math.ceil((this.input.dayEnd - firstMinute) / MINUTE_MS);
+    return { firstMinute, minutes, ...this.records.byMinute(firstMinute, minutes) };
+  }
+
+  private eventIdOf(idRef: number): string {
+    const ids = this.idSets[Math.floor(idRef / DATE_REF_FACTOR)];
+    if (ids === null || ids === undefined) throw new Error('hot recompute: an event_id reference into a released set');
+    return ids.idAt(idRef % DATE_REF_FACTOR);
   }
 
   /** Which dedup set an instant belongs to: its date's, or the last one for instants outside the dates read. */

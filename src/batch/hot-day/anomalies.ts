@@ -3,12 +3,13 @@
 // share a count), so a session needs its sorted instants and nothing else.
 import type { AnomalyRow, MartSettings } from '../../marts/types.ts';
 import { compareCodeUnits } from '../../marts/window-math.ts';
-import type { DayRecords } from './day-records.ts';
-import type { Interner } from './interner.ts';
+import type { DayRecords, SessionGroups } from './day-records.ts';
+import type { Numbering } from './interner.ts';
 
 export interface AnomalyInput {
   readonly records: DayRecords;
-  readonly sessions: Interner;
+  readonly bySession: SessionGroups;
+  readonly sessions: Numbering;
   /** Sessions with an event in D: only they can have an episode detected in D. */
   readonly activeInDay: (session: number) => boolean;
   readonly settings: MartSettings;
@@ -18,15 +19,15 @@ export interface AnomalyInput {
 
 export function anomalyRows(input: AnomalyInput): AnomalyRow[] {
   const { records, settings } = input;
-  const { order, start } = records.bySession(input.sessions.size, input.activeInDay);
+  const { order, start } = input.bySession;
   let times = new Float64Array(1 << 10);
   const rows: AnomalyRow[] = [];
   for (let session = 0; session < input.sessions.size; session++) {
     const from = start[session] as number;
     const n = (start[session + 1] as number) - from;
-    if (n < settings.anomalyWarning) continue; // never enough clicks for an episode
+    if (n < settings.anomalyWarning || !input.activeInDay(session)) continue; // no episode detected in D
     if (n > times.length) times = new Float64Array(2 * n);
-    for (let i = 0; i < n; i++) times[i] = records.ts[order[from + i] as number] as number;
+    for (let i = 0; i < n; i++) times[i] = records.tsAt(order[from + i] as number);
     const sorted = times.subarray(0, n).sort();
     for (const episode of episodes(sorted, settings)) {
       if (episode.detectedTs < input.dayStart || episode.detectedTs >= input.dayEnd) continue;

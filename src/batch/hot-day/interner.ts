@@ -1,6 +1,14 @@
 // Numbers distinct strings 0, 1, 2, … in order of first sight, so that the hot recompute's
-// columns and pair keys hold small integers instead of strings.
-export class Interner {
+// columns and pair keys hold small integers instead of strings. For the few distinct values of
+// documents, titles and areas; sessions, millions a day, use the more compact StringNumbering.
+
+/** What the mart computations need of a numbering. */
+export interface Numbering {
+  readonly size: number;
+  name(n: number): string;
+}
+
+export class Interner implements Numbering {
   private readonly numbers = new Map<string, number>();
   private readonly names: string[] = [];
 

@@ -10,12 +10,12 @@ import { NO_TITLE } from './day-records.ts';
 import type { DayRecords } from './day-records.ts';
 import { minuteGroupOf } from './hot-day-data.ts';
 import type { MinuteGroups } from './hot-day-data.ts';
-import type { Interner } from './interner.ts';
+import type { Interner, Numbering } from './interner.ts';
 
 export interface TopDocsInput {
   readonly records: DayRecords;
   readonly groups: MinuteGroups;
-  readonly sessions: Interner;
+  readonly sessions: Numbering;
   readonly documents: Interner;
   readonly titles: Interner;
   /** Ranks of the document numbers in BIGINT order, for the ranking's last tie-break. */
@@ -160,7 +160,7 @@ class MinuteTitles {
       const row = groups.order[k] as number;
       if (records.title[row] === NO_TITLE) continue;
       const document = records.document[row] as number;
-      const ts = records.ts[row] as number;
+      const ts = records.ts[row] as number; // relative to records.base, which is all a comparison needs
       if (this.minuteOf[document] !== minute) {
         this.minuteOf[document] = minute;
         touched.push(document);

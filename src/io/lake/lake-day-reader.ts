@@ -39,6 +39,19 @@ export function archiveOrder(objects: readonly LakeObject[]): LakeObject[] {
   return parsed.map((p) => p.o);
 }
 
+/**
+ * The messages an archive's objects hold by their names (offsets first … last): an upper bound
+ * of their rows, known before reading a byte. Objects named otherwise count 0.
+ */
+export function namedMessageCount(objects: readonly LakeObject[]): number {
+  let count = 0;
+  for (const o of objects) {
+    const match = OBJECT_NAME.exec(o.key.slice(o.key.lastIndexOf('/') + 1));
+    if (match !== null) count += Number(BigInt(match[4] as string) - BigInt(match[3] as string)) + 1;
+  }
+  return count;
+}
+
 function cmp(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }

@@ -21,7 +21,7 @@ import { diffCounts, diffHotMarts } from '../../batch/reconcile-diff.ts';
 import type { DiffCounts, HotMartDiffs } from '../../batch/reconcile-diff.ts';
 import type { Queryable } from '../../io/db/database.ts';
 import { toSqlTimestamp } from '../../io/hot-sink/timestamps.ts';
-import { emptyReadStats, readArchiveDays } from '../../io/lake/lake-day-reader.ts';
+import { emptyReadStats, listArchiveObjects, namedMessageCount, readArchiveDays } from '../../io/lake/lake-day-reader.ts';
 import { lockHotMarts, readHotRows, replaceHotRows } from '../../io/mart-store/hot-mart-store.ts';
 import { streamWatermarks } from '../../io/mart-store/watermarks.ts';
 import { DayStepNotReadyError } from '../day-step.ts';
@@ -62,6 +62,7 @@ export function createReconcileStep(deps: DayStepDeps): DayStep {
     throwIfCancelled(signal, 'reconcile', date);
 
     const recompute = new HotDayRecompute(date, marts);
+    recompute.reserve(namedMessageCount(await listArchiveObjects(deps.lake, date)));
     const read = emptyReadStats();
     const dates = [...recompute.input.requiredDates, recompute.input.continuationDate];
     for (const archiveDate of dates) {

@@ -1,0 +1,27 @@
+// StringNumbering must number like a Map<string, number> filled in order of first sight, for
+// packed UUIDs, ASCII records and fallback strings alike, across table growth and pages.
+import { randomUUID } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { StringNumbering } from '../../src/batch/string-numbering.ts';
+
+describe('StringNumbering', () => {
+  it('numbers 0, 1, 2, … in order of first sight and names each number back', () => {
+    const kinds = (i: number): string => [randomUUID(), `s-${i}`, `Ünï-${i}`, 'x'.repeat(260) + i][i % 4] as string;
+    const values = Array.from({ length: 200_000 }, (_, i) => kinds(i));
+    const numbering = new StringNumbering();
+    const reference = new Map<string, number>();
+    for (const value of [...values, ...values.slice().reverse()]) {
+      if (!reference.has(value)) reference.set(value, reference.size);
+      expect(numbering.intern(value)).toBe(reference.get(value));
+    }
+    expect(numbering.size).toBe(reference.size);
+    for (const [value, n] of reference) {
+      expect(numbering.lookup(value)).toBe(n);
+      expect(numbering.name(n)).toBe(value);
+    }
+    expect(numbering.lookup('never seen')).toBe(-1);
+    expect(numbering.lookup('Ünï-never')).toBe(-1);
+    expect(numbering.size).toBe(reference.size);
+    expect(() => numbering.name(reference.size)).toThrow(RangeError);
+  });
+});
