@@ -183,21 +183,7 @@ export class HotDayRecompute {
     const { dayStart, dayEnd } = this.input;
     // Traffic and top documents walk the records minute by minute; the trend's sessions and
     // the anomalies session by session. One grouping at a time is held.
-    let groups: MinuteGroups | null = this.minuteGroups();
-    const traffic = trafficRows(this.records, groups, this.sessions.size, this.documents.size, dayStart, dayEnd);
-    const topDocs = topDocRows({
-      records: this.records,
-      groups,
-      sessions: this.sessions,
-      documents: this.documents,
-      titles: this.titles,
-      documentRank: this.documents.ranks(compareDecimalIds),
-      eventIdOf: (idRef) => this.eventIdOf(idRef),
-      every: this.settings.topDocsEveryMs,
-      dayStart,
-      dayEnd,
-    });
-    groups = null;
+    const { traffic, topDocs } = this.minuteMarts();
     const bySession = this.records.bySession(this.sessions.size);
     const clinicalTrend =
       this.trend === null
@@ -226,10 +212,27 @@ export class HotDayRecompute {
     return { traffic, topDocs, clinicalTrend, anomalies };
   }
 
-  private minuteGroups(): MinuteGroups {
+  /** The marts computed minute by minute; the grouping by minute is dropped on return. */
+  private minuteMarts(): Pick<HotMartRows, 'traffic' | 'topDocs'> {
+    const { dayStart, dayEnd } = this.input;
     const firstMinute = Math.floor(this.recordFrom / MINUTE_MS) * MINUTE_MS;
-    const minutes = Math.ceil((this.input.dayEnd - firstMinute) / MINUTE_MS);
-    return { firstMinute, minutes, ...this.records.byMinute(firstMinute, minutes) };
+    const minutes = Math.ceil((dayEnd - firstMinute) / MINUTE_MS);
+    const groups: MinuteGroups = { firstMinute, minutes, ...this.records.byMinute(firstMinute, minutes) };
+    return {
+      traffic: trafficRows(this.records, groups, this.sessions.size, this.documents.size, dayStart, dayEnd),
+      topDocs: topDocRows({
+        records: this.records,
+        groups,
+        sessions: this.sessions,
+        documents: this.documents,
+        titles: this.titles,
+        documentRank: this.documents.ranks(compareDecimalIds),
+        eventIdOf: (idRef) => this.eventIdOf(idRef),
+        every: this.settings.topDocsEveryMs,
+        dayStart,
+        dayEnd,
+      }),
+    };
   }
 
   private eventIdOf(idRef: number): string {
