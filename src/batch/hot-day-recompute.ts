@@ -90,6 +90,9 @@ export class HotDayRecompute {
   private readonly areas = new Interner();
   private readonly titles = new Interner();
   private activeInDay = new Uint8Array(1 << 12);
+  /** Per document number: the area and title numbers of its last event. */
+  private readonly lastAreaOf: number[] = [];
+  private readonly lastTitleOf: number[] = [];
   private readonly trend: { readonly windowFrom: number; readonly clicks: AreaMinuteClicks; readonly prior: PriorPairs } | null;
   private done = false;
 
@@ -140,28 +143,42 @@ export class HotDayRecompute {
         if (session >= 0 && this.activeInDay[session] === 1) this.records.push(ts, session, -1, -1, NO_TITLE, -1);
         continue;
       }
-      const area = this.areas.intern(event.clinicalArea);
-      if (area >= AREA_STRIDE) throw new RangeError(`hot recompute of ${this.day}: more than ${AREA_STRIDE} clinical areas`);
-      this.trend?.clicks.add(area, ts);
       if (ts < this.recordFrom) {
+        const area = this.areaNumber(event.clinicalArea, -1);
+        this.trend?.clicks.add(area, ts);
         if (this.trend !== null && ts >= this.trend.windowFrom) this.trend.prior.add(this.sessionNumber(event.sessionId), area, ts);
         continue;
       }
+      // A document's events nearly always carry the same area and title: comparing with the
+      // document's last ones saves two string hashes per event.
+      const document = this.documents.intern(event.documentId);
+      const area = this.areaNumber(event.clinicalArea, this.lastAreaOf[document] ?? -1);
+      this.lastAreaOf[document] = area;
+      this.trend?.clicks.add(area, ts);
+      let title = NO_TITLE;
+      if (event.title !== null) this.lastTitleOf[document] = title = this.titles.intern(event.title, this.lastTitleOf[document] ?? -1);
       const session = this.sessionNumber(event.sessionId);
       if (ts >= dayStart) this.activeInDay[session] = 1;
-      const title = event.title === null ? NO_TITLE : this.titles.intern(event.title);
-      this.records.push(ts, session, this.documents.intern(event.documentId), area, title, date * DATE_REF_FACTOR + ref);
+      this.records.push(ts, session, document, area, title, date * DATE_REF_FACTOR + ref);
     }
   }
 
+  private areaNumber(clinicalArea: string, likely: number): number {
+    const area = this.areas.intern(clinicalArea, likely);
+    if (area >= AREA_STRIDE) throw new RangeError(`hot recompute of ${this.day}: more than ${AREA_STRIDE} clinical areas`);
+    return area;
+  }
+
   /**
-   * Makes room for the events of D read one by one, e.g. from the archive's object names
-   * (namedMessageCount): at 10M events, growing the columns as they fill would copy them
-   * several times and leave up to a quarter of them unused.
+   * Makes room for the events of D, e.g. from the archive's object names (namedMessageCount),
+   * before they are added: at 10M events, growing the columns and D's dedup table as they fill
+   * would copy them several times and leave up to a quarter of the columns unused.
    */
   reserve(eventsOfDay: number): void {
     // The hour before D comes on top: about 1/24 of a day like D.
     this.records.reserve(Math.ceil(eventsOfDay * (1 + (this.input.dayStart - this.recordFrom) / (this.input.dayEnd - this.input.dayStart))));
+    const day = this.dates.indexOf(this.day);
+    if (this.idSets[day]?.size === 0) this.idSets[day] = new EventIdSet(eventsOfDay);
   }
 
   /**

@@ -10,16 +10,18 @@ const MAX_LOAD = 0.6;
 const MIN_CAPACITY = 1 << 10;
 
 export class NumericMap {
-  private keys: Float64Array<ArrayBuffer>;
-  private values: Float64Array<ArrayBuffer>;
+  /**
+   * Slot i holds its key at 2i and its value at 2i + 1: a probe reads one cache line rather
+   * than one in each of two arrays, which halves the misses on a table of many megabytes.
+   */
+  private slots: Float64Array<ArrayBuffer>;
   private mask: number;
   private count = 0;
 
   constructor(expected = 0) {
     let capacity = MIN_CAPACITY;
     while (capacity * MAX_LOAD < expected) capacity *= 2;
-    this.keys = new Float64Array(capacity).fill(EMPTY);
-    this.values = new Float64Array(capacity);
+    this.slots = emptySlots(capacity);
     this.mask = capacity - 1;
   }
 
@@ -29,96 +31,93 @@ export class NumericMap {
 
   /** The value of key, or `missing` when absent. */
   get(key: number, missing = 0): number {
-    const slot = this.find(key);
-    return slot < 0 ? missing : (this.values[slot] as number);
+    const slot = this.slotOf(key);
+    const slots = this.slots;
+    return slots[2 * slot] === key ? (slots[2 * slot + 1] as number) : missing;
   }
 
   set(key: number, value: number): void {
     checkKey(key);
-    const keys = this.keys;
-    let slot = hash(key) & this.mask;
-    for (;;) {
-      const k = keys[slot] as number;
-      if (k === key) {
-        this.values[slot] = value;
-        return;
-      }
-      if (k === EMPTY) break;
-      slot = (slot + 1) & this.mask;
-    }
-    keys[slot] = key;
-    this.values[slot] = value;
+    const slot = this.slotOf(key);
+    const slots = this.slots;
+    slots[2 * slot + 1] = value;
+    if (slots[2 * slot] === key) return;
+    slots[2 * slot] = key;
     if (++this.count > MAX_LOAD * (this.mask + 1)) this.grow();
   }
 
   /** Adds delta to key's value (absent = 0); an entry that reaches 0 is removed. Returns the new value. */
   add(key: number, delta: number): number {
-    const slot = this.find(key);
-    if (slot < 0) {
+    const slot = this.slotOf(key);
+    const slots = this.slots;
+    if (slots[2 * slot] !== key) {
       if (delta !== 0) this.set(key, delta);
       return delta;
     }
-    const value = (this.values[slot] as number) + delta;
+    const value = (slots[2 * slot + 1] as number) + delta;
     if (value === 0) this.removeSlot(slot);
-    else this.values[slot] = value;
+    else slots[2 * slot + 1] = value;
     return value;
   }
 
   /** Calls fn for every entry, in no particular order. */
   forEach(fn: (key: number, value: number) => void): void {
-    const keys = this.keys;
-    for (let slot = 0; slot < keys.length; slot++) {
-      const k = keys[slot] as number;
-      if (k !== EMPTY) fn(k, this.values[slot] as number);
+    const slots = this.slots;
+    for (let i = 0; i < slots.length; i += 2) {
+      const k = slots[i] as number;
+      if (k !== EMPTY) fn(k, slots[i + 1] as number);
     }
   }
 
-  private find(key: number): number {
-    const keys = this.keys;
-    for (let slot = hash(key) & this.mask; ; slot = (slot + 1) & this.mask) {
-      const k = keys[slot] as number;
-      if (k === key) return slot;
-      if (k === EMPTY) return -1;
+  /** The slot holding key, or the empty slot where it would go. */
+  private slotOf(key: number): number {
+    const slots = this.slots;
+    const mask = this.mask;
+    for (let slot = hash(key) & mask; ; slot = (slot + 1) & mask) {
+      const k = slots[2 * slot] as number;
+      if (k === key || k === EMPTY) return slot;
     }
   }
 
   /** Empties slot and moves back any later entry of the probe run that could no longer be found. */
   private removeSlot(slot: number): void {
-    const keys = this.keys;
-    const values = this.values;
+    const slots = this.slots;
     const mask = this.mask;
     let hole = slot;
     for (let next = (hole + 1) & mask; ; next = (next + 1) & mask) {
-      const k = keys[next] as number;
+      const k = slots[2 * next] as number;
       if (k === EMPTY) break;
       const home = hash(k) & mask;
       // The entry at `next` may fill the hole unless its home lies cyclically in (hole, next].
       const staysPut = hole <= next ? home > hole && home <= next : home > hole || home <= next;
       if (staysPut) continue;
-      keys[hole] = k;
-      values[hole] = values[next] as number;
+      slots[2 * hole] = k;
+      slots[2 * hole + 1] = slots[2 * next + 1] as number;
       hole = next;
     }
-    keys[hole] = EMPTY;
+    slots[2 * hole] = EMPTY;
     this.count--;
   }
 
   private grow(): void {
-    const oldKeys = this.keys;
-    const oldValues = this.values;
-    const capacity = oldKeys.length * 2;
-    this.keys = new Float64Array(capacity).fill(EMPTY);
-    this.values = new Float64Array(capacity);
+    const old = this.slots;
+    const capacity = (this.mask + 1) * 2;
+    this.slots = emptySlots(capacity);
     this.mask = capacity - 1;
-    for (let i = 0; i < oldKeys.length; i++) {
-      const k = oldKeys[i] as number;
+    for (let i = 0; i < old.length; i += 2) {
+      const k = old[i] as number;
       if (k === EMPTY) continue;
-      let slot = hash(k) & this.mask;
-      while (this.keys[slot] !== EMPTY) slot = (slot + 1) & this.mask;
-      this.keys[slot] = k;
-      this.values[slot] = oldValues[i] as number;
+      const slot = this.slotOf(k);
+      this.slots[2 * slot] = k;
+      this.slots[2 * slot + 1] = old[i + 1] as number;
     }
   }
+}
+
+function emptySlots(capacity: number): Float64Array<ArrayBuffer> {
+  const slots = new Float64Array(2 * capacity);
+  for (let i = 0; i < slots.length; i += 2) slots[i] = EMPTY;
+  return slots;
 }
 
 function checkKey(key: number): void {

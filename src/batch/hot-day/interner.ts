@@ -16,8 +16,9 @@ export class Interner implements Numbering {
     return this.names.length;
   }
 
-  /** The number of value, numbering it when new. */
-  intern(value: string): number {
+  /** The number of value, numbering it when new; `likely` is checked first (−1: no guess). */
+  intern(value: string, likely = -1): number {
+    if (likely >= 0 && this.names[likely] === value) return likely;
     let n = this.numbers.get(value);
     if (n === undefined) {
       n = this.names.length;
