@@ -72,7 +72,7 @@ export class ColdDayAccumulator {
   // Null once rows() has ended the day: the set is released before the rows are built, so that
   // the day's biggest structure and its output are never in memory together.
   private seenIds: EventIdSet | null = new EventIdSet();
-  private readonly sessions = new SessionTallies();
+  private readonly sessions: SessionTallies;
   private readonly areas = new Map<string, AreaTally>();
   private readonly documents = new Map<string, DocumentTally>();
   private readonly perHour = new Array<number>(HOURS_PER_DAY).fill(0);
@@ -91,6 +91,7 @@ export class ColdDayAccumulator {
     this.dayStart = startOfLocalDay(eventDate, timeZone);
     this.dayEnd = endOfLocalDay(eventDate, timeZone);
     this.hours = new DayHours(this.dayStart, this.dayEnd, timeZone);
+    this.sessions = new SessionTallies(this.dayStart);
   }
 
   /** Events seen whose local date is not this day (a reader's file may straddle dates). */

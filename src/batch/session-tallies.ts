@@ -15,8 +15,14 @@ const MASK_BITS = 32;
 export class SessionTallies {
   private readonly numbers = new Map<string, number>();
   private clicks: Int32Array<ArrayBuffer> = new Int32Array(INITIAL_SESSIONS);
-  private firstTs: Float64Array<ArrayBuffer> = new Float64Array(INITIAL_SESSIONS);
-  private lastTs: Float64Array<ArrayBuffer> = new Float64Array(INITIAL_SESSIONS);
+  /**
+   * First and last click as milliseconds after `base`: a day's instants are integers less than
+   * 2^31 ms (24.8 days) apart, so 4 B each instead of a float64's 8 (~25 MB less at 2M sessions,
+   * and as much again while a column grows). click() refuses an instant that does not fit.
+   */
+  private readonly base: number;
+  private firstTs: Int32Array<ArrayBuffer> = new Int32Array(INITIAL_SESSIONS);
+  private lastTs: Int32Array<ArrayBuffer> = new Int32Array(INITIAL_SESSIONS);
   private readonly documents = new DistinctLists();
   /**
    * Per session: the areas it touched as bits of their numbers (a day has a dozen areas, so a
@@ -24,6 +30,12 @@ export class SessionTallies {
    */
   private areaMasks: Int32Array<ArrayBuffer> = new Int32Array(INITIAL_SESSIONS);
   private readonly wideAreas = new Map<number, Set<number>>();
+
+  /** base: an instant near the clicks', e.g. the start of their day (integer milliseconds). */
+  constructor(base = 0) {
+    if (!Number.isSafeInteger(base)) throw new RangeError(`base must be an integer instant, got ${base}`);
+    this.base = base;
+  }
 
   get size(): number {
     return this.numbers.size;
@@ -35,6 +47,8 @@ export class SessionTallies {
    * session), which is how documents and areas count their distinct sessions.
    */
   click(sessionId: string, ts: number, document: number, area: number): number {
+    const at = ts - this.base;
+    if ((at | 0) !== at) throw new RangeError(`click at ${ts}: not an integer instant within 2^31 ms of ${this.base}`);
     const n = this.numbers.get(sessionId);
     if (n === undefined) {
       const next = this.numbers.size;
@@ -46,16 +60,16 @@ export class SessionTallies {
       }
       this.numbers.set(sessionId, next);
       this.clicks[next] = 1;
-      this.firstTs[next] = ts;
-      this.lastTs[next] = ts;
+      this.firstTs[next] = at;
+      this.lastTs[next] = at;
       this.documents.addOwner(document);
       this.areaMasks[next] = 0;
       this.addArea(next, area);
       return NEW_DOCUMENT | NEW_AREA;
     }
     this.clicks[n] = (this.clicks[n] as number) + 1;
-    if (ts < (this.firstTs[n] as number)) this.firstTs[n] = ts;
-    if (ts > (this.lastTs[n] as number)) this.lastTs[n] = ts;
+    if (at < (this.firstTs[n] as number)) this.firstTs[n] = at;
+    if (at > (this.lastTs[n] as number)) this.lastTs[n] = at;
     return (this.documents.add(n, document) ? NEW_DOCUMENT : 0) | (this.addArea(n, area) ? NEW_AREA : 0);
   }
 
@@ -114,17 +128,17 @@ export class SessionTallies {
   }
 
   firstTsOf(n: number): number {
-    return this.firstTs[n] as number;
+    return this.base + (this.firstTs[n] as number);
   }
 
   lastTsOf(n: number): number {
-    return this.lastTs[n] as number;
+    return this.base + (this.lastTs[n] as number);
   }
 
   /** The tallies of a session that has had a click. */
   tally(sessionId: string): { clicks: number; documents: number; firstTs: number; lastTs: number } {
     const n = this.numbers.get(sessionId);
     if (n === undefined) throw new Error(`no clicks of session ${sessionId}`);
-    return { clicks: this.clicks[n] as number, documents: this.documents.sizeOf(n), firstTs: this.firstTs[n] as number, lastTs: this.lastTs[n] as number };
+    return { clicks: this.clicks[n] as number, documents: this.documents.sizeOf(n), firstTs: this.firstTsOf(n), lastTs: this.lastTsOf(n) };
   }
 }
