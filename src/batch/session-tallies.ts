@@ -1,9 +1,10 @@
 // One tally per session of the day — clicks, first and last click, the documents and areas it
 // touched — as columns of typed arrays indexed by a session number, instead of one object per
 // session. At 10M events a day has ~2.2M sessions; an object each (boxed timestamps, a JS array
-// per list) cost ~250 B of heap, the columns ~100 B, most of it the session_id string itself and
-// its Map entry, which the rows need anyway.
+// per list) cost ~250 B of heap, the columns ~60 B, most of it the session_id string itself
+// (which the rows need anyway) and its entry in the id numbering.
 import { DistinctLists, grown } from './distinct-lists.ts';
+import { StringNumbering } from './string-numbering.ts';
 
 /** Bits of click()'s result. */
 export const NEW_DOCUMENT = 1;
@@ -13,7 +14,7 @@ const INITIAL_SESSIONS = 1 << 12;
 const MASK_BITS = 32;
 
 export class SessionTallies {
-  private readonly numbers = new Map<string, number>();
+  private readonly numbers = new StringNumbering();
   private clicks: Int32Array<ArrayBuffer> = new Int32Array(INITIAL_SESSIONS);
   /**
    * First and last click as milliseconds after `base`: a day's instants are integers less than
@@ -49,16 +50,15 @@ export class SessionTallies {
   click(sessionId: string, ts: number, document: number, area: number): number {
     const at = ts - this.base;
     if ((at | 0) !== at) throw new RangeError(`click at ${ts}: not an integer instant within 2^31 ms of ${this.base}`);
-    const n = this.numbers.get(sessionId);
-    if (n === undefined) {
-      const next = this.numbers.size;
+    const n = this.numbers.numberOrAdd(sessionId);
+    if (n < 0) {
+      const next = -1 - n;
       if (next === this.clicks.length) {
         this.clicks = grown(this.clicks);
         this.firstTs = grown(this.firstTs);
         this.lastTs = grown(this.lastTs);
         this.areaMasks = grown(this.areaMasks);
       }
-      this.numbers.set(sessionId, next);
       this.clicks[next] = 1;
       this.firstTs[next] = at;
       this.lastTs[next] = at;
@@ -95,7 +95,7 @@ export class SessionTallies {
    * smaller live heap keeps V8's next collection (and so the peak RSS) lower. Unusable afterwards.
    */
   release(): void {
-    this.numbers.clear();
+    this.numbers.take();
     for (const column of [this.clicks, this.firstTs, this.lastTs, this.areaMasks]) column.buffer.transfer(0);
     this.documents.release();
     this.wideAreas.clear();
@@ -103,18 +103,16 @@ export class SessionTallies {
 
   /** The session ids, in first-seen order. */
   ids(): IterableIterator<string> {
-    return this.numbers.keys();
+    return this.numbers.keys().values();
   }
 
   /**
    * The session ids by number (index n holds session n's id) for reading the tallies with the
-   * *Of(n) accessors, and the id map emptied: at 2M+ sessions the map's table is ~100 MB that
-   * would otherwise stay resident while the rows are written. Ends click() and tally().
+   * *Of(n) accessors, and the id numbering emptied (its table freed before the rows are
+   * written). Ends click() and tally().
    */
   takeIds(): string[] {
-    const ids = [...this.numbers.keys()];
-    this.numbers.clear();
-    return ids;
+    return this.numbers.take();
   }
 
   /** Clicks of session number n. */
@@ -137,8 +135,8 @@ export class SessionTallies {
 
   /** The tallies of a session that has had a click. */
   tally(sessionId: string): { clicks: number; documents: number; firstTs: number; lastTs: number } {
-    const n = this.numbers.get(sessionId);
-    if (n === undefined) throw new Error(`no clicks of session ${sessionId}`);
+    const n = this.numbers.numberOf(sessionId);
+    if (n < 0) throw new Error(`no clicks of session ${sessionId}`);
     return { clicks: this.clicks[n] as number, documents: this.documents.sizeOf(n), firstTs: this.firstTsOf(n), lastTs: this.lastTsOf(n) };
   }
 }
