@@ -82,8 +82,10 @@ class CopyFromStdin {
     }
   }
 
-  handleCommandComplete(message: { rowCount?: number | null }): void {
-    this.rows = message.rowCount ?? 0;
+  /** The command tag is 'COPY n'. */
+  handleCommandComplete(message: { text?: string }): void {
+    const count = /^COPY (\d+)$/.exec(message.text ?? '');
+    this.rows = count === null ? 0 : Number(count[1]);
   }
 
   handleReadyForQuery(): void {
