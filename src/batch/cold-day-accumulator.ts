@@ -4,10 +4,13 @@
 // event_ids already seen — never with a copy of the events themselves.
 import { EventIdSet } from './event-id-set.ts';
 import { NEW_AREA, NEW_DOCUMENT, SessionTallies } from './session-tallies.ts';
-import { endOfLocalDay, localHour, startOfLocalDay } from '../marts/time-zone.ts';
+import { DayHours } from './day-hours.ts';
+import { endOfLocalDay, startOfLocalDay } from '../marts/time-zone.ts';
+import { UNKNOWN_CLINICAL_AREA } from '../marts/types.ts';
 import type {
   ClickEvent,
   ClinicalAreaRow,
+  ColdMartChunks,
   ColdMartRows,
   DailyTrafficRow,
   PopularDocumentRow,
@@ -20,6 +23,20 @@ import { compareCodeUnits, compareDecimalIds } from '../marts/window-math.ts';
 // So each session keeps the small lists of the documents and areas it touched — which it needs
 // anyway for its own unique_docs — and no document or area holds a set of session ids. Documents
 // and areas are numbered on first sight, so those lists hold small integers (SessionTallies).
+
+/**
+ * Events as columns, row i across the arrays (the archive reader's batches have this shape).
+ * clinicalAreas may hold null or '' (UNKNOWN_CLINICAL_AREA); the rest are valid events' values.
+ */
+export interface ClickColumns {
+  readonly numRows: number;
+  readonly eventIds: readonly string[];
+  readonly eventTs: ArrayLike<number>;
+  readonly sessionIds: readonly string[];
+  readonly documentIds: readonly string[];
+  readonly titles: readonly (string | null)[];
+  readonly clinicalAreas: readonly (string | null)[];
+}
 
 interface AreaTally {
   readonly index: number;
@@ -39,6 +56,12 @@ interface DocumentTally {
 
 const HOURS_PER_DAY = 24;
 
+/**
+ * Session rows per chunk of finish(): a chunk's rows (and what the writer makes of them) die in
+ * V8's young generation, instead of being promoted as a whole day's rows were.
+ */
+export const SESSION_CHUNK_ROWS = 8192;
+
 export class ColdDayAccumulator {
   readonly eventDate: string;
   readonly timeZone: string;
@@ -48,8 +71,8 @@ export class ColdDayAccumulator {
   // (EventIdSet: ~25 B per id instead of ~70 B as strings in a Set).
   // Null once rows() has ended the day: the set is released before the rows are built, so that
   // the day's biggest structure and its output are never in memory together.
-  private seenIds: EventIdSet | null = new EventIdSet();
-  private readonly sessions = new SessionTallies();
+  private seenIds: EventIdSet | null;
+  private readonly sessions: SessionTallies;
   private readonly areas = new Map<string, AreaTally>();
   private readonly documents = new Map<string, DocumentTally>();
   private readonly perHour = new Array<number>(HOURS_PER_DAY).fill(0);
@@ -60,12 +83,17 @@ export class ColdDayAccumulator {
   // The day as an instant range: comparing numbers per event instead of formatting a local date.
   private readonly dayStart: number;
   private readonly dayEnd: number;
+  private readonly hours: DayHours;
 
-  constructor(eventDate: string, timeZone: string) {
+  /** expectedEvents: about how many events the day's archive holds (sizes the dedup set once). */
+  constructor(eventDate: string, timeZone: string, expectedEvents = 0) {
+    this.seenIds = new EventIdSet(expectedEvents);
     this.eventDate = eventDate;
     this.timeZone = timeZone;
     this.dayStart = startOfLocalDay(eventDate, timeZone);
     this.dayEnd = endOfLocalDay(eventDate, timeZone);
+    this.hours = new DayHours(this.dayStart, this.dayEnd, timeZone);
+    this.sessions = new SessionTallies(this.dayStart);
   }
 
   /** Events seen whose local date is not this day (a reader's file may straddle dates). */
@@ -89,78 +117,113 @@ export class ColdDayAccumulator {
    * stream makes (first applied wins) and the reference evaluator's dedupeByEventId makes.
    */
   add(events: readonly ClickEvent[]): void {
-    const seenIds = this.seenIds;
-    if (seenIds === null) throw new Error(`cold day ${this.eventDate}: add() after rows() (the dedup set is released by rows())`);
+    const seenIds = this.openSet();
     for (const event of events) {
-      if (event.eventTs < this.dayStart || event.eventTs >= this.dayEnd) {
+      const ts = event.eventTs;
+      if (ts < this.dayStart || ts >= this.dayEnd) {
         this.ignored++;
-        continue;
-      }
-      if (!seenIds.add(event.eventId)) {
+      } else if (!seenIds.add(event.eventId)) {
         this.duplicates++;
-        continue;
+      } else {
+        this.apply(event.eventId, ts, event.sessionId, event.documentId, event.title, event.clinicalArea);
       }
-      this.apply(event);
     }
   }
 
-  private apply(event: ClickEvent): void {
+  /**
+   * add() for a batch as columns (the archive reader's batches), without a ClickEvent per row:
+   * at 10M events those objects were a tenth of the cold step's CPU time, most of it in the
+   * garbage collector. A null or '' clinical area counts as UNKNOWN_CLINICAL_AREA, as in a
+   * ClickEvent; every other column must hold a valid event's values.
+   */
+  addColumns(batch: ClickColumns): void {
+    const seenIds = this.openSet();
+    const { eventIds, eventTs, sessionIds, documentIds, titles, clinicalAreas } = batch;
+    for (let i = 0; i < batch.numRows; i++) {
+      const ts = eventTs[i] as number;
+      if (ts < this.dayStart || ts >= this.dayEnd) {
+        this.ignored++;
+        continue;
+      }
+      const eventId = eventIds[i] as string;
+      if (!seenIds.add(eventId)) {
+        this.duplicates++;
+        continue;
+      }
+      const area = clinicalAreas[i];
+      this.apply(
+        eventId,
+        ts,
+        sessionIds[i] as string,
+        documentIds[i] as string,
+        titles[i] ?? null,
+        area === null || area === undefined || area === '' ? UNKNOWN_CLINICAL_AREA : area,
+      );
+    }
+  }
+
+  private openSet(): EventIdSet {
+    if (this.seenIds === null) throw new Error(`cold day ${this.eventDate}: add() after rows() or finish() (they release the dedup set)`);
+    return this.seenIds;
+  }
+
+  private apply(eventId: string, ts: number, sessionId: string, documentId: string, title: string | null, clinicalArea: string): void {
     this.total++;
-    const hour = localHour(event.eventTs, this.timeZone);
+    const hour = this.hours.localHour(ts);
     this.perHour[hour] = (this.perHour[hour] as number) + 1;
 
-    let area = this.areas.get(event.clinicalArea);
-    if (area === undefined) this.areas.set(event.clinicalArea, (area = { index: this.areas.size, clicks: 0, sessions: 0 }));
+    let area = this.areas.get(clinicalArea);
+    if (area === undefined) this.areas.set(clinicalArea, (area = { index: this.areas.size, clicks: 0, sessions: 0 }));
     area.clicks++;
 
-    let doc = this.documents.get(event.documentId);
+    let doc = this.documents.get(documentId);
     if (doc === undefined) {
       doc = { index: this.documents.size, clicks: 0, sessions: 0, titleTs: Number.NEGATIVE_INFINITY, titleEventId: '', title: null };
-      this.documents.set(event.documentId, doc);
+      this.documents.set(documentId, doc);
     }
     doc.clicks++;
 
-    const touched = this.sessions.click(event.sessionId, event.eventTs, doc.index, area.index);
+    const touched = this.sessions.click(sessionId, ts, doc.index, area.index);
     if (touched & NEW_AREA) area.sessions++;
     if (touched & NEW_DOCUMENT) doc.sessions++;
     // Latest by (event_ts, event_id): batches arrive in offset order, not time order, so the
     // comparison is explicit rather than "last one wins".
-    if (
-      event.title !== null &&
-      (doc.title === null || event.eventTs > doc.titleTs || (event.eventTs === doc.titleTs && event.eventId > doc.titleEventId))
-    ) {
-      doc.title = event.title;
-      doc.titleTs = event.eventTs;
-      doc.titleEventId = event.eventId;
+    if (title !== null && (doc.title === null || ts > doc.titleTs || (ts === doc.titleTs && eventId > doc.titleEventId))) {
+      doc.title = title;
+      doc.titleTs = ts;
+      doc.titleEventId = eventId;
     }
   }
 
   /**
    * The day's rows, sorted like the reference evaluator: by session_id / clinical_area in
    * code-unit order, document_id numerically. A day without events has no rows at all (not a
-   * daily_traffic row of zeros), as a recompute from an empty archive would give. Ends the day:
-   * the dedup set is freed before the rows are built and the session tallies after, so neither
-   * add() nor rows() may be called again.
+   * daily_traffic row of zeros), as a recompute from an empty archive would give. Ends the day
+   * (see finish()); every session row is in memory at once, so large days go through finish().
    */
   rows(): ColdMartRows {
-    if (this.seenIds === null) throw new Error(`cold day ${this.eventDate}: rows() called twice (the tallies are released by the first call)`);
+    const output = this.finish();
+    const sessionAnalysis: SessionAnalysisRow[] = [];
+    for (const chunk of output.sessionChunks) for (const row of chunk) sessionAnalysis.push(row);
+    return { sessionAnalysis, dailyTraffic: output.dailyTraffic, clinicalAreas: output.clinicalAreas, popularDocuments: output.popularDocuments };
+  }
+
+  /**
+   * The day's rows as rows() orders them, the session rows made chunkRows at a time from the
+   * tallies while the consumer writes them: a day's 2M+ session rows as objects were ~320 MB
+   * on top of the tallies. Ends the day: the dedup set is freed here, the session tallies by
+   * the last chunk, so neither add() nor finish()/rows() may be called again.
+   */
+  finish(chunkRows = SESSION_CHUNK_ROWS): ColdMartChunks {
+    if (this.seenIds === null) throw new Error(`cold day ${this.eventDate}: rows() or finish() called twice (the first call ended the day)`);
+    if (!Number.isSafeInteger(chunkRows) || chunkRows < 1) throw new RangeError(`chunkRows must be a positive integer, got ${chunkRows}`);
     this.seenIds.release();
     this.seenIds = null;
     const eventDate = this.eventDate;
-    if (this.total === 0) return { sessionAnalysis: [], dailyTraffic: [], clinicalAreas: [], popularDocuments: [] };
-
-    const sessionAnalysis: SessionAnalysisRow[] = [...this.sessions.ids()].sort(compareCodeUnits).map((sessionId) => {
-      const s = this.sessions.tally(sessionId);
-      return {
-        sessionId,
-        eventDate,
-        clickCount: s.clicks,
-        uniqueDocs: s.documents,
-        firstClickTs: s.firstTs,
-        lastClickTs: s.lastTs,
-        sessionDurationSec: Math.floor((s.lastTs - s.firstTs) / 1000),
-      };
-    });
+    if (this.total === 0) {
+      this.sessions.release();
+      return { sessionCount: 0, sessionChunks: [], dailyTraffic: [], clinicalAreas: [], popularDocuments: [] };
+    }
 
     // On a 25-hour day the repeated local hour counts both of its instances (SPEC: local hour).
     let peakHour = 0;
@@ -181,7 +244,50 @@ export class ColdDayAccumulator {
       return { eventDate, documentId, title: d.title, viewCount: d.clicks, uniqueSessions: d.sessions };
     });
 
-    this.sessions.release();
-    return { sessionAnalysis, dailyTraffic, clinicalAreas, popularDocuments };
+    // Session numbers sorted by id, rather than the ids themselves: a row then reads its
+    // tallies by number, without a map lookup per session.
+    const ids = this.sessions.takeIds();
+    const order = Array.from({ length: ids.length }, (_, n) => n);
+    order.sort((a, b) => compareCodeUnits(ids[a] as string, ids[b] as string));
+    return {
+      sessionCount: ids.length,
+      sessionChunks: sessionRows(this.sessions, eventDate, ids, order, chunkRows),
+      dailyTraffic,
+      clinicalAreas,
+      popularDocuments,
+    };
+  }
+}
+
+/** Session rows in `order`, chunkRows at a time; the tallies are released after the last chunk (or when the consumer stops). */
+function* sessionRows(
+  sessions: SessionTallies,
+  eventDate: string,
+  ids: readonly string[],
+  order: readonly number[],
+  chunkRows: number,
+): Generator<SessionAnalysisRow[]> {
+  try {
+    for (let from = 0; from < order.length; from += chunkRows) {
+      const to = Math.min(order.length, from + chunkRows);
+      const chunk = new Array<SessionAnalysisRow>(to - from);
+      for (let k = from; k < to; k++) {
+        const n = order[k] as number;
+        const firstClickTs = sessions.firstTsOf(n);
+        const lastClickTs = sessions.lastTsOf(n);
+        chunk[k - from] = {
+          sessionId: ids[n] as string,
+          eventDate,
+          clickCount: sessions.clicksOf(n),
+          uniqueDocs: sessions.documentsOf(n),
+          firstClickTs,
+          lastClickTs,
+          sessionDurationSec: Math.floor((lastClickTs - firstClickTs) / 1000),
+        };
+      }
+      yield chunk;
+    }
+  } finally {
+    sessions.release();
   }
 }

@@ -79,6 +79,7 @@ export class EventIdSet {
    * The set is unusable afterwards.
    */
   release(): void {
+    if (this.released) return;
     this.released = true;
     for (const page of this.pages) page.buffer.transfer(0);
     this.pages.length = 0;

@@ -1,7 +1,7 @@
 // Numbers distinct strings 0, 1, 2, … in order of first sight, stored like EventIdSet's ids (a
-// few bytes per string in pages, a 5-byte table slot) instead of a Map<string, number>: the hot
-// recompute numbers every session of a day, 2.2M at the benchmark scale, and a Map entry with
-// its string costs ~90 B of heap against ~25 B here. A record carries its number in the 4 bytes
+// few bytes per string in pages, a 5-byte table slot) instead of a Map<string, number>: the cold
+// step and the hot recompute number every session of a day, 2.2M at the benchmark scale, and a
+// Map entry with its string costs ~90 B of heap against ~30 B here. A record carries its number in the 4 bytes
 // after the id; strings that have no record (see EventIdSet) use a Map.
 import { EventIdSet } from './event-id-set.ts';
 
@@ -34,6 +34,27 @@ export class StringNumbering extends EventIdSet {
     if (!(n >= 0 && n < this.count)) throw new RangeError(`no string numbered ${n}`);
     const ref = this.refOf[n] as number;
     return ref < 0 ? (this.fallbackNames[-1 - ref] as string) : this.idAt(ref);
+  }
+
+  /** Every string by its number (index n holds string n). */
+  names(): string[] {
+    return Array.from({ length: this.count }, (_, n) => this.name(n));
+  }
+
+  /** names(), and the numbering's memory freed at once; unusable afterwards. */
+  take(): string[] {
+    const names = this.names();
+    this.release();
+    return names;
+  }
+
+  /** Frees the numbering's memory at once; unusable afterwards (size 0). */
+  override release(): void {
+    super.release();
+    this.fallbackNumbers.clear();
+    this.fallbackNames.length = 0;
+    this.refOf = new Float64Array(0);
+    this.count = 0;
   }
 
   private numberOf(value: string, insert: boolean): number {

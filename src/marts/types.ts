@@ -139,6 +139,20 @@ export interface ColdMartRows {
   readonly popularDocuments: readonly PopularDocumentRow[];
 }
 
+/**
+ * A day's cold rows as the cold step writes them: the session rows (millions on a busy day) as
+ * a one-pass sequence of chunks, so that they never all exist as objects at once; the other
+ * marts' few rows whole.
+ */
+export interface ColdMartChunks {
+  readonly sessionCount: number;
+  /** Iterable once: the rows are made from the day's tallies, which the last chunk frees. */
+  readonly sessionChunks: Iterable<readonly SessionAnalysisRow[]>;
+  readonly dailyTraffic: readonly DailyTrafficRow[];
+  readonly clinicalAreas: readonly ClinicalAreaRow[];
+  readonly popularDocuments: readonly PopularDocumentRow[];
+}
+
 /** The knobs that change mart values; durations in milliseconds. */
 export interface MartSettings {
   readonly timeZone: string;

@@ -234,6 +234,45 @@ describe.skipIf(pgFactory === undefined)('pg adapter against a server', () => {
     }
   });
 
+  it('streams COPY FROM STDIN, fails it on a bad row or source without losing the connection', async () => {
+    const db = createPgDatabase(t.url ?? '', { max: 1 });
+    const text = (s: string): Uint8Array => Buffer.from(s, 'utf8');
+    try {
+      await db.exec('CREATE TABLE copy_probe (id text PRIMARY KEY, n int NOT NULL, at timestamptz)');
+      async function* rows(): AsyncGenerator<Uint8Array> {
+        for (let chunk = 0; chunk < 50; chunk++) {
+          let s = '';
+          for (let i = 0; i < 2000; i++) s += `k-${chunk}-${i}\t${i}\t2026-05-12 01:02:03.004+00\n`;
+          yield text(s);
+        }
+        yield text('tab\\there\t1\t\\N\n');
+      }
+      expect(await db.copyFrom?.('copy_probe', ['id', 'n', 'at'], rows())).toBe(100_001);
+      // 'tab\\there' in COPY text is the id with a real tab in it.
+      const stored = await db.query<{ id: string; at: Date | null }>('SELECT id, at FROM copy_probe WHERE id = ANY($1::text[]) ORDER BY id', [['tab\there', 'k-7-9']]);
+      expect(stored.rows.map((r) => [r.id, r.at?.toISOString() ?? null])).toEqual([
+        ['k-7-9', '2026-05-12T01:02:03.004Z'],
+        ['tab\there', null],
+      ]);
+      // A duplicate key fails the COPY inside a transaction, which then rolls back as a whole.
+      const duplicate = db.transaction(async (tx) => {
+        await tx.query(`DELETE FROM copy_probe WHERE id LIKE 'k-1-%'`);
+        await tx.copyFrom?.('copy_probe', ['id', 'n'], [text('new\t1\n'), text('k-2-5\t1\n')]);
+      });
+      await expect(duplicate).rejects.toThrow(/duplicate key/);
+      function* failing(): Generator<Uint8Array> {
+        yield text('x\t1\n');
+        throw new Error('source broke');
+      }
+      await expect(db.copyFrom?.('copy_probe', ['id', 'n'], failing())).rejects.toThrow(/source broke/);
+      await expect(db.copyFrom?.('copy_probe; DROP TABLE x', ['id'], [])).rejects.toThrow(/identifier/);
+      expect((await db.query<{ n: string }>('SELECT count(*) AS n FROM copy_probe')).rows[0]?.n).toBe('100001');
+    } finally {
+      await db.exec('DROP TABLE IF EXISTS copy_probe');
+      await db.close();
+    }
+  });
+
   it('refuses work after close', async () => {
     const db = createPgDatabase(t.url ?? '');
     await db.close();

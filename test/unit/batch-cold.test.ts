@@ -107,6 +107,44 @@ describe('ColdDayAccumulator on the mart suite', () => {
     expect(() => acc.rows()).toThrow(/twice/);
   });
 
+  it.each(dates)('%s: finish() gives rows() in chunks and frees the tallies after the last one', (date) => {
+    const acc = new ColdDayAccumulator(date, zone);
+    for (const batch of batchesOf(withDuplicates(events), 1000)) acc.add(batch);
+    const output = acc.finish(3);
+    const expected = coldOf(date);
+    const chunks = [...output.sessionChunks];
+    expect(chunks.every((c) => c.length > 0 && c.length <= 3)).toBe(true);
+    expect(chunks.flat()).toEqual(expected.sessionAnalysis);
+    expect(output.sessionCount).toBe(expected.sessionAnalysis.length);
+    expect({ dailyTraffic: output.dailyTraffic, clinicalAreas: output.clinicalAreas, popularDocuments: output.popularDocuments }).toEqual({
+      dailyTraffic: expected.dailyTraffic,
+      clinicalAreas: expected.clinicalAreas,
+      popularDocuments: expected.popularDocuments,
+    });
+    expect(() => acc.finish()).toThrow(/twice/);
+  });
+
+  it.each(dates)('%s: addColumns() counts like add()', (date) => {
+    const byEvents = new ColdDayAccumulator(date, zone);
+    const byColumns = new ColdDayAccumulator(date, zone);
+    for (const batch of batchesOf(withDuplicates(events), 1000)) {
+      byEvents.add(batch);
+      byColumns.addColumns({
+        numRows: batch.length,
+        eventIds: batch.map((e) => e.eventId),
+        eventTs: Float64Array.from(batch, (e) => e.eventTs),
+        sessionIds: batch.map((e) => e.sessionId),
+        documentIds: batch.map((e) => e.documentId),
+        titles: batch.map((e) => e.title),
+        // As a foreign file may store the unknown area: null or ''.
+        clinicalAreas: batch.map((e, i) => (e.clinicalArea === 'unknown' ? (i % 2 === 0 ? null : '') : e.clinicalArea)),
+      });
+    }
+    expect(byColumns.duplicateEvents).toBe(byEvents.duplicateEvents);
+    expect(byColumns.ignoredEvents).toBe(byEvents.ignoredEvents);
+    expect(byColumns.rows()).toEqual(byEvents.rows());
+  });
+
   it('an empty day has no rows', () => {
     expect(new ColdDayAccumulator('2026-03-10', zone).rows()).toEqual({ sessionAnalysis: [], dailyTraffic: [], clinicalAreas: [], popularDocuments: [] });
   });

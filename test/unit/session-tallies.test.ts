@@ -34,4 +34,15 @@ describe('SessionTallies', () => {
       expect(t.tally(`s-${s}`)).toEqual({ clicks: 3, documents: 3, firstTs: s * 10, lastTs: s * 10 + 2 });
     }
   });
+
+  it('keeps instants relative to its base, exactly, and refuses what does not fit 32 bits', () => {
+    const day = Date.UTC(2026, 4, 12);
+    const t = new SessionTallies(day);
+    t.click('s', day + 86_399_999, 1, 0);
+    t.click('s', day, 2, 0);
+    expect(t.tally('s')).toEqual({ clicks: 2, documents: 2, firstTs: day, lastTs: day + 86_399_999 });
+    expect(() => t.click('s', day + 2 ** 31, 1, 0)).toThrow(RangeError);
+    expect(() => t.click('s', day + 0.5, 1, 0)).toThrow(RangeError);
+    expect(t.tally('s').clicks).toBe(2);
+  });
 });

@@ -24,4 +24,12 @@ describe('StringNumbering', () => {
     expect(numbering.size).toBe(reference.size);
     expect(() => numbering.name(reference.size)).toThrow(RangeError);
   });
+
+  it('tells apart strings that differ only in case, length or a non-ASCII character; take() hands them over', () => {
+    const numbering = new StringNumbering();
+    const ids = ['a', 'A', 'a ', '', 'é', 'e\u0301', '\u{1F600}', 'ab', 'ba'];
+    ids.forEach((id, i) => expect(numbering.intern(id)).toBe(i));
+    ids.forEach((id, i) => expect(numbering.lookup(id)).toBe(i));
+    expect(numbering.take()).toEqual(ids);
+  });
 });

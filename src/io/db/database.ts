@@ -11,6 +11,14 @@ export interface Queryable {
   query<Row = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<QueryResult<Row>>;
   /** A script of one or more statements without parameters (DDL, migrations); no rows come back. */
   exec(sql: string): Promise<void>;
+  /**
+   * Bulk load: COPY table (columns) FROM STDIN in PostgreSQL's text format, fed chunk by chunk
+   * (rows of tab-separated fields, each ending in a newline; \N for null; backslash, tab,
+   * newline and carriage return escaped). Returns the rows copied. Only the pg adapter has it:
+   * callers fall back to INSERT where it is missing (PGlite). Table and column names must be
+   * plain lowercase identifiers (from constants, never input).
+   */
+  copyFrom?(table: string, columns: readonly string[], chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<number>;
 }
 
 export interface Database extends Queryable {

@@ -12,6 +12,7 @@
 import pg from 'pg';
 import type { Database, QueryResult, Queryable } from './database.ts';
 import { DatabaseUnavailableError } from './errors.ts';
+import { copyFromStdin } from './pg-copy.ts';
 import { OID, SESSION_SETUP_SQL, identity, parseTimestamptz } from './type-mapping.ts';
 
 export interface PgDatabaseOptions {
@@ -220,6 +221,20 @@ export function createPgDatabase(url: string, options: PgDatabaseOptions = {}): 
       }
     },
 
+    async copyFrom(table, columns, chunks) {
+      assertOpen();
+      const client = await connect();
+      try {
+        const rows = await copyFromStdin(client, table, columns, chunks);
+        client.release();
+        return rows;
+      } catch (error) {
+        // Dropped rather than reasoned about: the COPY may have failed halfway through a chunk.
+        client.release(error instanceof Error ? error : true);
+        throw translateError(error, target);
+      }
+    },
+
     async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
       assertOpen();
       const client = await connect();
@@ -261,6 +276,7 @@ export function createPgDatabase(url: string, options: PgDatabaseOptions = {}): 
           run(async () => {
             await client.query(sql);
           }),
+        copyFrom: (table, columns, chunks) => run(() => copyFromStdin(client, table, columns, chunks)),
       };
 
       let value: T;

@@ -5,6 +5,7 @@
 import type { ClickEvent } from '../../marts/types.ts';
 import type { Lake, LakeObject } from './lake.ts';
 import { readParquetRowGroups, toClickEvents } from './parquet-events.ts';
+import type { ParquetEventBatch } from './parquet-events.ts';
 
 export const ARCHIVE_ROOT = 'curated/';
 
@@ -84,9 +85,24 @@ export async function listArchiveDates(lake: Lake): Promise<string[]> {
  * throw) releases the current reader.
  */
 export async function* readArchiveDays(lake: Lake, dates: readonly string[], stats?: LakeReadStats): AsyncGenerator<ClickEvent[]> {
+  for await (const batch of readArchiveBatches(lake, dates, stats)) yield toClickEvents(batch);
+}
+
+/**
+ * readArchiveDays' batches as the Parquet reader decodes them (columns, no ClickEvent per row),
+ * for consumers that read the columns directly. Files tidemark did not write may hold nulls in
+ * required columns: see ParquetEventBatch.missing.
+ */
+export async function* readArchiveBatches(lake: Lake, dates: readonly string[], stats?: LakeReadStats): AsyncGenerator<ParquetEventBatch> {
   for (const date of dates) {
-    for (const object of await listArchiveObjects(lake, date)) {
-      const body = await lake.get(object.key);
+    const objects = await listArchiveObjects(lake, date);
+    // The next object is fetched while this one is decoded: the GET's network wait (and the
+    // server's work) overlaps the decoding instead of adding to it. One object ahead only, so
+    // memory holds at most two objects' bytes.
+    let next = objects.length > 0 ? prefetch(lake, (objects[0] as LakeObject).key) : undefined;
+    for (const [i, object] of objects.entries()) {
+      const body = await (next as Promise<Uint8Array | null>);
+      next = i + 1 < objects.length ? prefetch(lake, (objects[i + 1] as LakeObject).key) : undefined;
       // Listed then gone: an object replaced between list and get has a new name only when its
       // offset range changed, which the writer never does; a missing one is a broken archive.
       if (body === null) throw new Error(`archive object ${object.key} disappeared while reading ${date}`);
@@ -96,16 +112,22 @@ export async function* readArchiveDays(lake: Lake, dates: readonly string[], sta
       }
       let group = -1;
       for await (const batch of readParquetRowGroups(body, { sliceRows: ARCHIVE_BATCH_ROWS })) {
-        const events = toClickEvents(batch);
         if (stats !== undefined) {
           if (batch.rowGroup !== group) stats.rowGroups++; // a group's slices come one after another
           group = batch.rowGroup;
-          stats.rows += events.length;
+          stats.rows += batch.numRows;
         }
-        yield events;
+        yield batch;
       }
     }
   }
+}
+
+/** lake.get, with its failure marked as handled until awaited: the loop may stop before it gets there. */
+function prefetch(lake: Lake, key: string): Promise<Uint8Array | null> {
+  const body = lake.get(key);
+  body.catch(() => undefined);
+  return body;
 }
 
 export function emptyReadStats(): LakeReadStats {

@@ -801,15 +801,23 @@ function columnTypeError(name: string, type: DataType, expected: string): Parque
 // ---------------------------------------------------------------------------------------------
 
 /**
+ * Throws when a required value of the batch is null (never in files tidemark wrote): such rows
+ * cannot be read as ClickEvents, only through toRecords and the event contract.
+ */
+export function assertRequiredPresent(batch: ParquetEventBatch): void {
+  if (batch.missing !== null) {
+    const row = batch.missing.findIndex((bits) => bits !== 0);
+    throw new Error(`row ${batch.firstRow + row}: a required column is null; read it with toRecords instead`);
+  }
+}
+
+/**
  * The batch's rows as ClickEvents, without re-validation: for files tidemark wrote, whose rows
  * passed the event contract before archiving. Files from elsewhere go through toRecords and
  * parseRawMessage instead. Throws if a required value is null.
  */
 export function toClickEvents(batch: ParquetEventBatch): ClickEvent[] {
-  if (batch.missing !== null) {
-    const row = batch.missing.findIndex((bits) => bits !== 0);
-    throw new Error(`row ${batch.firstRow + row}: a required column is null; read it with toRecords instead`);
-  }
+  assertRequiredPresent(batch);
   const n = batch.numRows;
   const events = new Array<ClickEvent>(n);
   for (let i = 0; i < n; i++) {

@@ -2,7 +2,8 @@
 // them. Rows cross as the shared types of src/marts/types.ts; dates as 'YYYY-MM-DD' text.
 import type { Queryable } from '../db/database.ts';
 import { epochMs, fromSqlEpoch, toSqlTimestamp } from '../hot-sink/timestamps.ts';
-import type { ColdMartRows } from '../../marts/types.ts';
+import type { ColdMartChunks, ColdMartRows, SessionAnalysisRow } from '../../marts/types.ts';
+import { UtcTimestampFormatter, copyText } from './copy-text.ts';
 
 export const COLD_TABLES = ['mart_session_analysis', 'mart_daily_traffic', 'mart_clinical_areas', 'mart_popular_documents'] as const;
 export type ColdTable = (typeof COLD_TABLES)[number];
@@ -32,6 +33,9 @@ export interface ColdInsertTarget {
   readonly refreshId: string;
 }
 
+/** Column name, its SQL type for the unnest array, and how a row gives its value. */
+type Columns<R> = readonly (readonly [name: string, sqlType: string, value: (row: R) => unknown])[];
+
 /**
  * INSERT … SELECT FROM unnest($1::type[], …) AS x(columns…) in chunks of INSERT_CHUNK rows; the
  * unnest aliases are the column names, so the statement reads like the table. The names come
@@ -41,7 +45,7 @@ async function insertColumns<R>(
   tx: Queryable,
   table: string,
   rows: readonly R[],
-  columns: readonly (readonly [name: string, sqlType: string, value: (row: R) => unknown])[],
+  columns: Columns<R>,
   refreshId: string | undefined,
 ): Promise<void> {
   const names = columns.map(([name]) => name).join(', ');
@@ -56,19 +60,47 @@ async function insertColumns<R>(
   }
 }
 
-/** Bulk-inserts cold rows into the marts, or into the staging tables of `target`. */
-export async function insertColdRows(tx: Queryable, rows: ColdMartRows, target?: ColdInsertTarget): Promise<void> {
+const SESSION_COLUMNS: Columns<SessionAnalysisRow> = [
+  ['session_id', 'text', (r) => r.sessionId],
+  ['event_date', 'date', (r) => r.eventDate],
+  ['click_count', 'int', (r) => r.clickCount],
+  ['unique_docs', 'int', (r) => r.uniqueDocs],
+  ['first_click_ts', 'timestamptz', (r) => toSqlTimestamp(r.firstClickTs)],
+  ['last_click_ts', 'timestamptz', (r) => toSqlTimestamp(r.lastClickTs)],
+  ['session_duration_sec', 'int', (r) => r.sessionDurationSec],
+];
+
+/**
+ * The session rows as COPY text, one buffer per chunk of rows; the columns are SESSION_COLUMNS'
+ * (after refresh_id when there is one). Made as COPY sends them, so one chunk's text is in memory.
+ */
+function* sessionCopyText(chunks: Iterable<readonly SessionAnalysisRow[]>, refreshId: string | undefined): Generator<Buffer> {
+  const lead = refreshId === undefined ? '' : `${copyText(refreshId)}\t`;
+  const timestamps = new UtcTimestampFormatter();
+  for (const chunk of chunks) {
+    let text = '';
+    for (const r of chunk) {
+      text += `${lead}${copyText(r.sessionId)}\t${r.eventDate}\t${r.clickCount}\t${r.uniqueDocs}\t${timestamps.format(r.firstClickTs)}\t${timestamps.format(r.lastClickTs)}\t${r.sessionDurationSec}\n`;
+    }
+    yield Buffer.from(text, 'utf8');
+  }
+}
+
+/**
+ * Bulk-inserts cold rows into the marts, or into the staging tables of `target`. The session
+ * rows (a whole day's, or chunks of them made while they are written) go through COPY where
+ * the database offers it, else through INSERT … unnest like the other marts' few rows.
+ */
+export async function insertColdRows(tx: Queryable, rows: ColdMartRows | ColdMartChunks, target?: ColdInsertTarget): Promise<void> {
   const table = (t: ColdTable): string => target?.tables[t] ?? t;
   const refreshId = target?.refreshId;
-  await insertColumns(tx, table('mart_session_analysis'), rows.sessionAnalysis, [
-    ['session_id', 'text', (r) => r.sessionId],
-    ['event_date', 'date', (r) => r.eventDate],
-    ['click_count', 'int', (r) => r.clickCount],
-    ['unique_docs', 'int', (r) => r.uniqueDocs],
-    ['first_click_ts', 'timestamptz', (r) => toSqlTimestamp(r.firstClickTs)],
-    ['last_click_ts', 'timestamptz', (r) => toSqlTimestamp(r.lastClickTs)],
-    ['session_duration_sec', 'int', (r) => r.sessionDurationSec],
-  ], refreshId);
+  const sessionChunks = 'sessionChunks' in rows ? rows.sessionChunks : [rows.sessionAnalysis];
+  if (tx.copyFrom !== undefined) {
+    const columns = SESSION_COLUMNS.map(([name]) => name);
+    await tx.copyFrom(table('mart_session_analysis'), refreshId === undefined ? columns : ['refresh_id', ...columns], sessionCopyText(sessionChunks, refreshId));
+  } else {
+    for (const chunk of sessionChunks) await insertColumns(tx, table('mart_session_analysis'), chunk, SESSION_COLUMNS, refreshId);
+  }
   await insertColumns(tx, table('mart_daily_traffic'), rows.dailyTraffic, [
     ['event_date', 'date', (r) => r.eventDate],
     ['total_events', 'int', (r) => r.totalEvents],

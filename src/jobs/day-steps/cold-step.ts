@@ -4,17 +4,19 @@
 // one, never an empty, partial or doubled day. lake_days is updated in the same transaction.
 import { ColdDayAccumulator } from '../../batch/cold-day-accumulator.ts';
 import type { Lake } from '../../io/lake/lake.ts';
-import { emptyReadStats, listArchiveObjects, readArchiveDays } from '../../io/lake/lake-day-reader.ts';
+import { emptyReadStats, listArchiveObjects, namedMessageCount, readArchiveBatches } from '../../io/lake/lake-day-reader.ts';
+import { assertRequiredPresent } from '../../io/lake/parquet-events.ts';
 import type { LakeReadStats } from '../../io/lake/lake-day-reader.ts';
 import { deleteColdDay, insertColdRows, lockColdMarts, markDayComputed } from '../../io/mart-store/cold-mart-store.ts';
-import type { ColdMartRows } from '../../marts/types.ts';
+import type { ColdMartChunks } from '../../marts/types.ts';
 import type { DayStep } from '../day-step.ts';
 import { assertArchiveComplete } from './completeness-step.ts';
 import { throwIfCancelled } from './day-step-deps.ts';
 import type { DayStepDeps } from './day-step-deps.ts';
 
 export interface ColdDayComputation {
-  readonly rows: ColdMartRows;
+  /** The session rows are made while they are written, and can be iterated once. */
+  readonly rows: ColdMartChunks;
   readonly read: LakeReadStats;
   readonly events: number;
   readonly duplicates: number;
@@ -34,16 +36,18 @@ export async function computeColdDay(
   onProgress?: (fraction: number) => void,
 ): Promise<ColdDayComputation> {
   throwIfCancelled(signal, 'cold', date);
-  const totalBytes = (await listArchiveObjects(lake, date)).reduce((n, o) => n + o.size, 0);
-  const accumulator = new ColdDayAccumulator(date, timeZone);
+  const objects = await listArchiveObjects(lake, date);
+  const totalBytes = objects.reduce((n, o) => n + o.size, 0);
+  const accumulator = new ColdDayAccumulator(date, timeZone, namedMessageCount(objects));
   const read = emptyReadStats();
-  for await (const batch of readArchiveDays(lake, [date], read)) {
-    accumulator.add(batch);
+  for await (const batch of readArchiveBatches(lake, [date], read)) {
+    assertRequiredPresent(batch);
+    accumulator.addColumns(batch);
     throwIfCancelled(signal, 'cold', date);
     if (onProgress !== undefined && totalBytes > 0) onProgress(Math.min(0.9, (0.9 * read.bytes) / totalBytes));
   }
   return {
-    rows: accumulator.rows(),
+    rows: accumulator.finish(),
     read,
     events: accumulator.totalEvents,
     duplicates: accumulator.duplicateEvents,
@@ -59,7 +63,7 @@ export function coldSummary(c: ColdDayComputation): Record<string, number> {
     other_date_events: c.otherDates,
     objects: c.read.objects,
     row_groups: c.read.rowGroups,
-    mart_session_analysis: c.rows.sessionAnalysis.length,
+    mart_session_analysis: c.rows.sessionCount,
     mart_daily_traffic: c.rows.dailyTraffic.length,
     mart_clinical_areas: c.rows.clinicalAreas.length,
     mart_popular_documents: c.rows.popularDocuments.length,

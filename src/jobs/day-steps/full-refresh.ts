@@ -60,7 +60,7 @@ export async function fullRefresh(deps: DayStepDeps, options: FullRefreshOptions
       const computed = await computeColdDay(deps.lake, date, timeZone, options.signal);
       events += computed.events;
       duplicates += computed.duplicates;
-      rows.mart_session_analysis += computed.rows.sessionAnalysis.length;
+      rows.mart_session_analysis += computed.rows.sessionCount;
       rows.mart_daily_traffic += computed.rows.dailyTraffic.length;
       rows.mart_clinical_areas += computed.rows.clinicalAreas.length;
       rows.mart_popular_documents += computed.rows.popularDocuments.length;
