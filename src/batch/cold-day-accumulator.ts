@@ -2,6 +2,7 @@
 // archive is read one Parquet row group at a time. Memory grows with the distinct keys of the
 // day (sessions and the documents/areas each touched, documents, areas) plus the set of
 // event_ids already seen — never with a copy of the events themselves.
+import type { ClickColumns } from './click-columns.ts';
 import { EventIdSet } from './event-id-set.ts';
 import { NEW_AREA, NEW_DOCUMENT, SessionTallies } from './session-tallies.ts';
 import { DayHours } from './day-hours.ts';
@@ -24,19 +25,6 @@ import { compareCodeUnits, compareDecimalIds } from '../marts/window-math.ts';
 // anyway for its own unique_docs — and no document or area holds a set of session ids. Documents
 // and areas are numbered on first sight, so those lists hold small integers (SessionTallies).
 
-/**
- * Events as columns, row i across the arrays (the archive reader's batches have this shape).
- * clinicalAreas may hold null or '' (UNKNOWN_CLINICAL_AREA); the rest are valid events' values.
- */
-export interface ClickColumns {
-  readonly numRows: number;
-  readonly eventIds: readonly string[];
-  readonly eventTs: ArrayLike<number>;
-  readonly sessionIds: readonly string[];
-  readonly documentIds: readonly string[];
-  readonly titles: readonly (string | null)[];
-  readonly clinicalAreas: readonly (string | null)[];
-}
 
 interface AreaTally {
   readonly index: number;

@@ -11,12 +11,13 @@
 // the stream's own output.
 import type { AnomalyRow, ClickEvent, HotMartRows, MartSettings } from '../marts/types.ts';
 import { addDays, endOfLocalDay, localDate, startOfLocalDay } from '../marts/time-zone.ts';
-import { CLINICAL_WINDOW_MS, TOP_DOCS_WINDOW_MS } from '../marts/types.ts';
+import { CLINICAL_WINDOW_MS, TOP_DOCS_WINDOW_MS, UNKNOWN_CLINICAL_AREA } from '../marts/types.ts';
 import { compareDecimalIds, MINUTE_MS } from '../marts/window-math.ts';
+import type { ClickColumns } from './click-columns.ts';
 import { EventIdSet } from './event-id-set.ts';
 import { anomalyRows } from './hot-day/anomalies.ts';
 import { AREA_STRIDE, AreaMinuteClicks, clinicalTrendRows, PriorPairs, trendSnapshots } from './hot-day/clinical-trend.ts';
-import { DayRecords, NO_TITLE } from './hot-day/day-records.ts';
+import { DayRecords, ID_SET_FACTOR, NO_TITLE } from './hot-day/day-records.ts';
 import type { MinuteGroups } from './hot-day/hot-day-data.ts';
 import { Interner } from './hot-day/interner.ts';
 import { StringNumbering } from './string-numbering.ts';
@@ -55,9 +56,6 @@ export function hotDayInput(day: string, settings: MartSettings): HotDayInput {
   for (let date = localDate(from, settings.timeZone); date <= day; date = addDays(date, 1)) requiredDates.push(date);
   return { dayStart, dayEnd, from, requiredDates, continuationDate: addDays(day, 1) };
 }
-
-/** A record's idRef: the date's number above this factor, the EventIdSet reference below it. */
-const DATE_REF_FACTOR = 2 ** 40;
 
 /**
  * Collects the input of one day's hot recompute, batch by batch in archive order, and computes
@@ -124,43 +122,65 @@ export class HotDayRecompute {
   }
 
   add(events: readonly ClickEvent[]): void {
-    if (this.done) throw new Error(`hot recompute of ${this.day}: add() after rows()`);
-    const { from, dayStart, dayEnd } = this.input;
-    for (const event of events) {
-      const ts = event.eventTs;
-      if (ts < from) continue;
-      const date = this.dateIndexOf(ts);
-      const ids = this.idSets[date];
-      if (ids === null || ids === undefined) {
-        throw new Error(`hot recompute of ${this.day}: an event of ${this.dates[date] ?? 'another date'} arrived after that date was read (a mis-filed archive object?)`);
-      }
-      const ref = ids.addRef(event.eventId);
-      if (ref < 0) continue;
+    this.checkOpen();
+    for (const e of events) this.addOne(e.eventId, e.eventTs, e.sessionId, e.documentId, e.title, e.clinicalArea);
+  }
 
-      if (ts >= dayEnd) {
-        // D+1: only the continuation of sessions active in D matters (episodes past midnight).
-        const session = this.sessions.lookup(event.sessionId);
-        if (session >= 0 && this.activeInDay[session] === 1) this.records.push(ts, session, -1, -1, NO_TITLE, -1);
-        continue;
-      }
-      if (ts < this.recordFrom) {
-        const area = this.areaNumber(event.clinicalArea, -1);
-        this.trend?.clicks.add(area, ts);
-        if (this.trend !== null && ts >= this.trend.windowFrom) this.trend.prior.add(this.sessionNumber(event.sessionId), area, ts);
-        continue;
-      }
-      // A document's events nearly always carry the same area and title: comparing with the
-      // document's last ones saves two string hashes per event.
-      const document = this.documents.intern(event.documentId);
-      const area = this.areaNumber(event.clinicalArea, this.lastAreaOf[document] ?? -1);
-      this.lastAreaOf[document] = area;
-      this.trend?.clicks.add(area, ts);
-      let title = NO_TITLE;
-      if (event.title !== null) this.lastTitleOf[document] = title = this.titles.intern(event.title, this.lastTitleOf[document] ?? -1);
-      const session = this.sessionNumber(event.sessionId);
-      if (ts >= dayStart) this.activeInDay[session] = 1;
-      this.records.push(ts, session, document, area, title, date * DATE_REF_FACTOR + ref);
+  /** add() for a batch of columns, as the archive reader decodes them (no object per event). */
+  addColumns(batch: ClickColumns): void {
+    this.checkOpen();
+    const { eventIds, eventTs, sessionIds, documentIds, titles, clinicalAreas } = batch;
+    for (let i = 0; i < batch.numRows; i++) {
+      const area = clinicalAreas[i];
+      this.addOne(
+        eventIds[i] as string,
+        eventTs[i] as number,
+        sessionIds[i] as string,
+        documentIds[i] as string,
+        titles[i] ?? null,
+        area === null || area === undefined || area === '' ? UNKNOWN_CLINICAL_AREA : area,
+      );
     }
+  }
+
+  private checkOpen(): void {
+    if (this.done) throw new Error(`hot recompute of ${this.day}: add() after rows()`);
+  }
+
+  private addOne(eventId: string, ts: number, sessionId: string, documentId: string, eventTitle: string | null, clinicalArea: string): void {
+    const { from, dayStart, dayEnd } = this.input;
+    if (ts < from) return;
+    const date = this.dateIndexOf(ts);
+    const ids = this.idSets[date];
+    if (ids === null || ids === undefined) {
+      throw new Error(`hot recompute of ${this.day}: an event of ${this.dates[date] ?? 'another date'} arrived after that date was read (a mis-filed archive object?)`);
+    }
+    const ref = ids.addRef(eventId);
+    if (ref < 0) return;
+
+    if (ts >= dayEnd) {
+      // D+1: only the continuation of sessions active in D matters (episodes past midnight).
+      const session = this.sessions.lookup(sessionId);
+      if (session >= 0 && this.activeInDay[session] === 1) this.records.push(ts, session, -1, -1, NO_TITLE, date, 0);
+      return;
+    }
+    if (ts < this.recordFrom) {
+      const area = this.areaNumber(clinicalArea, -1);
+      this.trend?.clicks.add(area, ts);
+      if (this.trend !== null && ts >= this.trend.windowFrom) this.trend.prior.add(this.sessionNumber(sessionId), area, ts);
+      return;
+    }
+    // A document's events nearly always carry the same area and title: comparing with the
+    // document's last ones saves two string hashes per event.
+    const document = this.documents.intern(documentId);
+    const area = this.areaNumber(clinicalArea, this.lastAreaOf[document] ?? -1);
+    this.lastAreaOf[document] = area;
+    this.trend?.clicks.add(area, ts);
+    let title = NO_TITLE;
+    if (eventTitle !== null) this.lastTitleOf[document] = title = this.titles.intern(eventTitle, this.lastTitleOf[document] ?? -1);
+    const session = this.sessionNumber(sessionId);
+    if (ts >= dayStart) this.activeInDay[session] = 1;
+    this.records.push(ts, session, document, area, title, date, ref);
   }
 
   private areaNumber(clinicalArea: string, likely: number): number {
@@ -201,6 +221,9 @@ export class HotDayRecompute {
     // Traffic and top documents walk the records minute by minute; the trend's sessions and
     // the anomalies session by session. One grouping at a time is held.
     const { traffic, topDocs } = this.minuteMarts();
+    // Event ids only broke ties between top documents' titles.
+    for (const ids of this.idSets) ids?.release();
+    this.records.releaseMinuteColumns();
     const bySession = this.records.bySession(this.sessions.size);
     const clinicalTrend =
       this.trend === null
@@ -244,7 +267,7 @@ export class HotDayRecompute {
         documents: this.documents,
         titles: this.titles,
         documentRank: this.documents.ranks(compareDecimalIds),
-        eventIdOf: (idRef) => this.eventIdOf(idRef),
+        eventIdOf: (row) => this.eventIdOf(row),
         every: this.settings.topDocsEveryMs,
         dayStart,
         dayEnd,
@@ -252,10 +275,12 @@ export class HotDayRecompute {
     };
   }
 
-  private eventIdOf(idRef: number): string {
-    const ids = this.idSets[Math.floor(idRef / DATE_REF_FACTOR)];
+  /** The event_id of record row. */
+  private eventIdOf(row: number): string {
+    const idRef = this.records.idRef[row] as number;
+    const ids = this.idSets[Math.floor(idRef / ID_SET_FACTOR)];
     if (ids === null || ids === undefined) throw new Error('hot recompute: an event_id reference into a released set');
-    return ids.idAt(idRef % DATE_REF_FACTOR);
+    return ids.idAt(idRef % ID_SET_FACTOR);
   }
 
   /** Which dedup set an instant belongs to: its date's, or the last one for instants outside the dates read. */

@@ -166,3 +166,23 @@ describe('HotDayRecompute against the reference evaluator', () => {
     expect(() => hot.add([event])).toThrow(/add\(\) after rows\(\)/);
   });
 });
+
+describe('HotDayRecompute.addColumns', () => {
+  it('counts like add() (columns as the archive reader decodes them, areas null or empty)', () => {
+    const day = '2026-05-12';
+    const events = randomDay(77, day, DEFAULT_MART_SETTINGS);
+    const byObjects = new HotDayRecompute(day, DEFAULT_MART_SETTINGS);
+    byObjects.add(events);
+    const byColumns = new HotDayRecompute(day, DEFAULT_MART_SETTINGS);
+    byColumns.addColumns({
+      numRows: events.length,
+      eventIds: events.map((e) => e.eventId),
+      eventTs: Float64Array.from(events, (e) => e.eventTs),
+      sessionIds: events.map((e) => e.sessionId),
+      documentIds: events.map((e) => e.documentId),
+      titles: events.map((e) => e.title),
+      clinicalAreas: events.map((e, i) => (e.clinicalArea !== 'unknown' ? e.clinicalArea : i % 2 === 0 ? null : '')),
+    });
+    expect(byColumns.rows()).toEqual(byObjects.rows());
+  });
+});

@@ -7,6 +7,8 @@ import { MINUTE_MS } from '../../marts/window-math.ts';
 const INITIAL_ROWS = 1 << 16;
 /** Columns grow by this factor: at 10M rows, doubling would leave up to 280 MB unused. */
 const GROWTH = 1.25;
+/** idRef = set number × ID_SET_FACTOR + reference (EventIdSet references stay below 2^40). */
+export const ID_SET_FACTOR = 2 ** 40;
 /** `title` of an event without one. */
 export const NO_TITLE = -1;
 
@@ -18,7 +20,7 @@ export class DayRecords {
   document: Int32Array<ArrayBuffer> = new Int32Array(INITIAL_ROWS);
   area: Int32Array<ArrayBuffer> = new Int32Array(INITIAL_ROWS);
   title: Int32Array<ArrayBuffer> = new Int32Array(INITIAL_ROWS);
-  /** The event_id's reference in its date's EventIdSet, with the date's number above bit 40. */
+  /** The event_id: its date's number × ID_SET_FACTOR + its reference in that date's EventIdSet. */
   idRef: Float64Array<ArrayBuffer> = new Float64Array(INITIAL_ROWS);
   length = 0;
 
@@ -31,12 +33,23 @@ export class DayRecords {
     if (rows > this.ts.length) this.resize(rows);
   }
 
+  /**
+   * Frees the columns only the minute-by-minute marts read (document, title, event_id), once
+   * they are done: the session-by-session marts then run in their memory.
+   */
+  releaseMinuteColumns(): void {
+    for (const column of [this.document, this.title, this.idRef]) column.buffer.transfer(0);
+    this.document = new Int32Array(0);
+    this.title = new Int32Array(0);
+    this.idRef = new Float64Array(0);
+  }
+
   /** The event time of row i, epoch ms. */
   tsAt(i: number): number {
     return this.base + (this.ts[i] as number);
   }
 
-  push(ts: number, session: number, document: number, area: number, title: number, idRef: number): void {
+  push(ts: number, session: number, document: number, area: number, title: number, idSet: number, idRef: number): void {
     const i = this.length;
     if (i === this.ts.length) this.grow();
     const offset = ts - this.base;
@@ -46,7 +59,7 @@ export class DayRecords {
     this.document[i] = document;
     this.area[i] = area;
     this.title[i] = title;
-    this.idRef[i] = idRef;
+    this.idRef[i] = idSet * ID_SET_FACTOR + idRef;
     this.length = i + 1;
   }
 

@@ -21,7 +21,8 @@ import { diffCounts, diffHotMarts } from '../../batch/reconcile-diff.ts';
 import type { DiffCounts, HotMartDiffs } from '../../batch/reconcile-diff.ts';
 import type { Queryable } from '../../io/db/database.ts';
 import { toSqlTimestamp } from '../../io/hot-sink/timestamps.ts';
-import { emptyReadStats, listArchiveObjects, namedMessageCount, readArchiveDays } from '../../io/lake/lake-day-reader.ts';
+import { emptyReadStats, listArchiveObjects, namedMessageCount, readArchiveBatches } from '../../io/lake/lake-day-reader.ts';
+import { assertRequiredPresent } from '../../io/lake/parquet-events.ts';
 import { lockHotMarts, readHotRows, replaceHotRows } from '../../io/mart-store/hot-mart-store.ts';
 import { streamWatermarks } from '../../io/mart-store/watermarks.ts';
 import { DayStepNotReadyError } from '../day-step.ts';
@@ -66,8 +67,9 @@ export function createReconcileStep(deps: DayStepDeps): DayStep {
     const read = emptyReadStats();
     const dates = [...recompute.input.requiredDates, recompute.input.continuationDate];
     for (const archiveDate of dates) {
-      for await (const batch of readArchiveDays(deps.lake, [archiveDate], read)) {
-        recompute.add(batch);
+      for await (const batch of readArchiveBatches(deps.lake, [archiveDate], read)) {
+        assertRequiredPresent(batch);
+        recompute.addColumns(batch);
         throwIfCancelled(signal, 'reconcile', date);
       }
       recompute.dateRead(archiveDate);
