@@ -1,5 +1,7 @@
 // A batch of archived events as columns, the way the Parquet reader decodes them: the batch
 // cores read these directly rather than one ClickEvent object per row.
+import type { ClickEvent } from '../marts/types.ts';
+import type { Utf8Column } from '../io/lake/parquet-events.ts';
 /**
  * Events as columns, row i across the arrays (the archive reader's batches have this shape).
  * clinicalAreas may hold null or '' (UNKNOWN_CLINICAL_AREA); the rest are valid events' values.
@@ -12,4 +14,20 @@ export interface ClickColumns {
   readonly documentIds: readonly string[];
   readonly titles: readonly (string | null)[];
   readonly clinicalAreas: readonly (string | null)[];
+  /** event_ids / session_ids as UTF-8 bytes, when the reader has them so: read instead of the strings. */
+  readonly eventIdBytes?: Utf8Column;
+  readonly sessionIdBytes?: Utf8Column;
+}
+
+/** Events as columns (tests and callers holding ClickEvent objects). */
+export function columnsOf(events: readonly ClickEvent[]): ClickColumns {
+  return {
+    numRows: events.length,
+    eventIds: events.map((e) => e.eventId),
+    eventTs: Float64Array.from(events, (e) => e.eventTs),
+    sessionIds: events.map((e) => e.sessionId),
+    documentIds: events.map((e) => e.documentId),
+    titles: events.map((e) => e.title),
+    clinicalAreas: events.map((e) => e.clinicalArea),
+  };
 }

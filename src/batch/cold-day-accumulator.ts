@@ -2,6 +2,7 @@
 // archive is read one Parquet row group at a time. Memory grows with the distinct keys of the
 // day (sessions and the documents/areas each touched, documents, areas) plus the set of
 // event_ids already seen — never with a copy of the events themselves.
+import { columnsOf } from './click-columns.ts';
 import type { ClickColumns } from './click-columns.ts';
 import { EventIdSet } from './event-id-set.ts';
 import { NEW_AREA, NEW_DOCUMENT, SessionTallies } from './session-tallies.ts';
@@ -38,7 +39,8 @@ interface DocumentTally {
   sessions: number;
   /** The latest (event_ts, event_id) event with a non-null title; null while none had one. */
   titleTs: number;
-  titleEventId: string;
+  /** Its event_id's reference in the dedup set (EventIdSet.addRef), −1 before the first. */
+  titleRef: number;
   title: string | null;
 }
 
@@ -105,18 +107,9 @@ export class ColdDayAccumulator {
    * stream makes (first applied wins) and the reference evaluator's dedupeByEventId makes.
    */
   add(events: readonly ClickEvent[]): void {
-    const seenIds = this.openSet();
-    for (const event of events) {
-      const ts = event.eventTs;
-      if (ts < this.dayStart || ts >= this.dayEnd) {
-        this.ignored++;
-      } else if (!seenIds.add(event.eventId)) {
-        this.duplicates++;
-      } else {
-        this.apply(event.eventId, ts, event.sessionId, event.documentId, event.title, event.clinicalArea);
-      }
-    }
+    this.addColumns(columnsOf(events));
   }
+
 
   /**
    * add() for a batch as columns (the archive reader's batches), without a ClickEvent per row:
@@ -126,62 +119,77 @@ export class ColdDayAccumulator {
    */
   addColumns(batch: ClickColumns): void {
     const seenIds = this.openSet();
-    const { eventIds, eventTs, sessionIds, documentIds, titles, clinicalAreas } = batch;
+    // Not eventIds / sessionIds when the bytes are there: reading them would make the strings.
+    const { eventTs, documentIds, titles, clinicalAreas, eventIdBytes, sessionIdBytes } = batch;
     for (let i = 0; i < batch.numRows; i++) {
       const ts = eventTs[i] as number;
       if (ts < this.dayStart || ts >= this.dayEnd) {
         this.ignored++;
         continue;
       }
-      const eventId = eventIds[i] as string;
-      if (!seenIds.add(eventId)) {
+      const ref =
+        eventIdBytes === undefined
+          ? seenIds.addRef(batch.eventIds[i] as string)
+          : seenIds.addRefUtf8(eventIdBytes.bytes, eventIdBytes.offsets[i] as number, eventIdBytes.offsets[i + 1] as number);
+      if (ref < 0) {
         this.duplicates++;
         continue;
       }
       const area = clinicalAreas[i];
-      this.apply(
-        eventId,
-        ts,
-        sessionIds[i] as string,
-        documentIds[i] as string,
-        titles[i] ?? null,
-        area === null || area === undefined || area === '' ? UNKNOWN_CLINICAL_AREA : area,
-      );
+      const areaTally = this.countArea(area === null || area === undefined || area === '' ? UNKNOWN_CLINICAL_AREA : area);
+      const doc = this.countDocument(documentIds[i] as string);
+      const touched =
+        sessionIdBytes === undefined
+          ? this.sessions.click(batch.sessionIds[i] as string, ts, doc.index, areaTally.index)
+          : this.sessions.clickUtf8(sessionIdBytes.bytes, sessionIdBytes.offsets[i] as number, sessionIdBytes.offsets[i + 1] as number, ts, doc.index, areaTally.index);
+      this.countEvent(ts, ref, areaTally, doc, touched, titles[i] ?? null);
     }
   }
+
 
   private openSet(): EventIdSet {
     if (this.seenIds === null) throw new Error(`cold day ${this.eventDate}: add() after rows() or finish() (they release the dedup set)`);
     return this.seenIds;
   }
 
-  private apply(eventId: string, ts: number, sessionId: string, documentId: string, title: string | null, clinicalArea: string): void {
-    this.total++;
-    const hour = this.hours.localHour(ts);
-    this.perHour[hour] = (this.perHour[hour] as number) + 1;
-
+  private countArea(clinicalArea: string): AreaTally {
     let area = this.areas.get(clinicalArea);
     if (area === undefined) this.areas.set(clinicalArea, (area = { index: this.areas.size, clicks: 0, sessions: 0 }));
     area.clicks++;
+    return area;
+  }
 
+  private countDocument(documentId: string): DocumentTally {
     let doc = this.documents.get(documentId);
     if (doc === undefined) {
-      doc = { index: this.documents.size, clicks: 0, sessions: 0, titleTs: Number.NEGATIVE_INFINITY, titleEventId: '', title: null };
+      doc = { index: this.documents.size, clicks: 0, sessions: 0, titleTs: Number.NEGATIVE_INFINITY, titleRef: -1, title: null };
       this.documents.set(documentId, doc);
     }
     doc.clicks++;
+    return doc;
+  }
 
-    const touched = this.sessions.click(sessionId, ts, doc.index, area.index);
+  /** The event's share of the day, its area's and its document's, after its session's click (touched). */
+  private countEvent(ts: number, eventRef: number, area: AreaTally, doc: DocumentTally, touched: number, title: string | null): void {
+    this.total++;
+    const hour = this.hours.localHour(ts);
+    this.perHour[hour] = (this.perHour[hour] as number) + 1;
     if (touched & NEW_AREA) area.sessions++;
     if (touched & NEW_DOCUMENT) doc.sessions++;
     // Latest by (event_ts, event_id): batches arrive in offset order, not time order, so the
-    // comparison is explicit rather than "last one wins".
-    if (title !== null && (doc.title === null || ts > doc.titleTs || (ts === doc.titleTs && eventId > doc.titleEventId))) {
+    // comparison is explicit rather than "last one wins". Ids are decoded only for a tie.
+    if (title !== null && (doc.title === null || ts > doc.titleTs || (ts === doc.titleTs && this.laterId(eventRef, doc.titleRef)))) {
       doc.title = title;
       doc.titleTs = ts;
-      doc.titleEventId = eventId;
+      doc.titleRef = eventRef;
     }
   }
+
+  private laterId(ref: number, than: number): boolean {
+    const ids = this.openSet();
+    return ids.idAt(ref) > ids.idAt(than);
+  }
+
 
   /**
    * The day's rows, sorted like the reference evaluator: by session_id / clinical_area in

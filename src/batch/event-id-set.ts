@@ -115,6 +115,19 @@ export class EventIdSet {
     return this.inserted ? ref : -1;
   }
 
+  /**
+   * addRef() for the id whose UTF-8 bytes are bytes[start … end), without making its string
+   * (the archive reader hands over event_id columns as bytes): the same record, so the same
+   * answer as addRef(that string).
+   */
+  addRefUtf8(bytes: Uint8Array, start: number, end: number): number {
+    if (this.released || this.refs.length === 0) throw new Error('EventIdSet: add() after release()');
+    const length = this.encodeKeyUtf8(bytes, start, end);
+    if (length < 0) return this.addRef(utf8Text(bytes, start, end));
+    const ref = this.probe(length, true, 0);
+    return this.inserted ? ref : -1;
+  }
+
   /** Set by probe(): whether its record was new. */
   protected inserted = false;
 
@@ -150,6 +163,22 @@ export class EventIdSet {
   /** Writes id's record into the key buffer; its length, or −1 for a fallback id. */
   protected encodeKey(id: string): number {
     return encode(id, this.key);
+  }
+
+  /** encodeKey() of the string whose UTF-8 bytes are bytes[start … end). */
+  protected encodeKeyUtf8(bytes: Uint8Array, start: number, end: number): number {
+    const n = end - start;
+    const out = this.key;
+    if (n === UUID_LENGTH && packUuidBytes(bytes, start, out)) return 1 + UUID_BYTES;
+    if (n >= UUID_TAG) return -1;
+    out[0] = n;
+    for (let i = 0; i < n; i++) {
+      const c = bytes[start + i] as number;
+      // A byte above 0x7f starts a multi-byte character: not an ASCII record.
+      if (c > 0x7f) return -1;
+      out[1 + i] = c;
+    }
+    return 1 + n;
   }
 
   /** The page holding reference ref, and ref's position in it. */
@@ -273,6 +302,30 @@ function packUuid(id: string, out: Uint8Array): boolean {
     i += 2;
   }
   return true;
+}
+
+/** packUuid() for a UUID given as 36 UTF-8 (ASCII) bytes from bytes[start]. */
+function packUuidBytes(bytes: Uint8Array, start: number, out: Uint8Array): boolean {
+  out[0] = UUID_TAG;
+  let byte = 1;
+  for (let i = 0; i < UUID_LENGTH; ) {
+    if (i === 8 || i === 13 || i === 18 || i === 23) {
+      if (bytes[start + i] !== 0x2d) return false; // '-'
+      i++;
+      continue;
+    }
+    const high = lowerHexDigit(bytes[start + i] as number);
+    const low = lowerHexDigit(bytes[start + i + 1] as number);
+    if (high < 0 || low < 0) return false;
+    out[byte++] = (high << 4) | low;
+    i += 2;
+  }
+  return true;
+}
+
+/** The string of the UTF-8 bytes[start … end), decoded as the Parquet reader decodes text. */
+export function utf8Text(bytes: Uint8Array, start: number, end: number): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8', start, end);
 }
 
 /** 0–15 for '0'–'9' and 'a'–'f'; −1 otherwise (uppercase too: 'A' is another string than 'a'). */

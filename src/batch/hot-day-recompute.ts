@@ -13,6 +13,7 @@ import type { AnomalyRow, ClickEvent, HotMartRows, MartSettings } from '../marts
 import { addDays, endOfLocalDay, localDate, startOfLocalDay } from '../marts/time-zone.ts';
 import { CLINICAL_WINDOW_MS, TOP_DOCS_WINDOW_MS, UNKNOWN_CLINICAL_AREA } from '../marts/types.ts';
 import { compareDecimalIds, MINUTE_MS } from '../marts/window-math.ts';
+import { columnsOf } from './click-columns.ts';
 import type { ClickColumns } from './click-columns.ts';
 import { EventIdSet } from './event-id-set.ts';
 import { anomalyRows } from './hot-day/anomalies.ts';
@@ -122,65 +123,67 @@ export class HotDayRecompute {
   }
 
   add(events: readonly ClickEvent[]): void {
-    this.checkOpen();
-    for (const e of events) this.addOne(e.eventId, e.eventTs, e.sessionId, e.documentId, e.title, e.clinicalArea);
+    this.addColumns(columnsOf(events));
   }
 
   /** add() for a batch of columns, as the archive reader decodes them (no object per event). */
   addColumns(batch: ClickColumns): void {
-    this.checkOpen();
-    const { eventIds, eventTs, sessionIds, documentIds, titles, clinicalAreas } = batch;
-    for (let i = 0; i < batch.numRows; i++) {
-      const area = clinicalAreas[i];
-      this.addOne(
-        eventIds[i] as string,
-        eventTs[i] as number,
-        sessionIds[i] as string,
-        documentIds[i] as string,
-        titles[i] ?? null,
-        area === null || area === undefined || area === '' ? UNKNOWN_CLINICAL_AREA : area,
-      );
-    }
-  }
-
-  private checkOpen(): void {
     if (this.done) throw new Error(`hot recompute of ${this.day}: add() after rows()`);
-  }
-
-  private addOne(eventId: string, ts: number, sessionId: string, documentId: string, eventTitle: string | null, clinicalArea: string): void {
     const { from, dayStart, dayEnd } = this.input;
-    if (ts < from) return;
-    const date = this.dateIndexOf(ts);
-    const ids = this.idSets[date];
-    if (ids === null || ids === undefined) {
-      throw new Error(`hot recompute of ${this.day}: an event of ${this.dates[date] ?? 'another date'} arrived after that date was read (a mis-filed archive object?)`);
-    }
-    const ref = ids.addRef(eventId);
-    if (ref < 0) return;
+    // Not eventIds / sessionIds: reading them would make the strings the bytes are there to avoid.
+    const { eventTs, documentIds, titles, clinicalAreas, eventIdBytes, sessionIdBytes } = batch;
+    // Ids and sessions are read from their UTF-8 bytes when the batch has them (no strings made).
+    const sessionOf = (i: number, insert: boolean): number => {
+      if (sessionIdBytes === undefined) {
+        const sessionId = batch.sessionIds[i] as string;
+        return insert ? this.sessionNumber(sessionId) : this.sessions.lookup(sessionId);
+      }
+      const { bytes, offsets } = sessionIdBytes;
+      const start = offsets[i] as number;
+      const end = offsets[i + 1] as number;
+      return insert ? this.sessionNumberOf(this.sessions.internUtf8(bytes, start, end)) : this.sessions.lookupUtf8(bytes, start, end);
+    };
+    for (let i = 0; i < batch.numRows; i++) {
+      const ts = eventTs[i] as number;
+      if (ts < from) continue;
+      const date = this.dateIndexOf(ts);
+      const ids = this.idSets[date];
+      if (ids === null || ids === undefined) {
+        throw new Error(`hot recompute of ${this.day}: an event of ${this.dates[date] ?? 'another date'} arrived after that date was read (a mis-filed archive object?)`);
+      }
+      const ref =
+        eventIdBytes === undefined
+          ? ids.addRef(batch.eventIds[i] as string)
+          : ids.addRefUtf8(eventIdBytes.bytes, eventIdBytes.offsets[i] as number, eventIdBytes.offsets[i + 1] as number);
+      if (ref < 0) continue;
 
-    if (ts >= dayEnd) {
-      // D+1: only the continuation of sessions active in D matters (episodes past midnight).
-      const session = this.sessions.lookup(sessionId);
-      if (session >= 0 && this.activeInDay[session] === 1) this.records.push(ts, session, -1, -1, NO_TITLE, date, 0);
-      return;
-    }
-    if (ts < this.recordFrom) {
-      const area = this.areaNumber(clinicalArea, -1);
+      const rawArea = clinicalAreas[i];
+      const clinicalArea = rawArea === null || rawArea === undefined || rawArea === '' ? UNKNOWN_CLINICAL_AREA : rawArea;
+      if (ts >= dayEnd) {
+        // D+1: only the continuation of sessions active in D matters (episodes past midnight).
+        const session = sessionOf(i, false);
+        if (session >= 0 && this.activeInDay[session] === 1) this.records.push(ts, session, -1, -1, NO_TITLE, date, 0);
+        continue;
+      }
+      if (ts < this.recordFrom) {
+        const area = this.areaNumber(clinicalArea, -1);
+        this.trend?.clicks.add(area, ts);
+        if (this.trend !== null && ts >= this.trend.windowFrom) this.trend.prior.add(sessionOf(i, true), area, ts);
+        continue;
+      }
+      // A document's events nearly always carry the same area and title: comparing with the
+      // document's last ones saves two string hashes per event.
+      const document = this.documents.intern(documentIds[i] as string);
+      const area = this.areaNumber(clinicalArea, this.lastAreaOf[document] ?? -1);
+      this.lastAreaOf[document] = area;
       this.trend?.clicks.add(area, ts);
-      if (this.trend !== null && ts >= this.trend.windowFrom) this.trend.prior.add(this.sessionNumber(sessionId), area, ts);
-      return;
+      const eventTitle = titles[i] ?? null;
+      let title = NO_TITLE;
+      if (eventTitle !== null) this.lastTitleOf[document] = title = this.titles.intern(eventTitle, this.lastTitleOf[document] ?? -1);
+      const session = sessionOf(i, true);
+      if (ts >= dayStart) this.activeInDay[session] = 1;
+      this.records.push(ts, session, document, area, title, date, ref);
     }
-    // A document's events nearly always carry the same area and title: comparing with the
-    // document's last ones saves two string hashes per event.
-    const document = this.documents.intern(documentId);
-    const area = this.areaNumber(clinicalArea, this.lastAreaOf[document] ?? -1);
-    this.lastAreaOf[document] = area;
-    this.trend?.clicks.add(area, ts);
-    let title = NO_TITLE;
-    if (eventTitle !== null) this.lastTitleOf[document] = title = this.titles.intern(eventTitle, this.lastTitleOf[document] ?? -1);
-    const session = this.sessionNumber(sessionId);
-    if (ts >= dayStart) this.activeInDay[session] = 1;
-    this.records.push(ts, session, document, area, title, date, ref);
   }
 
   private areaNumber(clinicalArea: string, likely: number): number {
@@ -293,7 +296,11 @@ export class HotDayRecompute {
   }
 
   private sessionNumber(sessionId: string): number {
-    const session = this.sessions.intern(sessionId);
+    return this.sessionNumberOf(this.sessions.intern(sessionId));
+  }
+
+  /** A session's number, with room for its activeInDay flag. */
+  private sessionNumberOf(session: number): number {
     if (session === this.activeInDay.length) {
       const grown = new Uint8Array(2 * session);
       grown.set(this.activeInDay);

@@ -48,11 +48,21 @@ export class SessionTallies {
    * session), which is how documents and areas count their distinct sessions.
    */
   click(sessionId: string, ts: number, document: number, area: number): number {
+    const sessions = this.numbers.size;
+    return this.clickNumbered(this.numbers.intern(sessionId), sessions, ts, document, area);
+  }
+
+  /** click() for the session whose id's UTF-8 bytes are bytes[start … end). */
+  clickUtf8(bytes: Uint8Array, start: number, end: number, ts: number, document: number, area: number): number {
+    const sessions = this.numbers.size;
+    return this.clickNumbered(this.numbers.internUtf8(bytes, start, end), sessions, ts, document, area);
+  }
+
+  /** A click of session number n; n === sessionsBefore when the session is new. */
+  private clickNumbered(n: number, sessionsBefore: number, ts: number, document: number, area: number): number {
     const at = ts - this.base;
     if ((at | 0) !== at) throw new RangeError(`click at ${ts}: not an integer instant within 2^31 ms of ${this.base}`);
-    const sessions = this.numbers.size;
-    const n = this.numbers.intern(sessionId);
-    if (n === sessions) {
+    if (n === sessionsBefore) {
       const next = n;
       if (next === this.clicks.length) {
         this.clicks = grown(this.clicks);

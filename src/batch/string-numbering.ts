@@ -3,7 +3,7 @@
 // step and the hot recompute number every session of a day, 2.2M at the benchmark scale, and a
 // Map entry with its string costs ~90 B of heap against ~30 B here. A record carries its number in the 4 bytes
 // after the id; strings that have no record (see EventIdSet) use a Map.
-import { EventIdSet } from './event-id-set.ts';
+import { EventIdSet, utf8Text } from './event-id-set.ts';
 
 const NUMBER_BYTES = 4;
 const INITIAL_NUMBERS = 1 << 12;
@@ -27,6 +27,18 @@ export class StringNumbering extends EventIdSet {
   /** The number of value, or −1 when it was never numbered. */
   lookup(value: string): number {
     return this.numberOf(value, false);
+  }
+
+  /** intern() of the string whose UTF-8 bytes are bytes[start … end), without making it. */
+  internUtf8(bytes: Uint8Array, start: number, end: number): number {
+    const length = this.encodeKeyUtf8(bytes, start, end);
+    return length < 0 ? this.intern(utf8Text(bytes, start, end)) : this.numberOfKey(length, true);
+  }
+
+  /** lookup() of the string whose UTF-8 bytes are bytes[start … end). */
+  lookupUtf8(bytes: Uint8Array, start: number, end: number): number {
+    const length = this.encodeKeyUtf8(bytes, start, end);
+    return length < 0 ? this.lookup(utf8Text(bytes, start, end)) : this.numberOfKey(length, false);
   }
 
   /** The string numbered n. */
@@ -66,6 +78,11 @@ export class StringNumbering extends EventIdSet {
       this.fallbackNumbers.set(value, this.count);
       return this.next(-this.fallbackNames.length);
     }
+    return this.numberOfKey(length, insert);
+  }
+
+  /** The number of the record in the key buffer (its first `length` bytes). */
+  private numberOfKey(length: number, insert: boolean): number {
     const ref = this.probe(length, insert, NUMBER_BYTES);
     if (ref < 0) return -1;
     const { page, at } = this.locateRef(ref + length);

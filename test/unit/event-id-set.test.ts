@@ -81,4 +81,21 @@ describe('EventIdSet', () => {
     expect(refs.map((ref) => set.idAt(ref))).toEqual(ids);
     expect(() => set.add('another')).toThrow(/after release/);
   });
+
+  it('addRefUtf8() answers like addRef() of the decoded string, for every kind of id', () => {
+    const ids = [randomUUID(), randomUUID().toUpperCase(), 'gen-1-42', 'Ünïcode-id', '\u{1F600}', 'x'.repeat(300), '', '{' + randomUUID() + '}'];
+    const bytes = Buffer.from(ids.join(''));
+    const offsets = [0];
+    for (const id of ids) offsets.push((offsets.at(-1) as number) + Buffer.byteLength(id));
+    const byBytes = new EventIdSet();
+    const byStrings = new EventIdSet();
+    for (let round = 0; round < 2; round++) {
+      ids.forEach((id, i) => {
+        const ref = byBytes.addRefUtf8(bytes, offsets[i] as number, offsets[i + 1] as number);
+        expect(ref >= 0).toBe(byStrings.addRef(id) >= 0);
+        if (ref >= 0) expect(byBytes.idAt(ref)).toBe(id);
+      });
+    }
+    expect(byBytes.size).toBe(ids.length);
+  });
 });

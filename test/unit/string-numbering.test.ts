@@ -32,4 +32,19 @@ describe('StringNumbering', () => {
     ids.forEach((id, i) => expect(numbering.lookup(id)).toBe(i));
     expect(numbering.take()).toEqual(ids);
   });
+
+  it('internUtf8() and lookupUtf8() number the UTF-8 bytes of a string as intern() numbers the string', () => {
+    const values = ['s-1', 'Ünï', randomUUID(), 's-1', 'y'.repeat(280), 'Ünï'];
+    const bytes = Buffer.from(values.join(''));
+    let at = 0;
+    const numbering = new StringNumbering();
+    const reference = new StringNumbering();
+    for (const value of values) {
+      const end = at + Buffer.byteLength(value);
+      expect(numbering.lookupUtf8(bytes, at, end)).toBe(reference.lookup(value));
+      expect(numbering.internUtf8(bytes, at, end)).toBe(reference.intern(value));
+      at = end;
+    }
+    expect(numbering.names()).toEqual(reference.names());
+  });
 });

@@ -396,6 +396,12 @@ function rowError(row: number, message: string): RangeError {
 /** Bits of ParquetEventBatch.missing: which required value of a row was null in the file. */
 export const MISSING = { eventId: 1, eventTs: 2, sessionId: 4, documentId: 8 } as const;
 
+/** A text column's UTF-8 bytes: value i is bytes[offsets[i] … offsets[i + 1]). */
+export interface Utf8Column {
+  readonly bytes: Uint8Array;
+  readonly offsets: Int32Array;
+}
+
 /** One row group, or a slice of one (its tail when reading starts inside it; see sliceRows), as columns. */
 export interface ParquetEventBatch {
   readonly rowGroup: number;
@@ -406,6 +412,13 @@ export interface ParquetEventBatch {
   /** Epoch milliseconds UTC (timestamps of other units are floored to milliseconds). */
   readonly eventTs: Float64Array;
   readonly sessionIds: readonly string[];
+  /**
+   * The same two columns as UTF-8 bytes, when the file stores them as plain UTF-8 without nulls
+   * (the archive does): the batch cores deduplicate and number them from the bytes, and the
+   * string arrays above are then only decoded if read.
+   */
+  readonly eventIdBytes?: Utf8Column;
+  readonly sessionIdBytes?: Utf8Column;
   /** Exact decimal strings; never passed through a JS number. */
   readonly documentIds: readonly string[];
   /**
@@ -542,9 +555,13 @@ function decodeGroup(table: ArrowTable, rowGroup: number, firstRow: number, skip
   const missingState: MissingState = { mask: null, numRows };
   const column = (name: string): Vector => table.getChild(name) as Vector;
 
-  const eventIds = decodeText(column(COLUMN.eventId), COLUMN.eventId, skip, numRows, missingState, MISSING.eventId);
+  // event_id and session_id as bytes when the column allows it; their strings are then only
+  // made if a consumer asks (see withLazyText).
+  const eventIdBytes = utf8Column(column(COLUMN.eventId), skip, numRows);
+  const eventIds = eventIdBytes === null ? decodeText(column(COLUMN.eventId), COLUMN.eventId, skip, numRows, missingState, MISSING.eventId) : null;
   const eventTs = decodeTimestamps(column(COLUMN.eventTs), skip, numRows, missingState);
-  const sessionIds = decodeText(column(COLUMN.sessionId), COLUMN.sessionId, skip, numRows, missingState, MISSING.sessionId);
+  const sessionIdBytes = utf8Column(column(COLUMN.sessionId), skip, numRows);
+  const sessionIds = sessionIdBytes === null ? decodeText(column(COLUMN.sessionId), COLUMN.sessionId, skip, numRows, missingState, MISSING.sessionId) : null;
   const documentColumn = column(COLUMN.documentId);
   const documentIdKind = isText(documentColumn.type) ? 'text' : 'int';
   const documentIds =
@@ -556,13 +573,15 @@ function decodeGroup(table: ArrowTable, rowGroup: number, firstRow: number, skip
 
   const partitionColumn = table.getChild(COLUMN.kafkaPartition);
   const offsetColumn = table.getChild(COLUMN.kafkaOffset);
-  return {
+  const batch: ParquetEventBatch = {
     rowGroup,
     firstRow,
     numRows,
     eventIds: eventIds as string[],
     eventTs,
     sessionIds: sessionIds as string[],
+    ...(eventIdBytes === null ? {} : { eventIdBytes }),
+    ...(sessionIdBytes === null ? {} : { sessionIdBytes }),
     documentIds: documentIds as string[],
     documentIdKind,
     titles,
@@ -571,6 +590,40 @@ function decodeGroup(table: ArrowTable, rowGroup: number, firstRow: number, skip
     ...(offsetColumn === null ? {} : { offsets: decodeIntegers(offsetColumn, COLUMN.kafkaOffset, skip, numRows, null, 0) }),
     missing: missingState.mask,
   };
+  if (eventIdBytes !== null) withLazyText(batch, 'eventIds', eventIdBytes);
+  if (sessionIdBytes !== null) withLazyText(batch, 'sessionIds', sessionIdBytes);
+  return batch;
+}
+
+/**
+ * A plain UTF-8 column without nulls, sliced to [skip, skip + count) as its bytes, or null when
+ * the column is of another kind or the slice spans two Arrow chunks (then the strings are decoded).
+ */
+function utf8Column(vector: Vector, skip: number, count: number): Utf8Column | null {
+  if (!DataType.isUtf8(vector.type as DataType) || vector.nullCount > 0) return null;
+  let base = 0;
+  for (const data of vector.data) {
+    if (skip >= base && skip + count <= base + data.length) {
+      const k = data.offset + skip - base;
+      return { bytes: data.values as Uint8Array, offsets: (data.valueOffsets as Int32Array).subarray(k, k + count + 1) };
+    }
+    base += data.length;
+  }
+  return null;
+}
+
+/** Makes batch[key] the strings of column, decoded on first access (once) rather than up front. */
+function withLazyText(batch: object, key: 'eventIds' | 'sessionIds', column: Utf8Column): void {
+  Object.defineProperty(batch, key, {
+    enumerable: true,
+    configurable: true,
+    get(): string[] {
+      const text = Buffer.from(column.bytes.buffer, column.bytes.byteOffset, column.bytes.byteLength);
+      const strings = Array.from({ length: column.offsets.length - 1 }, (_, i) => text.toString('utf8', column.offsets[i] as number, column.offsets[i + 1] as number));
+      Object.defineProperty(batch, key, { value: strings, enumerable: true });
+      return strings;
+    },
+  });
 }
 
 interface MissingState {
