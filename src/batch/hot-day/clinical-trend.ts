@@ -136,7 +136,7 @@ function sessionsPerSnapshot(input: ClinicalTrendInput, snapshots: { readonly fi
     let used = 0;
     for (let k = 0; k < n; k++) {
       const row = bySession.order[from + k] as number;
-      const area = records.area[row] as number;
+      const area = records.area.get(row);
       if (area >= 0) keys[used++] = area * 2 ** 32 + (records.ts[row] as number) + 2 ** 31;
     }
     const sorted = keys.subarray(0, used).sort();

@@ -47,7 +47,7 @@ export function topDocRows(input: TopDocsInput): TopDocRow[] {
       titles.enterMinute(entered);
       for (let k = groups.start[entered] as number; k < (groups.start[entered + 1] as number); k++) {
         const row = groups.order[k] as number;
-        const document = records.document[row] as number;
+        const document = records.document.get(row);
         if ((clicks[document] = (clicks[document] as number) + 1) === 1) active.add(document);
         if (pairs.add(document * sessionStride + (records.session[row] as number), 1) === 1) sessions[document] = (sessions[document] as number) + 1;
         windowClicks++;
@@ -57,7 +57,7 @@ export function topDocRows(input: TopDocsInput): TopDocRow[] {
     for (const until = minuteGroupOf(groups, windowStart); left < until; left++) {
       for (let k = groups.start[left] as number; k < (groups.start[left + 1] as number); k++) {
         const row = groups.order[k] as number;
-        const document = records.document[row] as number;
+        const document = records.document.get(row);
         if ((clicks[document] = (clicks[document] as number) - 1) === 0) active.delete(document);
         if (pairs.add(document * sessionStride + (records.session[row] as number), -1) === 0) sessions[document] = (sessions[document] as number) - 1;
         windowClicks--;
@@ -158,8 +158,8 @@ class MinuteTitles {
     const touched: number[] = [];
     for (let k = groups.start[minute] as number; k < (groups.start[minute + 1] as number); k++) {
       const row = groups.order[k] as number;
-      if (records.title[row] === NO_TITLE) continue;
-      const document = records.document[row] as number;
+      if (records.title.get(row) === NO_TITLE) continue;
+      const document = records.document.get(row);
       const ts = records.ts[row] as number; // relative to records.base, which is all a comparison needs
       if (this.minuteOf[document] !== minute) {
         this.minuteOf[document] = minute;
@@ -169,7 +169,7 @@ class MinuteTitles {
       this.bestRow[document] = row;
     }
     for (const document of touched) {
-      this.latestTitle[document] = records.title[this.bestRow[document] as number] as number;
+      this.latestTitle[document] = records.title.get(this.bestRow[document] as number);
       this.latestMinute[document] = minute;
     }
   }

@@ -27,7 +27,7 @@ export function trafficRows(
     for (let k = from; k < to; k++) {
       const row = groups.order[k] as number;
       const session = records.session[row] as number;
-      const document = records.document[row] as number;
+      const document = records.document.get(row);
       if (sessionSeen[session] !== m) {
         sessionSeen[session] = m;
         uniqueSessions++;
