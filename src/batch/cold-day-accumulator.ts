@@ -186,8 +186,7 @@ export class ColdDayAccumulator {
   }
 
   private laterId(ref: number, than: number): boolean {
-    const ids = this.openSet();
-    return ids.idAt(ref) > ids.idAt(than);
+    return this.openSet().compareRefs(ref, than) > 0;
   }
 
 

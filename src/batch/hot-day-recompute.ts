@@ -270,7 +270,7 @@ export class HotDayRecompute {
         documents: this.documents,
         titles: this.titles,
         documentRank: this.documents.ranks(compareDecimalIds),
-        eventIdOf: (row) => this.eventIdOf(row),
+        compareEventIds: (a, b) => this.compareEventIds(a, b),
         every: this.settings.topDocsEveryMs,
         dayStart,
         dayEnd,
@@ -278,12 +278,19 @@ export class HotDayRecompute {
     };
   }
 
-  /** The event_id of record row. */
-  private eventIdOf(row: number): string {
-    const idRef = this.records.idRef[row] as number;
-    const ids = this.idSets[Math.floor(idRef / ID_SET_FACTOR)];
+  /** Compares the event_ids of two records (code-unit order). */
+  private compareEventIds(rowA: number, rowB: number): number {
+    const a = this.records.idRef[rowA] as number;
+    const b = this.records.idRef[rowB] as number;
+    const setA = Math.floor(a / ID_SET_FACTOR);
+    const ids = this.idSets[setA];
     if (ids === null || ids === undefined) throw new Error('hot recompute: an event_id reference into a released set');
-    return ids.idAt(idRef % ID_SET_FACTOR);
+    if (setA === Math.floor(b / ID_SET_FACTOR)) return ids.compareRefs(a % ID_SET_FACTOR, b % ID_SET_FACTOR);
+    const other = this.idSets[Math.floor(b / ID_SET_FACTOR)];
+    if (other === null || other === undefined) throw new Error('hot recompute: an event_id reference into a released set');
+    const idA = ids.idAt(a % ID_SET_FACTOR);
+    const idB = other.idAt(b % ID_SET_FACTOR);
+    return idA < idB ? -1 : idA > idB ? 1 : 0;
   }
 
   /** Which dedup set an instant belongs to: its date's, or the last one for instants outside the dates read. */

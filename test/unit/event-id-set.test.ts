@@ -98,4 +98,21 @@ describe('EventIdSet', () => {
     }
     expect(byBytes.size).toBe(ids.length);
   });
+
+  it('compareRefs() orders ids as strings compare, across packed UUIDs, ASCII ids, prefixes and fallbacks', () => {
+    const ids = [
+      ...Array.from({ length: 20 }, () => randomUUID()),
+      '00000000-0000-0000-0000-000000000000',
+      'ffffffff-ffff-ffff-ffff-ffffffffffff',
+      'gen-1-1', 'gen-1-10', 'gen-1-9', 'gen-1', '', 'a', 'A', '~', 'Ünï', 'x'.repeat(300), '0', '1-2-3',
+    ];
+    const set = new EventIdSet();
+    const refs = ids.map((id) => set.addRef(id));
+    const sign = (n: number): number => Math.sign(n);
+    ids.forEach((a, i) => {
+      ids.forEach((b, j) => {
+        expect(sign(set.compareRefs(refs[i] as number, refs[j] as number)), `${a} vs ${b}`).toBe(sign(a < b ? -1 : a > b ? 1 : 0));
+      });
+    });
+  });
 });

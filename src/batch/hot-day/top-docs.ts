@@ -20,8 +20,8 @@ export interface TopDocsInput {
   readonly titles: Interner;
   /** Ranks of the document numbers in BIGINT order, for the ranking's last tie-break. */
   readonly documentRank: Int32Array;
-  /** The event_id of a record: titles at the same instant go to the greatest event_id. */
-  readonly eventIdOf: (row: number) => string;
+  /** Compares two records' event_ids: titles at the same instant go to the greatest. */
+  readonly compareEventIds: (rowA: number, rowB: number) => number;
   readonly every: number;
   readonly dayStart: number;
   readonly dayEnd: number;
@@ -177,8 +177,7 @@ class MinuteTitles {
   /** Is row (at ts) later than the best row by (event_ts, event_id)? Ids are decoded only for a tie. */
   private later(row: number, ts: number, best: number, bestTs: number): boolean {
     if (ts !== bestTs) return ts > bestTs;
-    const { eventIdOf } = this.input;
-    return eventIdOf(row) > eventIdOf(best);
+    return this.input.compareEventIds(row, best) > 0;
   }
 
   /** The document's latest title if its event lies in minute group `sinceMinute` or later; else null. */
