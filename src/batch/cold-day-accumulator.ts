@@ -2,7 +2,8 @@
 // archive is read one Parquet row group at a time. Memory grows with the distinct keys of the
 // day (sessions and the documents/areas each touched, documents, areas) plus the set of
 // event_ids already seen — never with a copy of the events themselves.
-import { columnsOf } from './click-columns.ts';
+import { columnsOf, documentNumberAt } from './click-columns.ts';
+import { DocumentNumbering } from './document-numbering.ts';
 import type { ClickColumns } from './click-columns.ts';
 import { EventIdSet } from './event-id-set.ts';
 import { NEW_AREA, NEW_DOCUMENT, SessionTallies } from './session-tallies.ts';
@@ -64,7 +65,9 @@ export class ColdDayAccumulator {
   private seenIds: EventIdSet | null;
   private readonly sessions: SessionTallies;
   private readonly areas = new Map<string, AreaTally>();
-  private readonly documents = new Map<string, DocumentTally>();
+  private readonly documentNumbers = new DocumentNumbering();
+  /** Per document number. */
+  private readonly documents: DocumentTally[] = [];
   private readonly perHour = new Array<number>(HOURS_PER_DAY).fill(0);
   private total = 0;
   private ignored = 0;
@@ -119,8 +122,9 @@ export class ColdDayAccumulator {
    */
   addColumns(batch: ClickColumns): void {
     const seenIds = this.openSet();
-    // Not eventIds / sessionIds when the bytes are there: reading them would make the strings.
-    const { eventTs, documentIds, titles, clinicalAreas, eventIdBytes, sessionIdBytes } = batch;
+    // Not eventIds / sessionIds / documentIds: when the bytes and values are there, reading
+    // those would make the strings they spare.
+    const { eventTs, titles, clinicalAreas, eventIdBytes, sessionIdBytes } = batch;
     for (let i = 0; i < batch.numRows; i++) {
       const ts = eventTs[i] as number;
       if (ts < this.dayStart || ts >= this.dayEnd) {
@@ -137,7 +141,7 @@ export class ColdDayAccumulator {
       }
       const area = clinicalAreas[i];
       const areaTally = this.countArea(area === null || area === undefined || area === '' ? UNKNOWN_CLINICAL_AREA : area);
-      const doc = this.countDocument(documentIds[i] as string);
+      const doc = this.countDocument(documentNumberAt(batch, i, this.documentNumbers));
       const touched =
         sessionIdBytes === undefined
           ? this.sessions.click(batch.sessionIds[i] as string, ts, doc.index, areaTally.index)
@@ -159,11 +163,11 @@ export class ColdDayAccumulator {
     return area;
   }
 
-  private countDocument(documentId: string): DocumentTally {
-    let doc = this.documents.get(documentId);
+  private countDocument(index: number): DocumentTally {
+    let doc = this.documents[index];
     if (doc === undefined) {
-      doc = { index: this.documents.size, clicks: 0, sessions: 0, titleTs: Number.NEGATIVE_INFINITY, titleRef: -1, title: null };
-      this.documents.set(documentId, doc);
+      doc = { index, clicks: 0, sessions: 0, titleTs: Number.NEGATIVE_INFINITY, titleRef: -1, title: null };
+      this.documents[index] = doc;
     }
     doc.clicks++;
     return doc;
@@ -226,7 +230,7 @@ export class ColdDayAccumulator {
       if ((this.perHour[hour] as number) > (this.perHour[peakHour] as number)) peakHour = hour; // ties: earliest
     }
     const dailyTraffic: DailyTrafficRow[] = [
-      { eventDate, totalEvents: this.total, uniqueSessions: this.sessions.size, uniqueDocuments: this.documents.size, peakHour },
+      { eventDate, totalEvents: this.total, uniqueSessions: this.sessions.size, uniqueDocuments: this.documents.length, peakHour },
     ];
 
     const clinicalAreas: ClinicalAreaRow[] = [...this.areas.keys()].sort(compareCodeUnits).map((clinicalArea) => {
@@ -234,10 +238,9 @@ export class ColdDayAccumulator {
       return { eventDate, clinicalArea, searchCount: a.clicks, uniqueSessions: a.sessions };
     });
 
-    const popularDocuments: PopularDocumentRow[] = [...this.documents.keys()].sort(compareDecimalIds).map((documentId) => {
-      const d = this.documents.get(documentId) as DocumentTally;
-      return { eventDate, documentId, title: d.title, viewCount: d.clicks, uniqueSessions: d.sessions };
-    });
+    const popularDocuments: PopularDocumentRow[] = this.documents
+      .map((d) => ({ eventDate, documentId: this.documentNumbers.name(d.index), title: d.title, viewCount: d.clicks, uniqueSessions: d.sessions }))
+      .sort((a, b) => compareDecimalIds(a.documentId, b.documentId));
 
     // Session numbers sorted by id, rather than the ids themselves: a row then reads its
     // tallies by number, without a map lookup per session.

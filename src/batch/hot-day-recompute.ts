@@ -12,8 +12,9 @@
 import type { AnomalyRow, ClickEvent, HotMartRows, MartSettings } from '../marts/types.ts';
 import { addDays, endOfLocalDay, localDate, startOfLocalDay } from '../marts/time-zone.ts';
 import { CLINICAL_WINDOW_MS, TOP_DOCS_WINDOW_MS, UNKNOWN_CLINICAL_AREA } from '../marts/types.ts';
-import { compareDecimalIds, MINUTE_MS } from '../marts/window-math.ts';
-import { columnsOf } from './click-columns.ts';
+import { MINUTE_MS } from '../marts/window-math.ts';
+import { columnsOf, documentNumberAt } from './click-columns.ts';
+import { DocumentNumbering } from './document-numbering.ts';
 import type { ClickColumns } from './click-columns.ts';
 import { EventIdSet } from './event-id-set.ts';
 import { anomalyRows } from './hot-day/anomalies.ts';
@@ -85,7 +86,7 @@ export class HotDayRecompute {
   private readonly recordFrom: number;
   private readonly records: DayRecords;
   private readonly sessions = new StringNumbering();
-  private readonly documents = new Interner();
+  private readonly documents = new DocumentNumbering();
   private readonly areas = new Interner();
   private readonly titles = new Interner();
   private activeInDay = new Uint8Array(1 << 12);
@@ -130,8 +131,9 @@ export class HotDayRecompute {
   addColumns(batch: ClickColumns): void {
     if (this.done) throw new Error(`hot recompute of ${this.day}: add() after rows()`);
     const { from, dayStart, dayEnd } = this.input;
-    // Not eventIds / sessionIds: reading them would make the strings the bytes are there to avoid.
-    const { eventTs, documentIds, titles, clinicalAreas, eventIdBytes, sessionIdBytes } = batch;
+    // Not eventIds / sessionIds / documentIds: reading them would make the strings the bytes and
+    // values are there to avoid.
+    const { eventTs, titles, clinicalAreas, eventIdBytes, sessionIdBytes } = batch;
     // Ids and sessions are read from their UTF-8 bytes when the batch has them (no strings made).
     const sessionOf = (i: number, insert: boolean): number => {
       if (sessionIdBytes === undefined) {
@@ -173,7 +175,7 @@ export class HotDayRecompute {
       }
       // A document's events nearly always carry the same area and title: comparing with the
       // document's last ones saves two string hashes per event.
-      const document = this.documents.intern(documentIds[i] as string);
+      const document = documentNumberAt(batch, i, this.documents);
       const area = this.areaNumber(clinicalArea, this.lastAreaOf[document] ?? -1);
       this.lastAreaOf[document] = area;
       this.trend?.clicks.add(area, ts);
@@ -269,7 +271,7 @@ export class HotDayRecompute {
         sessions: this.sessions,
         documents: this.documents,
         titles: this.titles,
-        documentRank: this.documents.ranks(compareDecimalIds),
+        documentRank: this.documents.ranks(),
         compareEventIds: (a, b) => this.compareEventIds(a, b),
         every: this.settings.topDocsEveryMs,
         dayStart,

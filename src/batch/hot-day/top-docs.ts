@@ -16,7 +16,7 @@ export interface TopDocsInput {
   readonly records: DayRecords;
   readonly groups: MinuteGroups;
   readonly sessions: Numbering;
-  readonly documents: Interner;
+  readonly documents: Numbering;
   readonly titles: Interner;
   /** Ranks of the document numbers in BIGINT order, for the ranking's last tie-break. */
   readonly documentRank: Int32Array;

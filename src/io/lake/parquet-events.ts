@@ -419,6 +419,12 @@ export interface ParquetEventBatch {
    */
   readonly eventIdBytes?: Utf8Column;
   readonly sessionIdBytes?: Utf8Column;
+  /**
+   * document_id as numbers when the file stores it as int64 without nulls (the archive does):
+   * NaN where the value is beyond 2^53 − 1 (read documentIds there). documentIds is then only
+   * decoded if read.
+   */
+  readonly documentIdValues?: Float64Array;
   /** Exact decimal strings; never passed through a JS number. */
   readonly documentIds: readonly string[];
   /**
@@ -564,10 +570,13 @@ function decodeGroup(table: ArrowTable, rowGroup: number, firstRow: number, skip
   const sessionIds = sessionIdBytes === null ? decodeText(column(COLUMN.sessionId), COLUMN.sessionId, skip, numRows, missingState, MISSING.sessionId) : null;
   const documentColumn = column(COLUMN.documentId);
   const documentIdKind = isText(documentColumn.type) ? 'text' : 'int';
+  const documentIdValues = documentIdKind === 'int' ? safeInt64Values(documentColumn, skip, numRows) : null;
   const documentIds =
-    documentIdKind === 'text'
-      ? decodeText(documentColumn, COLUMN.documentId, skip, numRows, missingState, MISSING.documentId)
-      : decodeIntegers(documentColumn, COLUMN.documentId, skip, numRows, missingState, MISSING.documentId);
+    documentIdValues !== null
+      ? null
+      : documentIdKind === 'text'
+        ? decodeText(documentColumn, COLUMN.documentId, skip, numRows, missingState, MISSING.documentId)
+        : decodeIntegers(documentColumn, COLUMN.documentId, skip, numRows, missingState, MISSING.documentId);
   const titles = decodeNullableText(column(COLUMN.title), COLUMN.title, skip, numRows);
   const clinicalAreas = decodeNullableText(column(COLUMN.clinicalArea), COLUMN.clinicalArea, skip, numRows);
 
@@ -582,6 +591,7 @@ function decodeGroup(table: ArrowTable, rowGroup: number, firstRow: number, skip
     sessionIds: sessionIds as string[],
     ...(eventIdBytes === null ? {} : { eventIdBytes }),
     ...(sessionIdBytes === null ? {} : { sessionIdBytes }),
+    ...(documentIdValues === null ? {} : { documentIdValues }),
     documentIds: documentIds as string[],
     documentIdKind,
     titles,
@@ -592,7 +602,38 @@ function decodeGroup(table: ArrowTable, rowGroup: number, firstRow: number, skip
   };
   if (eventIdBytes !== null) withLazyText(batch, 'eventIds', eventIdBytes);
   if (sessionIdBytes !== null) withLazyText(batch, 'sessionIds', sessionIdBytes);
+  if (documentIdValues !== null) {
+    Object.defineProperty(batch, 'documentIds', {
+      enumerable: true,
+      configurable: true,
+      get(): string[] {
+        const ids = decodeIntegers(documentColumn, COLUMN.documentId, skip, numRows, null, 0) as string[];
+        Object.defineProperty(batch, 'documentIds', { value: ids, enumerable: true });
+        return ids;
+      },
+    });
+  }
   return batch;
+}
+
+/**
+ * A 64-bit integer column without nulls as doubles, NaN where a value is negative or beyond
+ * 2^53 − 1 (there the decimal text is exact, the double would not be); null for other columns.
+ */
+function safeInt64Values(vector: Vector, skip: number, count: number): Float64Array | null {
+  const type = vector.type as DataType;
+  if (!DataType.isInt(type) || type.bitWidth !== 64 || vector.nullCount > 0) return null;
+  const out = new Float64Array(count);
+  forEachChunk(vector, skip, count, (data, from, to, row) => {
+    const typed = data.values as BigInt64Array | BigUint64Array;
+    const words = new Uint32Array(typed.buffer, typed.byteOffset, typed.length * 2);
+    for (let i = from; i < to; i++) {
+      const k = data.offset + i;
+      const high = words[2 * k + 1] as number;
+      out[row + i - from] = high < SAFE_HIGH_WORD ? high * TWO_32 + (words[2 * k] as number) : Number.NaN;
+    }
+  });
+  return out;
 }
 
 /**
