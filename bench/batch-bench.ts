@@ -22,7 +22,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { DuckDBInstance } from '@duckdb/node-api';
 import { migrate } from '../src/io/db/migrate.ts';
 import { createPgDatabase } from '../src/io/db/pg-database.ts';
 import { generateClicks } from '../src/io/generator/click-generator.ts';
@@ -113,6 +112,9 @@ async function runChild(phase: string): Promise<PhaseResult> {
 
 /** The four cold marts of the day in DuckDB SQL, with the same dedup (first by partition, offset). */
 async function duckdbDay(dir: string): Promise<Record<string, unknown>> {
+  // Imported here only: loading DuckDB's native library costs ~30 MB of RSS, which the cold and
+  // reconcile phases (their own processes) must not be charged for.
+  const { DuckDBInstance } = await import('@duckdb/node-api');
   const instance = await DuckDBInstance.create(':memory:');
   const c = await instance.connect();
   const files = `${dir}/*.parquet`.replaceAll("'", "''");
