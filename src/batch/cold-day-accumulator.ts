@@ -29,6 +29,7 @@ import { compareCodeUnits, compareDecimalIds } from '../marts/window-math.ts';
 
 
 interface AreaTally {
+  readonly name: string;
   readonly index: number;
   clicks: number;
   sessions: number;
@@ -42,6 +43,8 @@ interface DocumentTally {
   titleTs: number;
   /** Its event_id's reference in the dedup set (EventIdSet.addRef), −1 before the first. */
   titleRef: number;
+  /** The area of its last event. */
+  lastArea: AreaTally | null;
   title: string | null;
 }
 
@@ -140,8 +143,8 @@ export class ColdDayAccumulator {
         continue;
       }
       const area = clinicalAreas[i];
-      const areaTally = this.countArea(area === null || area === undefined || area === '' ? UNKNOWN_CLINICAL_AREA : area);
       const doc = this.countDocument(documentNumberAt(batch, i, this.documentNumbers));
+      const areaTally = this.countArea(area === null || area === undefined || area === '' ? UNKNOWN_CLINICAL_AREA : area, doc);
       const touched =
         sessionIdBytes === undefined
           ? this.sessions.click(batch.sessionIds[i] as string, ts, doc.index, areaTally.index)
@@ -156,9 +159,14 @@ export class ColdDayAccumulator {
     return this.seenIds;
   }
 
-  private countArea(clinicalArea: string): AreaTally {
-    let area = this.areas.get(clinicalArea);
-    if (area === undefined) this.areas.set(clinicalArea, (area = { index: this.areas.size, clicks: 0, sessions: 0 }));
+  /** A document's events nearly always carry one area: its last one is checked before the map. */
+  private countArea(clinicalArea: string, doc: DocumentTally): AreaTally {
+    let area = doc.lastArea;
+    if (area === null || area.name !== clinicalArea) {
+      let known = this.areas.get(clinicalArea);
+      if (known === undefined) this.areas.set(clinicalArea, (known = { name: clinicalArea, index: this.areas.size, clicks: 0, sessions: 0 }));
+      doc.lastArea = area = known;
+    }
     area.clicks++;
     return area;
   }
@@ -166,7 +174,7 @@ export class ColdDayAccumulator {
   private countDocument(index: number): DocumentTally {
     let doc = this.documents[index];
     if (doc === undefined) {
-      doc = { index, clicks: 0, sessions: 0, titleTs: Number.NEGATIVE_INFINITY, titleRef: -1, title: null };
+      doc = { index, clicks: 0, sessions: 0, titleTs: Number.NEGATIVE_INFINITY, titleRef: -1, title: null, lastArea: null };
       this.documents[index] = doc;
     }
     doc.clicks++;
