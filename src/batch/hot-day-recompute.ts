@@ -65,7 +65,7 @@ export function hotDayInput(day: string, settings: MartSettings): HotDayInput {
  * the cold path), per event_date as in the cold path: a duplicate carries its original's
  * event_ts, so it is filed under the same date.
  *
- * Memory: each event from an hour before D to the end of D is kept as ~34 B of columns
+ * Memory: each event from an hour before D to the end of D is kept as 22 B of columns
  * (DayRecords), plus the dedup set of each date while it is read and the numbering of sessions.
  * Events of D−2 and D−1 before that hour are reduced on arrival to clicks per (area, minute) and
  * the latest instant per (area, session) pair; events of D+1 only count for sessions seen in D.

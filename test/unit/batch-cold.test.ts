@@ -1,12 +1,14 @@
 // The batch path against the reference evaluator on the mart suite: cold marts per event_date
 // from batches of 1000 with duplicates re-added, and the hot recompute of the 23-hour DST day.
 import { describe, expect, it } from 'vitest';
+import { columnsOf } from '../../src/batch/click-columns.ts';
 import { ColdDayAccumulator } from '../../src/batch/cold-day-accumulator.ts';
 import { HotDayRecompute, hotDayInput, recomputeHotDay } from '../../src/batch/hot-day-recompute.ts';
 import { evaluateColdMarts, evaluateHotMarts } from '../../src/marts/reference-evaluator.ts';
 import { endOfLocalDay, localDate, startOfLocalDay } from '../../src/marts/time-zone.ts';
-import type { ClickEvent, ColdMartRows, HotMartRows } from '../../src/marts/types.ts';
+import type { ClickEvent, ColdMartRows } from '../../src/marts/types.ts';
 import { buildMartSuite } from '../fixtures/mart-suite.ts';
+import { hotRowsOfDay } from '../support/hot-rows-of-day.ts';
 
 const suite = buildMartSuite();
 const events = suite.expected.allValidEvents;
@@ -130,12 +132,7 @@ describe('ColdDayAccumulator on the mart suite', () => {
     for (const batch of batchesOf(withDuplicates(events), 1000)) {
       byEvents.add(batch);
       byColumns.addColumns({
-        numRows: batch.length,
-        eventIds: batch.map((e) => e.eventId),
-        eventTs: Float64Array.from(batch, (e) => e.eventTs),
-        sessionIds: batch.map((e) => e.sessionId),
-        documentIds: batch.map((e) => e.documentId),
-        titles: batch.map((e) => e.title),
+        ...columnsOf(batch),
         // As a foreign file may store the unknown area: null or ''.
         clinicalAreas: batch.map((e, i) => (e.clinicalArea === 'unknown' ? (i % 2 === 0 ? null : '') : e.clinicalArea)),
       });
@@ -149,16 +146,6 @@ describe('ColdDayAccumulator on the mart suite', () => {
     expect(new ColdDayAccumulator('2026-03-10', zone).rows()).toEqual({ sessionAnalysis: [], dailyTraffic: [], clinicalAreas: [], popularDocuments: [] });
   });
 });
-
-function hotRowsOfDay(rows: HotMartRows, start: number, end: number): HotMartRows {
-  const inDay = (ts: number): boolean => ts >= start && ts < end;
-  return {
-    traffic: rows.traffic.filter((r) => inDay(r.eventMinute)),
-    topDocs: rows.topDocs.filter((r) => inDay(r.snapshotTs)),
-    clinicalTrend: rows.clinicalTrend.filter((r) => inDay(r.snapshotTs)),
-    anomalies: rows.anomalies.filter((r) => inDay(r.detectedTs)),
-  };
-}
 
 describe('recomputeHotDay', () => {
   const day = '2026-03-08';

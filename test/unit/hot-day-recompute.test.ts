@@ -3,11 +3,13 @@
 // that cross midnight and burst into anomaly episodes, events sharing a millisecond with
 // different titles (the event_id tie-break), duplicates with other fields, and DST days.
 import { describe, expect, it } from 'vitest';
+import { columnsOf } from '../../src/batch/click-columns.ts';
 import { HotDayRecompute, hotDayInput } from '../../src/batch/hot-day-recompute.ts';
 import { evaluateHotMarts } from '../../src/marts/reference-evaluator.ts';
 import { endOfLocalDay, localDate, startOfLocalDay } from '../../src/marts/time-zone.ts';
 import { DEFAULT_MART_SETTINGS } from '../../src/marts/types.ts';
 import type { ClickEvent, HotMartRows, MartSettings } from '../../src/marts/types.ts';
+import { hotRowsOfDay } from '../support/hot-rows-of-day.ts';
 
 /** Mulberry32: a small seeded generator, so that a failure can be replayed from its seed. */
 function random(seed: number): () => number {
@@ -77,16 +79,7 @@ function shuffled<T>(list: readonly T[], seed: number): T[] {
 }
 
 function expectedOfDay(events: readonly ClickEvent[], day: string, settings: MartSettings): HotMartRows {
-  const all = evaluateHotMarts(events, settings);
-  const start = startOfLocalDay(day, settings.timeZone);
-  const end = endOfLocalDay(day, settings.timeZone);
-  const inDay = (ts: number): boolean => ts >= start && ts < end;
-  return {
-    traffic: all.traffic.filter((r) => inDay(r.eventMinute)),
-    topDocs: all.topDocs.filter((r) => inDay(r.snapshotTs)),
-    clinicalTrend: all.clinicalTrend.filter((r) => inDay(r.snapshotTs)),
-    anomalies: all.anomalies.filter((r) => inDay(r.detectedTs)),
-  };
+  return hotRowsOfDay(evaluateHotMarts(events, settings), startOfLocalDay(day, settings.timeZone), endOfLocalDay(day, settings.timeZone));
 }
 
 /**
@@ -175,12 +168,7 @@ describe('HotDayRecompute.addColumns', () => {
     byObjects.add(events);
     const byColumns = new HotDayRecompute(day, DEFAULT_MART_SETTINGS);
     byColumns.addColumns({
-      numRows: events.length,
-      eventIds: events.map((e) => e.eventId),
-      eventTs: Float64Array.from(events, (e) => e.eventTs),
-      sessionIds: events.map((e) => e.sessionId),
-      documentIds: events.map((e) => e.documentId),
-      titles: events.map((e) => e.title),
+      ...columnsOf(events),
       clinicalAreas: events.map((e, i) => (e.clinicalArea !== 'unknown' ? e.clinicalArea : i % 2 === 0 ? null : '')),
     });
     expect(byColumns.rows()).toEqual(byObjects.rows());

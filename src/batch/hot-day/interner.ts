@@ -1,6 +1,6 @@
 // Numbers distinct strings 0, 1, 2, … in order of first sight, so that the hot recompute's
 // columns and pair keys hold small integers instead of strings. For the few distinct values of
-// documents, titles and areas; sessions, millions a day, use the more compact StringNumbering.
+// titles and areas; sessions (millions a day) use StringNumbering, documents DocumentNumbering.
 
 /** What the mart computations need of a numbering. */
 export interface Numbering {
@@ -28,25 +28,9 @@ export class Interner implements Numbering {
     return n;
   }
 
-  /** The number of value, or −1 when it was never interned. */
-  lookup(value: string): number {
-    return this.numbers.get(value) ?? -1;
-  }
-
   name(n: number): string {
     const value = this.names[n];
     if (value === undefined) throw new RangeError(`no interned value number ${n}`);
     return value;
-  }
-
-  /**
-   * Ranks of every number under `compare`: rank[n] orders value n among all values, so that a
-   * hot loop compares two integers instead of two strings.
-   */
-  ranks(compare: (a: string, b: string) => number): Int32Array {
-    const order = this.names.map((_, n) => n).sort((a, b) => compare(this.names[a] as string, this.names[b] as string));
-    const rank = new Int32Array(this.names.length);
-    order.forEach((n, r) => (rank[n] = r));
-    return rank;
   }
 }
