@@ -1,7 +1,6 @@
 // A batch of archived events as columns, the way the Parquet reader decodes them: the batch
 // cores read these directly rather than one ClickEvent object per row.
-import type { ClickEvent } from '../marts/types.ts';
-import type { Utf8Column } from '../io/lake/parquet-events.ts';
+import type { ClickEvent, Utf8Column } from '../marts/types.ts';
 import type { DocumentNumbering } from './document-numbering.ts';
 /**
  * Events as columns, row i across the arrays (the archive reader's batches have this shape).

@@ -22,6 +22,12 @@ export interface MessagePosition {
   readonly offset: string;
 }
 
+/** A text column's UTF-8 bytes, as a columnar reader holds them: value i is bytes[offsets[i] … offsets[i + 1]). */
+export interface Utf8Column {
+  readonly bytes: Uint8Array;
+  readonly offsets: Int32Array;
+}
+
 /** One message as read from a source, before parsing. */
 export interface RawMessage extends MessagePosition {
   /** JSON text or bytes (Kafka/file), or an already-decoded record (Parquet). */

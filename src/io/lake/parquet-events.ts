@@ -34,7 +34,7 @@ import {
   writeParquet,
 } from 'parquet-wasm';
 import type { RecordBatch as WasmRecordBatch, WriterProperties } from 'parquet-wasm';
-import type { ClickEvent } from '../../marts/types.ts';
+import type { ClickEvent, Utf8Column } from '../../marts/types.ts';
 import { UNKNOWN_CLINICAL_AREA } from '../../marts/types.ts';
 
 /** A ClickEvent plus, when it came from Kafka, where it was read (kept as provenance). */
@@ -395,12 +395,6 @@ function rowError(row: number, message: string): RangeError {
 
 /** Bits of ParquetEventBatch.missing: which required value of a row was null in the file. */
 export const MISSING = { eventId: 1, eventTs: 2, sessionId: 4, documentId: 8 } as const;
-
-/** A text column's UTF-8 bytes: value i is bytes[offsets[i] … offsets[i + 1]). */
-export interface Utf8Column {
-  readonly bytes: Uint8Array;
-  readonly offsets: Int32Array;
-}
 
 /** One row group, or a slice of one (its tail when reading starts inside it; see sliceRows), as columns. */
 export interface ParquetEventBatch {
