@@ -196,12 +196,11 @@ export class HotDayRecompute {
 
   /**
    * Makes room for the events of D, e.g. from the archive's object names (namedMessageCount),
-   * before they are added: at 10M events, growing the columns and D's dedup table as they fill
+   * just before D is read: at 10M events, growing the columns and D's dedup table as they fill
    * would copy them several times and leave up to a quarter of the columns unused.
    */
   reserve(eventsOfDay: number): void {
-    // The hour before D comes on top: about 1/24 of a day like D.
-    this.records.reserve(Math.ceil(eventsOfDay * (1 + (this.input.dayStart - this.recordFrom) / (this.input.dayEnd - this.input.dayStart))));
+    this.records.reserve(this.records.length + eventsOfDay);
     const day = this.dates.indexOf(this.day);
     if (this.idSets[day]?.size === 0) this.idSets[day] = new EventIdSet(eventsOfDay);
   }

@@ -2,9 +2,8 @@
 // under curated/event_date=D/, one Parquet row group at a time, so memory holds one object's
 // bytes and one row group, decoded a slice at a time — never a day's rows. Deduplication by event_id is left to the
 // consumer (the batch cores keep the first occurrence), so that it happens once, in one place.
-import type { ClickEvent } from '../../marts/types.ts';
 import type { Lake, LakeObject } from './lake.ts';
-import { readParquetRowGroups, toClickEvents } from './parquet-events.ts';
+import { readParquetRowGroups } from './parquet-events.ts';
 import type { ParquetEventBatch } from './parquet-events.ts';
 
 export const ARCHIVE_ROOT = 'curated/';
@@ -80,45 +79,40 @@ export async function listArchiveDates(lake: Lake): Promise<string[]> {
 }
 
 /**
- * Yields the events of the given dates, in date order then archive order, in batches of at most
- * ARCHIVE_BATCH_ROWS rows (duplicates included). `stats` is updated as it goes. Stopping the loop early (break,
+ * Yields the rows of the given dates, in date order then archive order, as the Parquet reader
+ * decodes them: columns (no ClickEvent per row), batches of at most ARCHIVE_BATCH_ROWS rows,
+ * duplicates included. Files tidemark did not write may hold nulls in required columns: see
+ * ParquetEventBatch.missing. `stats` is updated as it goes. Stopping the loop early (break,
  * throw) releases the current reader.
  */
-export async function* readArchiveDays(lake: Lake, dates: readonly string[], stats?: LakeReadStats): AsyncGenerator<ClickEvent[]> {
-  for await (const batch of readArchiveBatches(lake, dates, stats)) yield toClickEvents(batch);
+export async function* readArchiveBatches(lake: Lake, dates: readonly string[], stats?: LakeReadStats): AsyncGenerator<ParquetEventBatch> {
+  for (const date of dates) yield* readArchiveObjects(lake, await listArchiveObjects(lake, date), stats);
 }
 
-/**
- * readArchiveDays' batches as the Parquet reader decodes them (columns, no ClickEvent per row),
- * for consumers that read the columns directly. Files tidemark did not write may hold nulls in
- * required columns: see ParquetEventBatch.missing.
- */
-export async function* readArchiveBatches(lake: Lake, dates: readonly string[], stats?: LakeReadStats): AsyncGenerator<ParquetEventBatch> {
-  for (const date of dates) {
-    const objects = await listArchiveObjects(lake, date);
-    // The next object is fetched while this one is decoded: the GET's network wait (and the
-    // server's work) overlaps the decoding instead of adding to it. One object ahead only, so
-    // memory holds at most two objects' bytes.
-    let next = objects.length > 0 ? prefetch(lake, (objects[0] as LakeObject).key) : undefined;
-    for (const [i, object] of objects.entries()) {
-      const body = await (next as Promise<Uint8Array | null>);
-      next = i + 1 < objects.length ? prefetch(lake, (objects[i + 1] as LakeObject).key) : undefined;
-      // Listed then gone: an object replaced between list and get has a new name only when its
-      // offset range changed, which the writer never does; a missing one is a broken archive.
-      if (body === null) throw new Error(`archive object ${object.key} disappeared while reading ${date}`);
+/** readArchiveBatches for objects already listed (listArchiveObjects), in the order given. */
+export async function* readArchiveObjects(lake: Lake, objects: readonly LakeObject[], stats?: LakeReadStats): AsyncGenerator<ParquetEventBatch> {
+  // The next object is fetched while this one is decoded: the GET's network wait (and the
+  // server's work) overlaps the decoding instead of adding to it. One object ahead only, so
+  // memory holds at most two objects' bytes.
+  let next = objects.length > 0 ? prefetch(lake, (objects[0] as LakeObject).key) : undefined;
+  for (const [i, object] of objects.entries()) {
+    const body = await (next as Promise<Uint8Array | null>);
+    next = i + 1 < objects.length ? prefetch(lake, (objects[i + 1] as LakeObject).key) : undefined;
+    // Listed then gone: an object replaced between list and get has a new name only when its
+    // offset range changed, which the writer never does; a missing one is a broken archive.
+    if (body === null) throw new Error(`archive object ${object.key} disappeared while it was being read`);
+    if (stats !== undefined) {
+      stats.objects++;
+      stats.bytes += body.byteLength;
+    }
+    let group = -1;
+    for await (const batch of readParquetRowGroups(body, { sliceRows: ARCHIVE_BATCH_ROWS })) {
       if (stats !== undefined) {
-        stats.objects++;
-        stats.bytes += body.byteLength;
+        if (batch.rowGroup !== group) stats.rowGroups++; // a group's slices come one after another
+        group = batch.rowGroup;
+        stats.rows += batch.numRows;
       }
-      let group = -1;
-      for await (const batch of readParquetRowGroups(body, { sliceRows: ARCHIVE_BATCH_ROWS })) {
-        if (stats !== undefined) {
-          if (batch.rowGroup !== group) stats.rowGroups++; // a group's slices come one after another
-          group = batch.rowGroup;
-          stats.rows += batch.numRows;
-        }
-        yield batch;
-      }
+      yield batch;
     }
   }
 }

@@ -4,7 +4,7 @@
 // one, never an empty, partial or doubled day. lake_days is updated in the same transaction.
 import { ColdDayAccumulator } from '../../batch/cold-day-accumulator.ts';
 import type { Lake } from '../../io/lake/lake.ts';
-import { emptyReadStats, listArchiveObjects, namedMessageCount, readArchiveBatches } from '../../io/lake/lake-day-reader.ts';
+import { emptyReadStats, listArchiveObjects, namedMessageCount, readArchiveObjects } from '../../io/lake/lake-day-reader.ts';
 import { assertRequiredPresent } from '../../io/lake/parquet-events.ts';
 import type { LakeReadStats } from '../../io/lake/lake-day-reader.ts';
 import { deleteColdDay, insertColdRows, lockColdMarts, markDayComputed } from '../../io/mart-store/cold-mart-store.ts';
@@ -40,7 +40,7 @@ export async function computeColdDay(
   const totalBytes = objects.reduce((n, o) => n + o.size, 0);
   const accumulator = new ColdDayAccumulator(date, timeZone, namedMessageCount(objects));
   const read = emptyReadStats();
-  for await (const batch of readArchiveBatches(lake, [date], read)) {
+  for await (const batch of readArchiveObjects(lake, objects, read)) {
     assertRequiredPresent(batch);
     accumulator.addColumns(batch);
     throwIfCancelled(signal, 'cold', date);

@@ -21,7 +21,7 @@ import { diffCounts, diffHotMarts } from '../../batch/reconcile-diff.ts';
 import type { DiffCounts, HotMartDiffs } from '../../batch/reconcile-diff.ts';
 import type { Queryable } from '../../io/db/database.ts';
 import { toSqlTimestamp } from '../../io/hot-sink/timestamps.ts';
-import { emptyReadStats, listArchiveObjects, namedMessageCount, readArchiveBatches } from '../../io/lake/lake-day-reader.ts';
+import { emptyReadStats, listArchiveObjects, namedMessageCount, readArchiveObjects } from '../../io/lake/lake-day-reader.ts';
 import { assertRequiredPresent } from '../../io/lake/parquet-events.ts';
 import { lockHotMarts, readHotRows, replaceHotRows } from '../../io/mart-store/hot-mart-store.ts';
 import { streamWatermarks } from '../../io/mart-store/watermarks.ts';
@@ -63,11 +63,12 @@ export function createReconcileStep(deps: DayStepDeps): DayStep {
     throwIfCancelled(signal, 'reconcile', date);
 
     const recompute = new HotDayRecompute(date, marts);
-    recompute.reserve(namedMessageCount(await listArchiveObjects(deps.lake, date)));
     const read = emptyReadStats();
     const dates = [...recompute.input.requiredDates, recompute.input.continuationDate];
     for (const archiveDate of dates) {
-      for await (const batch of readArchiveBatches(deps.lake, [archiveDate], read)) {
+      const objects = await listArchiveObjects(deps.lake, archiveDate);
+      if (archiveDate === date) recompute.reserve(namedMessageCount(objects));
+      for await (const batch of readArchiveObjects(deps.lake, objects, read)) {
         assertRequiredPresent(batch);
         recompute.addColumns(batch);
         throwIfCancelled(signal, 'reconcile', date);
