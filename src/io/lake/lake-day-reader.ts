@@ -3,7 +3,8 @@
 // bytes and one row group, decoded a slice at a time — never a day's rows. Deduplication by event_id is left to the
 // consumer (the batch cores keep the first occurrence), so that it happens once, in one place.
 import type { Lake, LakeObject } from './lake.ts';
-import { readParquetRowGroups } from './parquet-events.ts';
+import { decodeSlices, rowGroupTable } from './parquet-events.ts';
+import { ParquetReadThread } from './parquet-read-thread.ts';
 import type { ParquetEventBatch } from './parquet-events.ts';
 
 export const ARCHIVE_ROOT = 'curated/';
@@ -89,39 +90,47 @@ export async function* readArchiveBatches(lake: Lake, dates: readonly string[], 
   for (const date of dates) yield* readArchiveObjects(lake, await listArchiveObjects(lake, date), stats);
 }
 
-/** readArchiveBatches for objects already listed (listArchiveObjects), in the order given. */
+/**
+ * readArchiveBatches for objects already listed (listArchiveObjects), in the order given. The
+ * Parquet decoding runs on a worker thread (ParquetReadThread) while the caller computes.
+ */
 export async function* readArchiveObjects(lake: Lake, objects: readonly LakeObject[], stats?: LakeReadStats): AsyncGenerator<ParquetEventBatch> {
-  // The next object is fetched while this one is decoded: the GET's network wait (and the
-  // server's work) overlaps the decoding instead of adding to it. One object ahead only, so
-  // memory holds at most two objects' bytes.
-  let next = objects.length > 0 ? prefetch(lake, (objects[0] as LakeObject).key) : undefined;
-  for (const [i, object] of objects.entries()) {
-    const body = await (next as Promise<Uint8Array | null>);
-    next = i + 1 < objects.length ? prefetch(lake, (objects[i + 1] as LakeObject).key) : undefined;
+  const thread = new ParquetReadThread();
+  // The worker is kept one object ahead: it gets object i + 1's bytes as soon as they arrive,
+  // while its groups of object i are still being consumed, so it never waits at a boundary.
+  // Fetching stays here (network I/O, not CPU), one object ahead of the worker.
+  let sent = 0;
+  const sendNext = async (): Promise<void> => {
+    if (sent >= objects.length) return;
+    const object = objects[sent++] as LakeObject;
     // Listed then gone: an object replaced between list and get has a new name only when its
     // offset range changed, which the writer never does; a missing one is a broken archive.
+    const body = await lake.get(object.key);
     if (body === null) throw new Error(`archive object ${object.key} disappeared while it was being read`);
     if (stats !== undefined) {
       stats.objects++;
       stats.bytes += body.byteLength;
     }
-    let group = -1;
-    for await (const batch of readParquetRowGroups(body, { sliceRows: ARCHIVE_BATCH_ROWS })) {
-      if (stats !== undefined) {
-        if (batch.rowGroup !== group) stats.rowGroups++; // a group's slices come one after another
-        group = batch.rowGroup;
-        stats.rows += batch.numRows;
+    thread.enqueue(body, false);
+  };
+  try {
+    await sendNext();
+    for (let i = 0; i < objects.length; i++) {
+      const ahead = sendNext();
+      ahead.catch(() => undefined); // awaited below; the loop may stop before it gets there
+      for (let decoded = await thread.next(); decoded !== null; decoded = await thread.next()) {
+        if (stats !== undefined) {
+          stats.rowGroups++;
+          stats.rows += decoded.rows;
+        }
+        const table = rowGroupTable(decoded.ipc, decoded.group, decoded.rows);
+        yield* decodeSlices(table, decoded.group, decoded.groupStart, 0, ARCHIVE_BATCH_ROWS, decoded.dictionaries);
       }
-      yield batch;
+      await ahead;
     }
+  } finally {
+    await thread.close();
   }
-}
-
-/** lake.get, with its failure marked as handled until awaited: the loop may stop before it gets there. */
-function prefetch(lake: Lake, key: string): Promise<Uint8Array | null> {
-  const body = lake.get(key);
-  body.catch(() => undefined);
-  return body;
 }
 
 export function emptyReadStats(): LakeReadStats {

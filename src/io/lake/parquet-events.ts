@@ -36,6 +36,8 @@ import {
 import type { RecordBatch as WasmRecordBatch, WriterProperties } from 'parquet-wasm';
 import type { ClickEvent, Utf8Column } from '../../marts/types.ts';
 import { UNKNOWN_CLINICAL_AREA } from '../../marts/types.ts';
+import { encodeTextDictionary } from './text-dictionary.ts';
+import type { TextDictionary } from './text-dictionary.ts';
 
 /** A ClickEvent plus, when it came from Kafka, where it was read (kept as provenance). */
 export type ArchiveRow = ClickEvent & { readonly partition?: number; readonly offset?: string };
@@ -451,6 +453,11 @@ export interface ReadOptions {
    * scavenge, get promoted and pile up as old-generation garbage until a full collection.
    */
   readonly sliceRows?: number;
+  /**
+   * Whether to read kafka_partition and kafka_offset (default true). The batch recomputes never
+   * look at them, and decoding 10M offsets into decimal strings cost them ~1.5 s a day.
+   */
+  readonly provenance?: boolean;
 }
 
 const REQUIRED_COLUMNS = [
@@ -482,42 +489,137 @@ export async function* readParquetRowGroups(
   if (!Number.isSafeInteger(sliceRows) || sliceRows < 1) {
     throw new RangeError(`sliceRows must be a positive integer, got ${sliceRows}`);
   }
-  const blob = file instanceof Uint8Array ? new Blob([file as Uint8Array<ArrayBuffer>]) : file;
-  const parquet = await ParquetFile.fromFile(blob);
+  const opened = await openParquetFile(file, options.provenance ?? true);
   try {
-    const columns = presentColumns(parquet);
-    const groupRows = rowGroupSizes(parquet);
     let groupStart = 0;
-    for (let group = 0; group < groupRows.length; group++) {
-      const rows = groupRows[group] as number;
+    for (let group = 0; group < opened.groupRows.length; group++) {
+      const rows = opened.groupRows[group] as number;
       const groupEnd = groupStart + rows;
       if (groupEnd > startRow && rows > 0) {
         // Delegating to a generator of its own scopes the Arrow table to this group: it is
         // unreachable before the next group is read, instead of held across that read.
-        yield* decodeSlices(await readGroup(parquet, group, rows, columns), group, groupStart, Math.max(0, startRow - groupStart), sliceRows);
+        const table = rowGroupTable(await readRowGroupIpc(opened, group), group, rows);
+        yield* decodeSlices(table, group, groupStart, Math.max(0, startRow - groupStart), sliceRows);
       }
       groupStart = groupEnd;
     }
   } finally {
-    parquet.free();
+    opened.parquet.free();
   }
 }
 
-/** One row group from the WebAssembly reader into JavaScript-side Arrow columns; the WebAssembly table is consumed. */
-async function readGroup(parquet: ParquetFile, group: number, rows: number, columns: string[]): Promise<ArrowTable> {
+/** A Parquet file opened for reading its curated-event columns one row group at a time. */
+export interface OpenedParquet {
+  readonly parquet: ParquetFile;
+  /** The known columns the file has (required ones checked). */
+  readonly columns: string[];
+  /** Rows of each row group, from the footer. */
+  readonly groupRows: number[];
+}
+
+/**
+ * Opens a file and checks its schema (ParquetSchemaError when a required column is missing);
+ * the caller frees `parquet`. `provenance`: whether to read kafka_partition / kafka_offset.
+ */
+export async function openParquetFile(file: Blob | Uint8Array, provenance: boolean): Promise<OpenedParquet> {
+  const blob = file instanceof Uint8Array ? new Blob([file as Uint8Array<ArrayBuffer>]) : file;
+  const parquet = await ParquetFile.fromFile(blob);
+  try {
+    return { parquet, columns: presentColumns(parquet, provenance), groupRows: rowGroupSizes(parquet) };
+  } catch (error) {
+    parquet.free();
+    throw error;
+  }
+}
+
+/**
+ * One row group decoded by the WebAssembly reader, as an Arrow IPC stream: the part of reading
+ * that can run on another thread (the bytes are transferable), see parquet-read-thread.ts.
+ */
+export async function readRowGroupIpc(opened: OpenedParquet, group: number): Promise<Uint8Array> {
   // batchSize = the whole group: one Arrow batch per column instead of chunks of 1024.
-  const wasmTable = await parquet.read({ rowGroups: [group], batchSize: rows, columns });
-  const table = tableFromIPC(wasmTable.intoIPCStream());
+  const rows = opened.groupRows[group] as number;
+  const wasmTable = await opened.parquet.read({ rowGroups: [group], batchSize: rows, columns: opened.columns });
+  return wasmTable.intoIPCStream(); // consumes the WebAssembly table
+}
+
+/** A row group's IPC stream as JavaScript-side Arrow columns (views on the bytes, no copy). */
+export function rowGroupTable(ipc: Uint8Array, group: number, rows: number): ArrowTable {
+  const table = tableFromIPC(ipc);
   if (table.numRows !== rows) {
     throw new Error(`row group ${group}: footer says ${rows} rows, the reader returned ${table.numRows}`);
   }
   return table;
 }
 
-function* decodeSlices(table: ArrowTable, group: number, groupStart: number, skip: number, sliceRows: number): Generator<ParquetEventBatch> {
+/**
+ * The title and clinical_area columns of a row group dictionary-encoded (see text-dictionary.ts),
+ * where they are plain UTF-8 in one chunk (always, for the archive): the read thread computes
+ * these next to the IPC stream, and decodeSlices then decodes only the distinct values.
+ */
+export interface GroupDictionaries {
+  readonly title?: TextDictionary;
+  readonly clinicalArea?: TextDictionary;
+}
+
+export function encodeGroupDictionaries(table: ArrowTable): GroupDictionaries {
+  const encode = (name: string): TextDictionary | undefined => {
+    const vector = table.getChild(name);
+    if (vector === null || !DataType.isUtf8(vector.type as DataType) || vector.data.length !== 1) return undefined;
+    const data = vector.data[0] as Data;
+    const offsets = (data.valueOffsets as Int32Array).subarray(data.offset, data.offset + data.length + 1);
+    const valid = validity(data);
+    const isNull = valid === null ? null : (row: number): boolean => !isValid(valid, data.offset + row);
+    return encodeTextDictionary(data.values as Uint8Array, offsets, data.length, isNull);
+  };
+  const title = encode(COLUMN.title);
+  const clinicalArea = encode(COLUMN.clinicalArea);
+  return { ...(title === undefined ? {} : { title }), ...(clinicalArea === undefined ? {} : { clinicalArea }) };
+}
+
+/** The distinct values of a dictionary as strings, once per row group. */
+interface DecodedDictionary {
+  readonly codes: Int32Array;
+  readonly values: readonly string[];
+}
+
+function decodeDictionary(dictionary: TextDictionary | undefined): DecodedDictionary | null {
+  if (dictionary === undefined) return null;
+  const text = Buffer.from(dictionary.bytes.buffer, dictionary.bytes.byteOffset, dictionary.bytes.byteLength);
+  const values = Array.from({ length: dictionary.offsets.length - 1 }, (_, c) =>
+    text.toString('utf8', dictionary.offsets[c] as number, dictionary.offsets[c + 1] as number),
+  );
+  return { codes: dictionary.codes, values };
+}
+
+/**
+ * A row group's table as batches of at most sliceRows rows, from row `skip` of the group;
+ * groupStart is the file-wide index of the group's first row. With `dictionaries` (of this
+ * table), titles and areas are taken from them instead of decoded per row.
+ */
+export function* decodeSlices(
+  table: ArrowTable,
+  group: number,
+  groupStart: number,
+  skip: number,
+  sliceRows: number,
+  dictionaries: GroupDictionaries = {},
+): Generator<ParquetEventBatch> {
+  const decoded = { title: decodeDictionary(dictionaries.title), clinicalArea: decodeDictionary(dictionaries.clinicalArea) };
   for (let from = skip; from < table.numRows; from += sliceRows) {
-    yield decodeGroup(table, group, groupStart + from, from, Math.min(sliceRows, table.numRows - from));
+    yield decodeGroup(table, group, groupStart + from, from, Math.min(sliceRows, table.numRows - from), decoded);
   }
+}
+
+/** Rows [skip, skip + count) of a dictionary-encoded column as their (shared) strings. */
+function dictionaryText(dictionary: DecodedDictionary, skip: number, count: number): (string | null)[] {
+  const out = new Array<string | null>(count);
+  const { codes, values } = dictionary;
+  for (let i = 0; i < count; i++) {
+    const code = codes[skip + i] as number;
+    out[i] = code < 0 ? null : (values[code] as string);
+  }
+  return out;
 }
 
 /** Row count of every row group, from the footer (nothing else is read). */
@@ -538,7 +640,7 @@ function rowGroupSizes(parquet: ParquetFile): number[] {
 }
 
 /** Which known columns the file has; fails early when a required one is missing. */
-function presentColumns(parquet: ParquetFile): string[] {
+function presentColumns(parquet: ParquetFile, provenance: boolean): string[] {
   const schema = tableFromIPC(parquet.schema().intoIPCStream()).schema;
   const names = new Set(schema.fields.map((f) => f.name));
   const missing = REQUIRED_COLUMNS.filter((c) => !names.has(c));
@@ -547,11 +649,18 @@ function presentColumns(parquet: ParquetFile): string[] {
       `not a curated-events file: missing column(s) ${missing.join(', ')}; it has ${[...names].join(', ') || 'no columns'}`,
     );
   }
-  return KNOWN_COLUMNS.filter((c) => names.has(c));
+  return (provenance ? KNOWN_COLUMNS : REQUIRED_COLUMNS).filter((c) => names.has(c));
 }
 
 /** Rows [skip, skip + numRows) of a row group's table as one batch. */
-function decodeGroup(table: ArrowTable, rowGroup: number, firstRow: number, skip: number, numRows: number): ParquetEventBatch {
+function decodeGroup(
+  table: ArrowTable,
+  rowGroup: number,
+  firstRow: number,
+  skip: number,
+  numRows: number,
+  dictionaries: { readonly title: DecodedDictionary | null; readonly clinicalArea: DecodedDictionary | null },
+): ParquetEventBatch {
   const missingState: MissingState = { mask: null, numRows };
   const column = (name: string): Vector => table.getChild(name) as Vector;
 
@@ -571,8 +680,12 @@ function decodeGroup(table: ArrowTable, rowGroup: number, firstRow: number, skip
       : documentIdKind === 'text'
         ? decodeText(documentColumn, COLUMN.documentId, skip, numRows, missingState, MISSING.documentId)
         : decodeIntegers(documentColumn, COLUMN.documentId, skip, numRows, missingState, MISSING.documentId);
-  const titles = decodeNullableText(column(COLUMN.title), COLUMN.title, skip, numRows);
-  const clinicalAreas = decodeNullableText(column(COLUMN.clinicalArea), COLUMN.clinicalArea, skip, numRows);
+  const titles =
+    dictionaries.title === null ? decodeNullableText(column(COLUMN.title), COLUMN.title, skip, numRows) : dictionaryText(dictionaries.title, skip, numRows);
+  const clinicalAreas =
+    dictionaries.clinicalArea === null
+      ? decodeNullableText(column(COLUMN.clinicalArea), COLUMN.clinicalArea, skip, numRows)
+      : dictionaryText(dictionaries.clinicalArea, skip, numRows);
 
   const partitionColumn = table.getChild(COLUMN.kafkaPartition);
   const offsetColumn = table.getChild(COLUMN.kafkaOffset);

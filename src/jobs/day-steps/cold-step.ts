@@ -76,6 +76,7 @@ export function createColdStep(deps: DayStepDeps): DayStep {
     await assertArchiveComplete(deps.db, date, timeZone);
     const started = deps.clock();
     const computed = await computeColdDay(deps.lake, date, timeZone, signal, onProgress);
+    const read = deps.clock();
     // The last moment a cancel can still leave the day untouched: the replace below is short and
     // all-or-nothing, so it is not interrupted.
     throwIfCancelled(signal, 'cold', date);
@@ -93,7 +94,9 @@ export function createColdStep(deps: DayStepDeps): DayStep {
       return Object.values(deleted).reduce((a, b) => a + b, 0);
     });
     onProgress?.(1);
-    const result = { ...summary, rows_replaced: replaced, duration_ms: deps.clock() - started };
+    // Where the time went: reading + computing, then writing (which also makes the session rows).
+    const finished = deps.clock();
+    const result = { ...summary, rows_replaced: replaced, read_ms: read - started, write_ms: finished - read, duration_ms: finished - started };
     deps.log.info('cold marts replaced', { date, ...result });
     return { summary: result };
   };

@@ -62,13 +62,14 @@ export function createReconcileStep(deps: DayStepDeps): DayStep {
     await assertStreamPassed(deps.db, date, end);
     throwIfCancelled(signal, 'reconcile', date);
 
+    const started = deps.clock();
     const recompute = new HotDayRecompute(date, marts);
-    const read = emptyReadStats();
+    const readStats = emptyReadStats();
     const dates = [...recompute.input.requiredDates, recompute.input.continuationDate];
     for (const archiveDate of dates) {
       const objects = await listArchiveObjects(deps.lake, archiveDate);
       if (archiveDate === date) recompute.reserve(namedMessageCount(objects));
-      for await (const batch of readArchiveObjects(deps.lake, objects, read)) {
+      for await (const batch of readArchiveObjects(deps.lake, objects, readStats)) {
         assertRequiredPresent(batch);
         recompute.addColumns(batch);
         throwIfCancelled(signal, 'reconcile', date);
@@ -76,7 +77,9 @@ export function createReconcileStep(deps: DayStepDeps): DayStep {
       recompute.dateRead(archiveDate);
     }
     onProgress?.(0.5);
+    const read = deps.clock();
     const recomputed = recompute.rows();
+    const computed = deps.clock();
     throwIfCancelled(signal, 'reconcile', date);
 
     const apply = async (tx: Queryable): Promise<{ counts: DiffCounts[]; late: number }> => {
@@ -99,7 +102,16 @@ export function createReconcileStep(deps: DayStepDeps): DayStep {
     const { counts, late } = dryRun ? await apply(deps.db) : await deps.db.transaction(apply);
     onProgress?.(1);
 
-    const summary: Record<string, string | number | boolean | null> = { dry_run: dryRun, events_read: read.rows, late_events: late };
+    const finished = deps.clock();
+    const summary: Record<string, string | number | boolean | null> = {
+      dry_run: dryRun,
+      events_read: readStats.rows,
+      late_events: late,
+      // Where the time went: reading the archive, sweeping the day, diffing + writing.
+      read_ms: read - started,
+      compute_ms: computed - read,
+      write_ms: finished - computed,
+    };
     for (const c of counts) {
       summary[`${c.mart}.compared`] = c.rowsCompared;
       summary[`${c.mart}.changed`] = c.rowsChanged;
