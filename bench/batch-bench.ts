@@ -144,7 +144,8 @@ async function duckdbDay(dir: string): Promise<Record<string, unknown>> {
 function runPhase(phase: string, args: readonly string[]): Promise<PhaseResult> {
   const script = fileURLToPath(import.meta.url);
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [script, '--child', phase, '--date', DATE, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+    // The young-generation limit every tidemark launcher sets (README, "Memory").
+    const child = spawn(process.execPath, ['--max-semi-space-size=16', script, '--child', phase, '--date', DATE, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
     child.on('exit', (code) => {

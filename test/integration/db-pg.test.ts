@@ -5,6 +5,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DatabaseUnavailableError } from '../../src/io/db/errors.ts';
+import { BinaryCopyBuffer } from '../../src/io/mart-store/copy-binary.ts';
 import { createPgDatabase } from '../../src/io/db/pg-database.ts';
 import { testDatabaseFactories, type TestDatabase } from '../support/databases.ts';
 
@@ -230,6 +231,46 @@ describe.skipIf(pgFactory === undefined)('pg adapter against a server', () => {
       const again = await db.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
       expect(again.rows[0]?.pid).not.toBe(rows[0]?.pid);
     } finally {
+      await db.close();
+    }
+  });
+
+  it('loads COPY in the binary format: text, dates, int4 and millisecond timestamps exactly', async () => {
+    const db = createPgDatabase(t.url ?? '', { max: 1 });
+    try {
+      await db.exec('CREATE TABLE copy_binary_probe (id varchar(64) PRIMARY KEY, d date NOT NULL, n int NOT NULL, at timestamptz NOT NULL)');
+      const cases = [
+        { id: 's-1', d: '2026-05-12', n: 0, at: Date.UTC(2026, 4, 12, 1, 2, 3, 4) },
+        { id: 'ünï ✓ 심장', d: '2000-01-01', n: -2_147_483_648, at: Date.UTC(2000, 0, 1) },
+        { id: 'tab\there', d: '1999-12-31', n: 2_147_483_647, at: Date.UTC(1999, 11, 31, 23, 59, 59, 999) },
+        { id: 'epoch', d: '1970-01-01', n: 7, at: 0 },
+        { id: 'far', d: '2262-04-11', n: 1, at: Date.UTC(2262, 3, 11, 23, 47, 16, 854) },
+      ];
+      function* chunks(): Generator<Uint8Array> {
+        const out = new BinaryCopyBuffer(16); // grows as rows are written
+        out.header();
+        for (const c of cases) {
+          out.row(4);
+          out.text(c.id);
+          out.date(c.d);
+          out.int4(c.n);
+          out.timestamptz(c.at);
+          yield out.take();
+        }
+        out.trailer();
+        yield out.take();
+      }
+      expect(await db.copyFrom?.('copy_binary_probe', ['id', 'd', 'n', 'at'], chunks(), 'binary')).toBe(cases.length);
+      const stored = await db.query<{ id: string; d: string; n: number; at: Date }>(
+        `SELECT id, to_char(d, 'YYYY-MM-DD') AS d, n, at FROM copy_binary_probe`,
+      );
+      const byId = new Map(stored.rows.map((r) => [r.id, { id: r.id, d: r.d, n: r.n, at: r.at.getTime() }]));
+      expect(cases.map((c) => byId.get(c.id))).toEqual(cases);
+      expect(() => new BinaryCopyBuffer().int4(2 ** 31)).toThrow(RangeError);
+      expect(() => new BinaryCopyBuffer().timestamptz(1.5)).toThrow(RangeError);
+      expect(() => new BinaryCopyBuffer().date('2026-13-01')).toThrow(RangeError);
+    } finally {
+      await db.exec('DROP TABLE IF EXISTS copy_binary_probe');
       await db.close();
     }
   });

@@ -12,14 +12,22 @@ export interface Queryable {
   /** A script of one or more statements without parameters (DDL, migrations); no rows come back. */
   exec(sql: string): Promise<void>;
   /**
-   * Bulk load: COPY table (columns) FROM STDIN in PostgreSQL's text format, fed chunk by chunk
+   * Bulk load: COPY table (columns) FROM STDIN, fed chunk by chunk, in PostgreSQL's text format
    * (rows of tab-separated fields, each ending in a newline; \N for null; backslash, tab,
-   * newline and carriage return escaped). Returns the rows copied. Only the pg adapter has it:
-   * callers fall back to INSERT where it is missing (PGlite). Table and column names must be
-   * plain lowercase identifiers (from constants, never input).
+   * newline and carriage return escaped) or its binary format (see copy-binary.ts; the chunks
+   * then carry the header and trailer too). Returns the rows copied. Only the pg adapter has
+   * it: callers fall back to INSERT where it is missing (PGlite). Table and column names must
+   * be plain lowercase identifiers (from constants, never input).
    */
-  copyFrom?(table: string, columns: readonly string[], chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<number>;
+  copyFrom?(
+    table: string,
+    columns: readonly string[],
+    chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+    format?: CopyFormat,
+  ): Promise<number>;
 }
+
+export type CopyFormat = 'text' | 'binary';
 
 export interface Database extends Queryable {
   readonly dialect: 'pg' | 'pglite';

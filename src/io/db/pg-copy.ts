@@ -7,6 +7,7 @@
 // message of INSERT … unnest(…) arrays (pg renders every array as one big string first) and
 // the server's array parsing.
 import type pg from 'pg';
+import type { CopyFormat } from './database.ts';
 
 /** The parts of pg's connection a COPY needs (not in @types/pg). */
 interface CopyConnection {
@@ -20,11 +21,11 @@ interface CopyConnection {
 /** Identifiers spliced into the COPY statement: plain lowercase names, as the schema's constants are. */
 const IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
 
-export function copyStatement(table: string, columns: readonly string[]): string {
+export function copyStatement(table: string, columns: readonly string[], format: CopyFormat = 'text'): string {
   for (const name of [table, ...columns]) {
     if (!IDENTIFIER.test(name)) throw new Error(`COPY: ${JSON.stringify(name)} is not a plain identifier`);
   }
-  return `COPY ${table} (${columns.join(', ')}) FROM STDIN`;
+  return `COPY ${table} (${columns.join(', ')}) FROM STDIN${format === 'binary' ? ' WITH (FORMAT binary)' : ''}`;
 }
 
 /**
@@ -110,15 +111,17 @@ class CopyFromStdin {
 
 /**
  * Runs `COPY table (columns) FROM STDIN` on the client, feeding it the chunks (text format:
- * rows of tab-separated fields, each ending in a newline). Returns the rows copied.
+ * rows of tab-separated fields, each ending in a newline; or the binary format's bytes).
+ * Returns the rows copied.
  */
 export async function copyFromStdin(
   client: pg.ClientBase,
   table: string,
   columns: readonly string[],
   chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+  format: CopyFormat = 'text',
 ): Promise<number> {
-  const copy = new CopyFromStdin(copyStatement(table, columns), chunks);
+  const copy = new CopyFromStdin(copyStatement(table, columns, format), chunks);
   client.query(copy as unknown as pg.Submittable);
   return copy.done;
 }

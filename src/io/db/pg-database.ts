@@ -221,11 +221,11 @@ export function createPgDatabase(url: string, options: PgDatabaseOptions = {}): 
       }
     },
 
-    async copyFrom(table, columns, chunks) {
+    async copyFrom(table, columns, chunks, format) {
       assertOpen();
       const client = await connect();
       try {
-        const rows = await copyFromStdin(client, table, columns, chunks);
+        const rows = await copyFromStdin(client, table, columns, chunks, format);
         client.release();
         return rows;
       } catch (error) {
@@ -276,7 +276,7 @@ export function createPgDatabase(url: string, options: PgDatabaseOptions = {}): 
           run(async () => {
             await client.query(sql);
           }),
-        copyFrom: (table, columns, chunks) => run(() => copyFromStdin(client, table, columns, chunks)),
+        copyFrom: (table, columns, chunks, format) => run(() => copyFromStdin(client, table, columns, chunks, format)),
       };
 
       let value: T;

@@ -38,7 +38,7 @@ export class ParquetReadThread {
   private failure: Error | null = null;
 
   constructor() {
-    this.worker = new Worker(new URL('./parquet-read-worker.ts', import.meta.url));
+    this.worker = new Worker(new URL('./parquet-read-worker.ts', import.meta.url), { resourceLimits: { maxYoungGenerationSizeMb: 8 } });
     this.worker.on('message', (message: FromReadThread) => this.deliver(message));
     this.worker.on('error', (error: Error) => this.fail(error));
     this.worker.on('exit', (code) => this.fail(new Error(`the Parquet read thread exited (code ${code})`)));

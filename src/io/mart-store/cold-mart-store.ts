@@ -3,7 +3,7 @@
 import type { Queryable } from '../db/database.ts';
 import { epochMs, fromSqlEpoch, toSqlTimestamp } from '../hot-sink/timestamps.ts';
 import type { ColdMartChunks, ColdMartRows, SessionAnalysisRow } from '../../marts/types.ts';
-import { UtcTimestampFormatter, copyText } from './copy-text.ts';
+import { BinaryCopyBuffer } from './copy-binary.ts';
 
 export const COLD_TABLES = ['mart_session_analysis', 'mart_daily_traffic', 'mart_clinical_areas', 'mart_popular_documents'] as const;
 export type ColdTable = (typeof COLD_TABLES)[number];
@@ -71,19 +71,30 @@ const SESSION_COLUMNS: Columns<SessionAnalysisRow> = [
 ];
 
 /**
- * The session rows as COPY text, one buffer per chunk of rows; the columns are SESSION_COLUMNS'
- * (after refresh_id when there is one). Made as COPY sends them, so one chunk's text is in memory.
+ * The session rows in COPY's binary format, one buffer per chunk of rows (the first also holds
+ * the header, a last one the trailer); the columns are SESSION_COLUMNS' (after refresh_id when
+ * there is one). Made as COPY sends them, so one chunk's bytes are in memory.
  */
-function* sessionCopyText(chunks: Iterable<readonly SessionAnalysisRow[]>, refreshId: string | undefined): Generator<Buffer> {
-  const lead = refreshId === undefined ? '' : `${copyText(refreshId)}\t`;
-  const timestamps = new UtcTimestampFormatter();
+function* sessionCopyBinary(chunks: Iterable<readonly SessionAnalysisRow[]>, refreshId: string | undefined): Generator<Buffer> {
+  const out = new BinaryCopyBuffer();
+  const fields = SESSION_COLUMNS.length + (refreshId === undefined ? 0 : 1);
+  out.header();
   for (const chunk of chunks) {
-    let text = '';
     for (const r of chunk) {
-      text += `${lead}${copyText(r.sessionId)}\t${r.eventDate}\t${r.clickCount}\t${r.uniqueDocs}\t${timestamps.format(r.firstClickTs)}\t${timestamps.format(r.lastClickTs)}\t${r.sessionDurationSec}\n`;
+      out.row(fields);
+      if (refreshId !== undefined) out.text(refreshId);
+      out.text(r.sessionId);
+      out.date(r.eventDate);
+      out.int4(r.clickCount);
+      out.int4(r.uniqueDocs);
+      out.timestamptz(r.firstClickTs);
+      out.timestamptz(r.lastClickTs);
+      out.int4(r.sessionDurationSec);
     }
-    yield Buffer.from(text, 'utf8');
+    yield out.take();
   }
+  out.trailer();
+  yield out.take();
 }
 
 /**
@@ -97,7 +108,8 @@ export async function insertColdRows(tx: Queryable, rows: ColdMartRows | ColdMar
   const sessionChunks = 'sessionChunks' in rows ? rows.sessionChunks : [rows.sessionAnalysis];
   if (tx.copyFrom !== undefined) {
     const columns = SESSION_COLUMNS.map(([name]) => name);
-    await tx.copyFrom(table('mart_session_analysis'), refreshId === undefined ? columns : ['refresh_id', ...columns], sessionCopyText(sessionChunks, refreshId));
+    const target = refreshId === undefined ? columns : ['refresh_id', ...columns];
+    await tx.copyFrom(table('mart_session_analysis'), target, sessionCopyBinary(sessionChunks, refreshId), 'binary');
   } else {
     for (const chunk of sessionChunks) await insertColumns(tx, table('mart_session_analysis'), chunk, SESSION_COLUMNS, refreshId);
   }
