@@ -15,8 +15,6 @@
 //     with because those strings are never encoded.
 // A record matches only byte-for-byte, after a 32-bit hash pre-check.
 
-import { Buffer } from 'node:buffer';
-
 /** Records are appended to pages of this size; a page never splits a record, and whole pages avoid a doubling copy. */
 const PAGE_BYTES = 1 << 22;
 /** Record references (page * PAGE_BYTES + position, plus one) must fit a Uint32Array slot. */
