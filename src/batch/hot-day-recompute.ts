@@ -19,7 +19,7 @@ import type { ClickColumns } from './click-columns.ts';
 import { EventIdSet } from './event-id-set.ts';
 import { anomalyRows } from './hot-day/anomalies.ts';
 import { AREA_STRIDE, AreaMinuteClicks, clinicalTrendRows, PriorPairs, trendSnapshots } from './hot-day/clinical-trend.ts';
-import { DayRecords, ID_SET_FACTOR, NO_TITLE } from './hot-day/day-records.ts';
+import { DayRecords, NO_TITLE } from './hot-day/day-records.ts';
 import type { MinuteGroups } from './hot-day/hot-day-data.ts';
 import { Interner } from './hot-day/interner.ts';
 import { StringNumbering } from './string-numbering.ts';
@@ -65,7 +65,7 @@ export function hotDayInput(day: string, settings: MartSettings): HotDayInput {
  * the cold path), per event_date as in the cold path: a duplicate carries its original's
  * event_ts, so it is filed under the same date.
  *
- * Memory: each event from an hour before D to the end of D is kept as 22 B of columns
+ * Memory: each event from an hour before D to the end of D is kept as 19 B of columns
  * (DayRecords), plus the dedup set of each date while it is read and the numbering of sessions.
  * Events of D−2 and D−1 before that hour are reduced on arrival to clicks per (area, minute) and
  * the latest instant per (area, session) pair; events of D+1 only count for sessions seen in D.
@@ -281,16 +281,17 @@ export class HotDayRecompute {
 
   /** Compares the event_ids of two records (code-unit order). */
   private compareEventIds(rowA: number, rowB: number): number {
-    const a = this.records.idRef[rowA] as number;
-    const b = this.records.idRef[rowB] as number;
-    const setA = Math.floor(a / ID_SET_FACTOR);
+    const records = this.records;
+    const setA = records.idSetAt(rowA);
+    const setB = records.idSetAt(rowB);
     const ids = this.idSets[setA];
-    if (ids === null || ids === undefined) throw new Error('hot recompute: an event_id reference into a released set');
-    if (setA === Math.floor(b / ID_SET_FACTOR)) return ids.compareRefs(a % ID_SET_FACTOR, b % ID_SET_FACTOR);
-    const other = this.idSets[Math.floor(b / ID_SET_FACTOR)];
-    if (other === null || other === undefined) throw new Error('hot recompute: an event_id reference into a released set');
-    const idA = ids.idAt(a % ID_SET_FACTOR);
-    const idB = other.idAt(b % ID_SET_FACTOR);
+    const other = this.idSets[setB];
+    if (ids === null || ids === undefined || other === null || other === undefined) {
+      throw new Error('hot recompute: an event_id reference into a released set');
+    }
+    if (setA === setB) return ids.compareRefs(records.idRefAt(rowA), records.idRefAt(rowB));
+    const idA = ids.idAt(records.idRefAt(rowA));
+    const idB = other.idAt(records.idRefAt(rowB));
     return idA < idB ? -1 : idA > idB ? 1 : 0;
   }
 
