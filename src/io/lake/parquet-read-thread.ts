@@ -1,10 +1,11 @@
 // Parquet decoding on a second thread. The batch recomputes are single-threaded JavaScript, and
-// a fifth to a quarter of their time went to parquet-wasm (snappy, page decoding, Arrow IPC)
-// while the second core idled. Here a worker thread (parquet-read-worker.ts) runs that part:
-// the main thread sends it an object's bytes, it answers with each row group as an Arrow IPC
-// stream (plus its titles and areas dictionary-encoded), and the main thread only wraps those
-// bytes as Arrow columns (no copy) and decodes the batches it hands on. The worker runs one group ahead (GROUPS_AHEAD), so it decodes group
-// g + 1 while the consumer computes on group g.
+// a fifth to a quarter of their time went to reading Parquet (parquet-wasm's decoding, then a
+// string per title and area) while the second core idled. Here a worker thread
+// (parquet-read-worker.ts) runs that part: the main thread sends it an object's bytes, it
+// answers with each row group as an Arrow IPC stream plus its titles and areas
+// dictionary-encoded, and the main thread only wraps those bytes as Arrow columns (no copy) and
+// decodes the batches it hands on. The worker runs GROUPS_AHEAD groups ahead, so it decodes
+// group g + 1 while the consumer computes on group g.
 import { Worker } from 'node:worker_threads';
 import { ParquetSchemaError } from './parquet-events.ts';
 import type { GroupDictionaries } from './parquet-events.ts';
@@ -38,6 +39,8 @@ export class ParquetReadThread {
   private failure: Error | null = null;
 
   constructor() {
+    // A small young generation: the worker's own objects are few and short-lived (its bulk is
+    // ArrayBuffers), and V8 would otherwise size it from the machine's memory.
     this.worker = new Worker(new URL('./parquet-read-worker.ts', import.meta.url), { resourceLimits: { maxYoungGenerationSizeMb: 8 } });
     this.worker.on('message', (message: FromReadThread) => this.deliver(message));
     this.worker.on('error', (error: Error) => this.fail(error));

@@ -1,7 +1,8 @@
 // The worker-thread side of parquet-read-thread.ts: decodes the Parquet objects it is sent, row
 // group by row group, with parquet-wasm, and posts each group back as an Arrow IPC stream plus
-// its text columns dictionary-encoded, all as transferred (moved, not copied) buffers. It runs at most `credit` groups ahead of the main
-// thread, so memory holds a bounded number of decoded groups whatever the object sizes.
+// its text columns dictionary-encoded, all as transferred (moved, not copied) buffers. It runs
+// at most `credit` groups ahead of the main thread, so memory holds a bounded number of decoded
+// groups whatever the object sizes.
 import { parentPort } from 'node:worker_threads';
 import type { MessagePort } from 'node:worker_threads';
 import { encodeGroupDictionaries, openParquetFile, readRowGroupIpc, rowGroupTable } from './parquet-events.ts';
