@@ -5,8 +5,6 @@
 FROM node:24-bookworm-slim
 
 ENV NODE_ENV=production \
-    # The young-generation limit every tidemark launcher sets (README, "Memory").
-    NODE_OPTIONS=--max-semi-space-size=16 \
     # No update nags or audit calls at start-up.
     NPM_CONFIG_UPDATE_NOTIFIER=false \
     NPM_CONFIG_FUND=false

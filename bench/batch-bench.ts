@@ -144,7 +144,7 @@ async function duckdbDay(dir: string): Promise<Record<string, unknown>> {
 function runPhase(phase: string, args: readonly string[]): Promise<PhaseResult> {
   const script = fileURLToPath(import.meta.url);
   return new Promise((resolve, reject) => {
-    // The young-generation limit every tidemark launcher sets (README, "Memory").
+    // The young-generation limit the worker runs with (compose, `npm run worker`; README, "Memory").
     const child = spawn(process.execPath, ['--max-semi-space-size=16', script, '--child', phase, '--date', DATE, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));

@@ -93,9 +93,11 @@ describe('docker-compose.yaml', () => {
     for (const name of ['kafka', 'minio', 'minio-init', 'postgres', 'redis', 'superset', 'superset-init', 'stream', 'archive', 'worker', 'console']) {
       expect(compose.services, name).toHaveProperty(name);
     }
-    for (const name of ['stream', 'archive', 'worker', 'console']) {
+    for (const name of ['stream', 'archive', 'console']) {
       expect(commandText(compose.services[name] ?? {})).toBe(`node src/cli/main.ts ${name}`);
     }
+    // The worker alone runs with small young-generation semi-spaces (README, "Memory").
+    expect(commandText(compose.services['worker'] ?? {})).toBe('node --max-semi-space-size=16 src/cli/main.ts worker');
   });
 
   it('orders start-up with conditions that can be met', () => {
