@@ -111,7 +111,7 @@ export async function* readArchiveObjects(lake: Lake, objects: readonly LakeObje
       stats.objects++;
       stats.bytes += body.byteLength;
     }
-    thread.enqueue(body, false);
+    thread.enqueue(body);
   };
   try {
     await sendNext();

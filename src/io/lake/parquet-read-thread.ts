@@ -14,7 +14,7 @@ import type { GroupDictionaries } from './parquet-events.ts';
 const GROUPS_AHEAD = 1;
 
 export type ToReadThread =
-  | { readonly type: 'object'; readonly body: Uint8Array; readonly provenance: boolean }
+  | { readonly type: 'object'; readonly body: Uint8Array }
   | { readonly type: 'credit'; readonly groups: number };
 
 export type FromReadThread =
@@ -49,11 +49,14 @@ export class ParquetReadThread {
     this.send({ type: 'credit', groups: 1 + GROUPS_AHEAD });
   }
 
-  /** Queues an object's Parquet bytes for decoding; the bytes are moved to the worker. */
-  enqueue(body: Uint8Array, provenance: boolean): void {
+  /**
+   * Queues an object's Parquet bytes for decoding (the event columns, not kafka_partition /
+   * kafka_offset, which the batch steps do not read); the bytes are moved to the worker.
+   */
+  enqueue(body: Uint8Array): void {
     // A view on a larger buffer cannot be moved alone: copy it to one of its own first.
     const own = body.byteOffset === 0 && body.byteLength === body.buffer.byteLength ? body : body.slice();
-    this.send({ type: 'object', body: own, provenance }, [own.buffer as ArrayBuffer]);
+    this.send({ type: 'object', body: own }, [own.buffer as ArrayBuffer]);
   }
 
   /**

@@ -17,7 +17,7 @@ interface OpenObject {
 }
 
 function serve(port: MessagePort): void {
-  const queued: { readonly body: Uint8Array; readonly provenance: boolean }[] = [];
+  const queued: Uint8Array[] = [];
   let credit = 0;
   let current: OpenObject | null = null;
   let pumping = false;
@@ -32,8 +32,8 @@ function serve(port: MessagePort): void {
     try {
       while (credit > 0 && (current !== null || queued.length > 0)) {
         if (current === null) {
-          const next = queued.shift() as { body: Uint8Array; provenance: boolean };
-          current = { opened: await openParquetFile(next.body, next.provenance), group: 0, groupStart: 0 };
+          const body = queued.shift() as Uint8Array;
+          current = { opened: await openParquetFile(body, false), group: 0, groupStart: 0 };
         }
         const { opened } = current;
         if (current.group >= opened.groupRows.length) {
@@ -63,7 +63,7 @@ function serve(port: MessagePort): void {
   };
 
   port.on('message', (message: ToReadThread) => {
-    if (message.type === 'object') queued.push({ body: message.body, provenance: message.provenance });
+    if (message.type === 'object') queued.push(message.body);
     else credit += message.groups;
     void pump();
   });
