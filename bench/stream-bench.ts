@@ -86,7 +86,7 @@ async function corePhase(): Promise<void> {
   let i = 0;
   for (const e of generate(EVENTS, Date.UTC(2026, 2, 1), 26 * 3_600_000)) messages.push({ source: 'bench', partition: 0, offset: String(i++), value: e.value, receivedAt: 0 });
   const processor = new StreamProcessor(SETTINGS, Date.now);
-  processor.assign({ source: 'bench', partition: 0, nextOffset: null, maxEventTs: -Infinity, watermark: -Infinity, topFrontier: null, trendFrontier: null, anomaly: {}, buckets: [], pendingEvents: [] });
+  processor.assign({ source: 'bench', partition: 0, nextOffset: null, maxEventTs: -Infinity, watermark: -Infinity, anomaly: {}, buckets: [], pendingEvents: [] });
   const cpu = process.cpuUsage();
   const started = performance.now();
   for (let k = 0; k < messages.length; k += 5000) {

@@ -4,7 +4,7 @@ import type { BatchOutput } from '../stream/checkpoint-types.ts';
 import { StreamProcessor } from '../stream/stream-processor.ts';
 import type { Clock, StreamSettings } from '../stream/stream-processor.ts';
 import type { Database } from './db/database.ts';
-import { loadConsumerWatermark, loadGroupClocks, loadNextOffsets, loadPartitionCheckpoint } from './hot-sink/checkpoint-store.ts';
+import { loadCombinerFrontiers, loadConsumerWatermark, loadExternalPartitions, loadGroupClocks, loadNextOffsets, loadPartitionCheckpoint } from './hot-sink/checkpoint-store.ts';
 import { CheckpointFencedError, alertPayload, commitBatch } from './hot-sink/hot-mart-sink.ts';
 import type { Logger } from './log.ts';
 import type { StreamMetrics } from './metrics.ts';
@@ -50,13 +50,24 @@ export interface StreamRunSummary {
 }
 
 function hasWork(batch: BatchOutput): boolean {
+  const m = batch.marts;
+  const martWork =
+    m !== null &&
+    (m.expected === null ||
+      m.clearFrom !== null ||
+      m.expected.traffic !== m.next.traffic ||
+      m.expected.top !== m.next.top ||
+      m.expected.trend !== m.next.trend ||
+      m.traffic.length + m.topDocs.length + m.clinicalTrend.length + m.replaceTraffic.length + m.replaceTop.length + m.replaceTrend.length > 0);
   return (
-    batch.trafficPartials.length + batch.topPartials.length + batch.trendPartials.length + batch.finality.length +
-      batch.dirtyMinutes.length + batch.dirtyTopSnapshots.length + batch.dirtyTrendSnapshots.length +
-      batch.anomalyUpserts.length + batch.anomalyDeletes.length + batch.deadLetters.length + batch.lateEvents.length > 0 ||
-    batch.partitions.some((p) => p.nextOffset !== p.expectedOffset || p.newBuckets.length > 0)
+    martWork ||
+    batch.anomalyUpserts.length + batch.anomalyDeletes.length + batch.deadLetters.length + batch.lateEvents.length > 0 ||
+    batch.partitions.some((p) => p.changed)
   );
 }
+
+/** While a backlog is read, provisional rows are evaluated at most this often (they are rewritten anyway). */
+const PROVISIONAL_EVERY_MS = 1000;
 
 export async function runStream(options: StreamRunOptions): Promise<StreamRunSummary> {
   const totals = { messages: 0, applied: 0, duplicates: 0, deadLetters: 0, lateEvents: 0, alerts: 0, batches: 0 };
@@ -116,17 +127,47 @@ async function runFromCheckpoint(options: StreamRunOptions, source: MessageSourc
   };
 
   // The group's other partitions (owned by other instances) take part in the watermark and move
-  // the newest snapshot horizon; their committed clocks come from the checkpoint table.
+  // the newest snapshot horizon; their committed clocks come from the checkpoint table. With
+  // several instances, the combiner also reads the buckets the others wrote since its last read.
   let logEnds: ReadonlyMap<number, string> | undefined;
   let logEndsAt = Number.NEGATIVE_INFINITY;
+  let externalVersion = '0';
+  let combinerSource: string | null = null;
+  let provisionalAt = Number.NEGATIVE_INFINITY;
   const flush = async (): Promise<BatchOutput> => {
-    const source = processor.ownedPartitions()[0]?.source;
+    const owned = processor.ownedPartitions();
+    const source = owned[0]?.source;
     if (source === undefined) return processor.flush();
+    if (combinerSource !== source) {
+      combinerSource = source;
+      processor.restoreCombiner(await loadCombinerFrontiers(db, consumer, source));
+    }
     if (options.logEndOffsets !== undefined && clock() - logEndsAt >= 1000) {
       logEndsAt = clock();
       logEnds = await options.logEndOffsets();
     }
-    return processor.flush({ groupClocks: await loadGroupClocks(db, consumer, source, logEnds), ...(logEnds === undefined ? {} : { logEnds }) });
+    const groupClocks = await loadGroupClocks(db, consumer, source, logEnds);
+    const caughtUp = logEnds !== undefined && processor.lagBehind(logEnds) === 0n;
+    const provisional = caughtUp || clock() - provisionalAt >= PROVISIONAL_EVERY_MS;
+    if (provisional) provisionalAt = clock();
+    const shared = groupClocks.some((c) => !owned.some((o) => o.partition === c.partition));
+    if (!shared) return processor.flush({ groupClocks, provisional, ...(logEnds === undefined ? {} : { logEnds }) });
+    const external = await loadExternalPartitions(
+      db,
+      consumer,
+      source,
+      owned.map((o) => o.partition),
+      groupClocks,
+      externalVersion,
+    );
+    externalVersion = external.version;
+    return processor.flush({
+      groupClocks,
+      provisional,
+      external: external.updates,
+      storedFrontiers: await loadCombinerFrontiers(db, consumer, source),
+      ...(logEnds === undefined ? {} : { logEnds }),
+    });
   };
   const maxLeadMs = options.maxLeadOverGroupMs ?? 10 * 60_000;
   let throttledSince: number | null = null;
@@ -149,6 +190,8 @@ async function runFromCheckpoint(options: StreamRunOptions, source: MessageSourc
         processor.assign(await loadPartitionCheckpoint(db, consumer, polled.source, partition));
       }
       log.info('partitions assigned', { source: polled.source, partitions: polled.partitions });
+      processor.resetExternal();
+      externalVersion = '0';
       // Read the group's clocks (and the log's ends) before the first message of the new
       // assignment: a processor that has not seen them would take the minimum over its own
       // partitions only, and a watermark never goes back.
@@ -156,6 +199,8 @@ async function runFromCheckpoint(options: StreamRunOptions, source: MessageSourc
       await commit(await flush(), startedAt);
     } else if (polled.kind === 'revoked') {
       for (const partition of polled.partitions) processor.revoke(polled.source, partition);
+      processor.resetExternal();
+      externalVersion = '0';
       log.info('partitions revoked', { source: polled.source, partitions: polled.partitions });
     } else if (polled.kind === 'messages') {
       totals.messages += polled.messages.length;

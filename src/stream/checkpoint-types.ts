@@ -3,18 +3,28 @@
 import type {
   AnomalyRow,
   ClickEvent,
+  ClinicalTrendRow,
   DeadLetterReason,
   RawMessage,
+  TopDocRow,
+  TrafficMinuteRow,
 } from '../marts/types.ts';
 import type { AnomalyAlert, SessionAnomalySnapshot } from './anomaly-detector.ts';
-import type { GroupBucketData, TitleMark } from './group-buckets.ts';
+import type { GroupBucketData } from './group-buckets.ts';
+import type { KeyedRows } from './operators/hot-operator.ts';
+import type { TrafficBucketData } from './operators/traffic-operator.ts';
 
-export type BucketKind = 'top' | 'trend';
+export type BucketKind = 'traffic' | 'top' | 'trend';
 
-export interface StoredBucket {
-  readonly kind: BucketKind;
-  readonly start: number;
-  readonly data: GroupBucketData;
+export type StoredBucket =
+  | { readonly kind: 'traffic'; readonly start: number; readonly final: boolean; readonly data: TrafficBucketData }
+  | { readonly kind: 'top' | 'trend'; readonly start: number; readonly final: boolean; readonly data: GroupBucketData };
+
+/** Per bucket kind: traffic minutes, top-docs steps, clinical-trend steps. */
+export interface Frontiers {
+  readonly traffic: number;
+  readonly top: number;
+  readonly trend: number;
 }
 
 /** Everything needed to resume one partition without re-reading its history from the source. */
@@ -23,14 +33,24 @@ export interface PartitionCheckpoint {
   readonly partition: number;
   readonly nextOffset: string | null;
   readonly maxEventTs: number;
-  /** Watermark of the partition's last owner at its last commit (−∞ when none). */
+  /** Lateness bound of the partition's last owner at its last commit (−∞ when none). */
   readonly watermark: number;
-  readonly topFrontier: number | null;
-  readonly trendFrontier: number | null;
   readonly anomaly: Readonly<Record<string, SessionAnomalySnapshot>>;
+  /** The partition's stored final buckets still inside some window. */
   readonly buckets: readonly StoredBucket[];
   /** Applied events with event_ts ≥ the partition's retain-from instant, in arrival order. */
   readonly pendingEvents: readonly ClickEvent[];
+}
+
+/** Another instance's partition as the combiner sees it: its committed bound and stored buckets. */
+export interface ExternalPartitionUpdate {
+  readonly partition: number;
+  /** Committed lateness bound; null when the partition has no checkpoint yet. */
+  readonly watermark: number | null;
+  /** Blocks the combiner although it has no checkpoint (it holds unread messages). */
+  readonly backlog: boolean;
+  /** Buckets written since the combiner last read them (provisional ones replaced by later writes). */
+  readonly buckets: readonly StoredBucket[];
 }
 
 export interface DeadLetter {
@@ -42,82 +62,48 @@ export interface DeadLetter {
 export interface LateEvent {
   readonly message: RawMessage;
   readonly event: ClickEvent;
+  /** The lateness bound the event fell below. */
   readonly watermark: number;
 }
 
 export interface PartitionCommit {
+  /** Anything to write: new offsets, buckets or events, or a higher bound. */
+  readonly changed: boolean;
   readonly source: string;
   readonly partition: number;
   /** Offset the stored checkpoint must still hold (fencing against another owner); null = none stored. */
   readonly expectedOffset: string | null;
   readonly nextOffset: string | null;
   readonly maxEventTs: number;
+  /** The partition's lateness bound: its state is final below it. */
   readonly watermark: number;
-  readonly topFrontier: number | null;
-  readonly trendFrontier: number | null;
   readonly retainFrom: number;
   readonly anomaly: Readonly<Record<string, SessionAnomalySnapshot>>;
   readonly newPendingEvents: readonly ClickEvent[];
+  /** Buckets that became final (and, with several instances, open ones that changed). */
   readonly newBuckets: readonly StoredBucket[];
-  /** Stored buckets that left every window: delete those that start before these instants. */
-  readonly dropTopBefore: number | null;
-  readonly dropTrendBefore: number | null;
 }
 
-/**
- * Partial aggregates of one source partition. Global marts (traffic, top docs, clinical trend)
- * are the combination of the partials of every partition — written by whichever instance owns
- * each partition — so several instances in a consumer group produce exact rows.
- * Sessions live in one partition (Kafka key), so distinct sessions add up across partitions;
- * distinct documents do not, hence the document ids of the traffic partial.
- */
-export interface TrafficPartial {
+/** What the combiner writes: rows replaced per key, and its frontiers, fenced on the stored ones. */
+export interface MartWrites {
   readonly source: string;
-  readonly partition: number;
-  readonly eventMinute: number;
-  readonly clicks: number;
-  readonly sessions: number;
-  readonly documentIds: readonly string[];
-  readonly final: boolean;
-}
-
-export interface TopDocPartial {
-  readonly source: string;
-  readonly partition: number;
-  readonly snapshotTs: number;
-  readonly documentId: string;
-  readonly clicks: number;
-  readonly sessions: number;
-  readonly title: TitleMark | null;
-}
-
-export interface TrendPartial {
-  readonly source: string;
-  readonly partition: number;
-  readonly snapshotTs: number;
-  readonly clinicalArea: string;
-  readonly clicks: number;
-  readonly sessions: number;
-  readonly previousClicks: number;
-}
-
-/** Snapshots of a partition that became final (every snapshot ≤ upTo). */
-export interface PartitionFinality {
-  readonly source: string;
-  readonly partition: number;
-  readonly topUpTo: number | null;
-  readonly trendUpTo: number | null;
+  readonly expected: Frontiers | null;
+  readonly next: Frontiers;
+  readonly traffic: readonly KeyedRows<TrafficMinuteRow>[];
+  readonly topDocs: readonly KeyedRows<TopDocRow>[];
+  readonly clinicalTrend: readonly KeyedRows<ClinicalTrendRow>[];
+  /** Keys whose rows are deleted before the rows above are inserted. */
+  readonly replaceTraffic: readonly number[];
+  readonly replaceTop: readonly number[];
+  readonly replaceTrend: readonly number[];
+  /** After a restart: rows at or after these keys are another run's provisional rows, deleted first. */
+  readonly clearFrom: Frontiers | null;
+  /** Stored buckets no window needs any more. */
+  readonly dropBefore: Frontiers;
 }
 
 export interface BatchOutput {
-  readonly trafficPartials: readonly TrafficPartial[];
-  readonly topPartials: readonly TopDocPartial[];
-  readonly trendPartials: readonly TrendPartial[];
-  readonly finality: readonly PartitionFinality[];
-  /** Keys whose combined mart rows must be recomputed from the partials. */
-  readonly dirtyMinutes: readonly number[];
-  readonly dirtyTopSnapshots: readonly number[];
-  readonly dirtyTrendSnapshots: readonly number[];
+  readonly marts: MartWrites | null;
   readonly anomalyUpserts: readonly { readonly row: AnomalyRow; readonly final: boolean }[];
   readonly anomalyDeletes: readonly { readonly sessionId: string; readonly detectedTs: number }[];
   readonly deadLetters: readonly DeadLetter[];

@@ -1,22 +1,30 @@
-// Everything the hot path keeps for one source partition. Sessions live in one partition
-// (Kafka key = session_id), so a partition's state — and the partial aggregates it writes —
-// moves between instances as a unit.
+// Everything the hot path keeps for one source partition: its lateness bound, dedup ids, anomaly
+// sessions and its buckets. Sessions live in one partition (Kafka key = session_id), so a
+// partition's state moves between instances as a unit; the buckets it has finished are what
+// the combiner folds into the global windows.
 import { AnomalyDetector } from './anomaly-detector.ts';
 import type { AnomalyThresholds } from './anomaly-detector.ts';
+import type { BucketKind } from './checkpoint-types.ts';
 import type { GroupBucket } from './group-buckets.ts';
-import type { GroupValue, SlidingWindow } from './sliding-window.ts';
+import type { AnyTrafficBucket } from './operators/traffic-operator.ts';
 
-export interface TrafficBucket {
-  clicks: number;
-  readonly sessions: Set<string>;
-  readonly docs: Set<string>;
-}
+/** One kind of bucket of one partition, by start, with what the checkpoint already holds. */
+export class BucketSeries<B> {
+  readonly buckets = new Map<number, B>();
+  /** Starts stored as final buckets. */
+  readonly persisted = new Set<number>();
+  /** Open buckets changed since they were last stored provisionally (several instances only). */
+  readonly changed = new Set<number>();
 
-/** A clinical area's partial in one snapshot. */
-export interface TrendValue {
-  readonly clicks: number;
-  readonly sessions: number;
-  readonly previous: number;
+  dropBefore(start: number): void {
+    for (const s of this.buckets.keys()) {
+      if (s < start) {
+        this.buckets.delete(s);
+        this.persisted.delete(s);
+        this.changed.delete(s);
+      }
+    }
+  }
 }
 
 export class PartitionState {
@@ -26,30 +34,15 @@ export class PartitionState {
   committedOffset: string | null;
   /** Next offset to read after the messages processed so far. */
   nextOffset: string | null;
-  /** event_id → event_ts of applied on-time events not yet below the watermark. */
-  readonly seenIds = new Map<string, number>();
-  /** Non-final minutes of mart_realtime_traffic_minute. */
-  readonly trafficMinutes = new Map<number, TrafficBucket>();
-  readonly dirtyMinutes = new Set<number>();
-  /** Top-docs buckets (step TOP_DOCS_EVERY) by start. */
-  readonly topBuckets = new Map<number, GroupBucket>();
-  /** Clinical buckets (step CLINICAL_TREND_EVERY) by start. */
-  readonly trendBuckets = new Map<number, GroupBucket>();
-  /** Bucket starts already in the checkpoint as final blobs. */
-  readonly persistedTop = new Set<number>();
-  readonly persistedTrend = new Set<number>();
-  top: SlidingWindow | null = null;
-  trendCurrent: SlidingWindow | null = null;
-  trendPrevious: SlidingWindow | null = null;
-  /** Partial values last written per provisional snapshot, so only changes are written again. */
-  readonly writtenTop = new Map<number, Map<string, GroupValue>>();
-  readonly writtenTrend = new Map<number, Map<string, TrendValue>>();
-  /** The previous owner's watermark: below it this partition's state is final already. */
+  /** Lateness bound as last committed: the next commit fences nothing but must not go lower. */
+  committedBound = Number.NEGATIVE_INFINITY;
+  /** The previous owner's bound: below it this partition's state is final already. */
   watermarkFloor = Number.NEGATIVE_INFINITY;
-  /** Applied events since the last flush. */
-  dirty = false;
-  /** The newest snapshot horizon the provisional partials were computed for. */
-  lastNewest = Number.NEGATIVE_INFINITY;
+  /** event_id → event_ts of applied on-time events not yet below the bound. */
+  readonly seenIds = new Map<string, number>();
+  readonly traffic = new BucketSeries<AnyTrafficBucket>();
+  readonly top = new BucketSeries<GroupBucket>();
+  readonly trend = new BucketSeries<GroupBucket>();
   readonly anomalies: AnomalyDetector;
 
   constructor(source: string, partition: number, committedOffset: string | null, thresholds: AnomalyThresholds) {
@@ -58,6 +51,10 @@ export class PartitionState {
     this.committedOffset = committedOffset;
     this.nextOffset = committedOffset;
     this.anomalies = new AnomalyDetector(thresholds);
+  }
+
+  series(kind: BucketKind): BucketSeries<AnyTrafficBucket> | BucketSeries<GroupBucket> {
+    return kind === 'traffic' ? this.traffic : kind === 'top' ? this.top : this.trend;
   }
 }
 

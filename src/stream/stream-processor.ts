@@ -1,29 +1,32 @@
-// The hot path's core: per-event watermark, late detection, dedup, exact window state for the
-// four hot marts, anomaly episodes, and — at each flush — the partial aggregates, anomaly rows
-// and checkpoint the sink must commit in one transaction. Pure: no I/O, the clock is passed in.
+// The hot path's core. Per partition: lateness (the partition's own bound, SPEC §3), dedup,
+// buckets per mart and anomaly episodes. Per source: one combiner — in the instance that owns
+// the lowest partition — folds every partition's finished buckets into the global windows and
+// emits the mart rows, final ones once and provisional ones as overlays. Each flush returns what
+// the sink must commit in one transaction. Pure: no I/O, the clock is passed in.
 import { parseRawMessage } from '../marts/event-contract.ts';
-import { CLINICAL_WINDOW_MS, TOP_DOCS_WINDOW_MS } from '../marts/types.ts';
-import type { ClickEvent, MartSettings, RawMessage } from '../marts/types.ts';
+import type { ClickEvent, MartSettings, RawMessage, TrafficMinuteRow } from '../marts/types.ts';
 import { MINUTE_MS, floorTo, minuteOf, nextBoundaryAfter } from '../marts/window-math.ts';
 import type { AnomalyAlert, SessionAnomalySnapshot } from './anomaly-detector.ts';
 import type {
   BatchOutput,
+  BucketKind,
   DeadLetter,
+  ExternalPartitionUpdate,
+  Frontiers,
   LateEvent,
+  MartWrites,
   PartitionCheckpoint,
   PartitionCommit,
-  PartitionFinality,
   StoredBucket,
-  TopDocPartial,
-  TrafficPartial,
-  TrendPartial,
 } from './checkpoint-types.ts';
 import { addToBucket, bucketFromData, bucketToData } from './group-buckets.ts';
 import type { GroupBucket } from './group-buckets.ts';
-import { PartitionState, partitionKey } from './partition-state.ts';
-import type { TrendValue } from './partition-state.ts';
-import { SlidingWindow } from './sliding-window.ts';
-import type { GroupValue } from './sliding-window.ts';
+import { ClinicalTrendOperator } from './operators/clinical-trend-operator.ts';
+import type { BucketLookup, KeyedRows } from './operators/hot-operator.ts';
+import { TopDocsOperator } from './operators/top-docs-operator.ts';
+import { TrafficOperator, newTrafficBucket, trafficFromData, trafficToData } from './operators/traffic-operator.ts';
+import type { AnyTrafficBucket, TrafficBucket } from './operators/traffic-operator.ts';
+import { BucketSeries, PartitionState, partitionKey } from './partition-state.ts';
 import { WatermarkTracker } from './watermark-tracker.ts';
 import type { ExternalPartitionClock } from './watermark-tracker.ts';
 
@@ -39,8 +42,14 @@ export type Clock = () => number;
 export interface FlushOptions {
   /** The group's partitions as committed (other instances' included). */
   readonly groupClocks?: readonly ExternalPartitionClock[];
-  /** The log's end offset per partition: an owned partition with unread offsets never goes idle. */
+  /** The log's end offsets per partition: an owned partition with unread offsets never goes idle. */
   readonly logEnds?: ReadonlyMap<number, string>;
+  /** Evaluate provisional rows (default true); a runner reading a backlog does so now and then. */
+  readonly provisional?: boolean;
+  /** Other instances' partitions: committed bounds and the buckets they wrote since the last read. */
+  readonly external?: readonly ExternalPartitionUpdate[];
+  /** The combiner's frontiers as stored; instances that do not combine prune their buckets by them. */
+  readonly storedFrontiers?: Frontiers | null;
 }
 
 interface BatchAccumulator {
@@ -52,28 +61,22 @@ interface BatchAccumulator {
   newPending: Map<PartitionState, ClickEvent[]>;
 }
 
-interface FlushCollector {
-  readonly trafficPartials: TrafficPartial[];
-  readonly topPartials: TopDocPartial[];
-  readonly trendPartials: TrendPartial[];
-  readonly finality: PartitionFinality[];
-  readonly dirtyMinutes: Set<number>;
-  readonly dirtyTop: Set<number>;
-  readonly dirtyTrend: Set<number>;
+interface ExternalPartition {
+  watermark: number | null;
+  backlog: boolean;
+  readonly traffic: BucketSeries<AnyTrafficBucket>;
+  readonly top: BucketSeries<GroupBucket>;
+  readonly trend: BucketSeries<GroupBucket>;
 }
 
 function emptyBatch(): BatchAccumulator {
   return { deadLetters: [], lateEvents: [], duplicates: 0, applied: 0, dirtySessions: new Map(), newPending: new Map() };
 }
 
-function sameGroupValue(a: GroupValue | undefined, b: GroupValue): boolean {
-  return (
-    a !== undefined &&
-    a.count === b.count &&
-    a.distinctSessions === b.distinctSessions &&
-    a.title?.ts === b.title?.ts &&
-    a.title?.eventId === b.title?.eventId
-  );
+const KINDS: readonly BucketKind[] = ['traffic', 'top', 'trend'];
+
+function mapFrontiers(f: (kind: BucketKind) => number): Frontiers {
+  return { traffic: f('traffic'), top: f('top'), trend: f('trend') };
 }
 
 export class StreamProcessor {
@@ -81,17 +84,30 @@ export class StreamProcessor {
   private readonly clock: Clock;
   private readonly tracker: WatermarkTracker;
   private readonly states = new Map<string, PartitionState>();
-  private readonly topStep: number;
-  private readonly trendStep: number;
+  private readonly external = new Map<number, ExternalPartition>();
+  private readonly steps: Frontiers;
+  private readonly trafficOp = new TrafficOperator();
+  private readonly topOp: TopDocsOperator;
+  private readonly trendOp: ClinicalTrendOperator;
+  /** Frontiers as the database holds them (null: never stored). */
+  private storedFrontiers: Frontiers | null;
+  /** The operators hold the windows at the current frontiers (false: rebuild before use). */
+  private combinerReady = false;
+  /** Rows at or after the stored frontiers may be another run's provisional rows: clear them once. */
+  private clearPending = true;
+  private readonly provisionalKeys = { traffic: new Set<number>(), top: new Set<number>(), trend: new Set<number>() };
+  private finished = false;
+  private groupPartitions: readonly number[] = [];
   private batch = emptyBatch();
-  private lastSweepAt = Number.NEGATIVE_INFINITY;
-  private retainFrom = Number.NEGATIVE_INFINITY;
+  private readonly lastSweep = new Map<PartitionState, number>();
 
-  constructor(settings: StreamSettings, clock: Clock, options: { initialWatermark?: number } = {}) {
+  constructor(settings: StreamSettings, clock: Clock, options: { initialWatermark?: number; combinerFrontiers?: Frontiers | null } = {}) {
     this.settings = settings;
     this.clock = clock;
-    this.topStep = settings.marts.topDocsEveryMs;
-    this.trendStep = settings.marts.clinicalTrendEveryMs;
+    this.steps = { traffic: MINUTE_MS, top: settings.marts.topDocsEveryMs, trend: settings.marts.clinicalTrendEveryMs };
+    this.topOp = new TopDocsOperator(this.steps.top);
+    this.trendOp = new ClinicalTrendOperator(this.steps.trend);
+    this.storedFrontiers = options.combinerFrontiers ?? null;
     this.tracker = new WatermarkTracker({
       delayMs: settings.watermarkDelayMs,
       idleTimeoutMs: settings.idlePartitionTimeoutMs,
@@ -116,34 +132,50 @@ export class StreamProcessor {
     return [...this.states.values()].map((s) => ({ source: s.source, partition: s.partition }));
   }
 
+  /** True when this instance runs the combiner: it owns the group's lowest partition. */
+  get combines(): boolean {
+    let lowestOwned = Number.POSITIVE_INFINITY;
+    for (const s of this.states.values()) lowestOwned = Math.min(lowestOwned, s.partition);
+    if (!Number.isFinite(lowestOwned)) return false;
+    for (const p of this.groupPartitions) if (p < lowestOwned && !this.ownsPartition(p)) return false;
+    for (const p of this.external.keys()) if (p < lowestOwned) return false;
+    return true;
+  }
+
+  /** Other partitions of the group exist: open buckets must be shared through the database. */
+  get shared(): boolean {
+    return this.groupPartitions.some((p) => !this.ownsPartition(p)) || this.external.size > 0;
+  }
+
+  private ownsPartition(partition: number): boolean {
+    for (const state of this.states.values()) if (state.partition === partition) return true;
+    return false;
+  }
+
   /** Takes ownership of a partition and restores its state from the checkpoint. */
   assign(checkpoint: PartitionCheckpoint): void {
     const state = new PartitionState(checkpoint.source, checkpoint.partition, checkpoint.nextOffset, this.thresholds());
     this.states.set(partitionKey(checkpoint.source, checkpoint.partition), state);
+    this.external.delete(checkpoint.partition);
     this.tracker.track(checkpoint.partition, checkpoint.maxEventTs, this.clock());
     state.watermarkFloor = checkpoint.watermark;
-    const watermark = Math.max(this.tracker.watermark, state.watermarkFloor);
-
+    state.committedBound = checkpoint.watermark;
+    const bound = this.boundOf(state);
     for (const stored of checkpoint.buckets) {
-      const bucket = bucketFromData(stored.data);
-      if (stored.kind === 'top') {
-        state.topBuckets.set(stored.start, bucket);
-        state.persistedTop.add(stored.start);
-      } else {
-        state.trendBuckets.set(stored.start, bucket);
-        state.persistedTrend.add(stored.start);
-      }
+      if (!stored.final) continue;
+      this.storeBucket(state, stored);
+      state.series(stored.kind).persisted.add(stored.start);
     }
     for (const [sessionId, snapshot] of Object.entries(checkpoint.anomaly)) state.anomalies.restore(sessionId, snapshot);
     for (const event of checkpoint.pendingEvents) {
-      if (!state.persistedTop.has(floorTo(event.eventTs, this.topStep))) this.addToTop(state, event);
-      if (!state.persistedTrend.has(floorTo(event.eventTs, this.trendStep))) this.addToTrend(state, event);
-      if (minuteOf(event.eventTs) + MINUTE_MS > watermark) this.addToTraffic(state, event);
-      if (event.eventTs >= watermark) state.seenIds.set(event.eventId, event.eventTs);
-      state.anomalies.restoreEvent(event.sessionId, event.eventTs, event.eventId, watermark);
+      for (const kind of KINDS) {
+        const start = floorTo(event.eventTs, this.steps[kind]);
+        if (!state.series(kind).persisted.has(start) && start >= floorTo(state.watermarkFloor, this.steps[kind])) this.addToBucket(state, kind, start, event);
+      }
+      if (event.eventTs >= bound) state.seenIds.set(event.eventId, event.eventTs);
+      state.anomalies.restoreEvent(event.sessionId, event.eventTs, event.eventId, bound);
     }
-    this.rebuildWindows(state, checkpoint.topFrontier, checkpoint.trendFrontier);
-    state.dirty = true;
+    this.combinerReady = false;
   }
 
   /** Drops a partition that moved to another instance; its last commit holds its state. */
@@ -155,6 +187,33 @@ export class StreamProcessor {
     this.tracker.untrack(partition);
     this.batch.dirtySessions.delete(state);
     this.batch.newPending.delete(state);
+    this.lastSweep.delete(state);
+    this.combinerReady = false;
+  }
+
+  /** The combiner's frontiers as stored, read when the first partition of a source is assigned. */
+  restoreCombiner(frontiers: Frontiers | null): void {
+    this.storedFrontiers = frontiers;
+    this.combinerReady = false;
+    this.clearPending = true;
+  }
+
+  /** Messages between the owned partitions' next offsets and the log's ends. */
+  lagBehind(logEnds: ReadonlyMap<number, string>): bigint {
+    let lag = 0n;
+    for (const state of this.states.values()) {
+      const end = logEnds.get(state.partition);
+      if (end === undefined) continue;
+      const next = BigInt(state.nextOffset ?? '0');
+      if (BigInt(end) > next) lag += BigInt(end) - next;
+    }
+    return lag;
+  }
+
+  /** Forgets the other instances' buckets (they are read again from the start). */
+  resetExternal(): void {
+    this.external.clear();
+    this.combinerReady = false;
   }
 
   process(messages: readonly RawMessage[], heldBack?: ReadonlyMap<number, number>): void {
@@ -162,18 +221,24 @@ export class StreamProcessor {
     if (heldBack !== undefined) {
       const now = this.clock();
       // Read ahead but held back by the aligner: counts as the partition's progress already.
-      for (const [partition, eventTs] of heldBack) if (this.trackedPartition(partition)) this.tracker.observe(partition, eventTs, now);
+      for (const [partition, eventTs] of heldBack) if (this.ownsPartition(partition)) this.tracker.observe(partition, eventTs, now);
     }
-  }
-
-  private trackedPartition(partition: number): boolean {
-    for (const state of this.states.values()) if (state.partition === partition) return true;
-    return false;
   }
 
   /** End of a bounded source: the watermark becomes +∞ and every window final. */
   finish(): void {
+    this.finished = true;
     this.tracker.finish();
+  }
+
+  /**
+   * The partition's lateness bound (SPEC §3): the greater of its own watermark (its max event
+   * time − delay) and the global watermark, and never below what its previous owner committed.
+   */
+  private boundOf(state: PartitionState): number {
+    if (this.finished) return Number.POSITIVE_INFINITY;
+    const own = this.tracker.partitionMax(state.partition) - this.settings.watermarkDelayMs;
+    return Math.max(own, this.tracker.watermark, state.watermarkFloor);
   }
 
   private processOne(message: RawMessage): void {
@@ -188,184 +253,141 @@ export class StreamProcessor {
       return;
     }
     const event = outcome.event;
-    const watermark = Math.max(this.tracker.watermark, state.watermarkFloor);
+    const bound = this.boundOf(state);
     // Late is decided before dedup: a late duplicate is recorded as late (the cold path dedups).
-    if (event.eventTs < watermark) {
-      this.batch.lateEvents.push({ message, event, watermark });
+    if (event.eventTs < bound) {
+      this.batch.lateEvents.push({ message, event, watermark: bound });
       this.tracker.touch(message.partition, now);
       return;
     }
     if (state.seenIds.has(event.eventId)) {
       this.batch.duplicates++;
-      this.tracker.touch(message.partition, now);
+      this.tracker.observe(message.partition, event.eventTs, now);
       return;
     }
-    this.apply(state, event, watermark);
+    this.apply(state, event, bound);
     this.tracker.observe(message.partition, event.eventTs, now);
   }
 
-  private apply(state: PartitionState, event: ClickEvent, watermark: number): void {
+  private apply(state: PartitionState, event: ClickEvent, bound: number): void {
     state.seenIds.set(event.eventId, event.eventTs);
-    this.addToTraffic(state, event);
-    state.dirtyMinutes.add(minuteOf(event.eventTs));
-    this.addToTop(state, event);
-    this.addToTrend(state, event);
-    state.anomalies.add(event.sessionId, event.eventTs, event.eventId, watermark);
+    for (const kind of KINDS) {
+      const start = floorTo(event.eventTs, this.steps[kind]);
+      this.addToBucket(state, kind, start, event);
+      state.series(kind).changed.add(start);
+    }
+    state.anomalies.add(event.sessionId, event.eventTs, event.eventId, bound);
     let sessions = this.batch.dirtySessions.get(state);
     if (sessions === undefined) this.batch.dirtySessions.set(state, (sessions = new Set()));
     sessions.add(event.sessionId);
     let pending = this.batch.newPending.get(state);
     if (pending === undefined) this.batch.newPending.set(state, (pending = []));
     pending.push(event);
-    state.dirty = true;
     this.batch.applied++;
-    this.ensureFrontiersCover(state, event.eventTs);
   }
 
-  private addToTraffic(state: PartitionState, event: ClickEvent): void {
-    const minute = minuteOf(event.eventTs);
-    let bucket = state.trafficMinutes.get(minute);
-    if (bucket === undefined) state.trafficMinutes.set(minute, (bucket = { clicks: 0, sessions: new Set(), docs: new Set() }));
-    bucket.clicks++;
-    bucket.sessions.add(event.sessionId);
-    bucket.docs.add(event.documentId);
-  }
-
-  private addToTop(state: PartitionState, event: ClickEvent): void {
-    const start = floorTo(event.eventTs, this.topStep);
-    let bucket = state.topBuckets.get(start);
-    if (bucket === undefined) state.topBuckets.set(start, (bucket = new Map()));
-    const title = event.title === null ? null : { ts: event.eventTs, eventId: event.eventId, title: event.title };
-    addToBucket(bucket, event.documentId, event.sessionId, title);
-  }
-
-  private addToTrend(state: PartitionState, event: ClickEvent): void {
-    const start = floorTo(event.eventTs, this.trendStep);
-    let bucket = state.trendBuckets.get(start);
-    if (bucket === undefined) state.trendBuckets.set(start, (bucket = new Map()));
-    addToBucket(bucket, event.clinicalArea, event.sessionId, null);
-  }
-
-  /**
-   * Before the watermark has passed them, an out-of-order event may precede a partition's
-   * frontier: move the frontier back (windows before it are empty, so the rebuild is cheap).
-   */
-  private ensureFrontiersCover(state: PartitionState, eventTs: number): void {
-    const topStart = floorTo(eventTs, this.topStep);
-    const trendStart = floorTo(eventTs, this.trendStep);
-    if (state.top === null || topStart < state.top.frontier || state.trendCurrent === null || trendStart < state.trendCurrent.frontier) {
-      this.rebuildWindows(
-        state,
-        state.top === null ? topStart : Math.min(state.top.frontier, topStart),
-        state.trendCurrent === null ? trendStart : Math.min(state.trendCurrent.frontier, trendStart),
-      );
+  private addToBucket(state: PartitionState, kind: BucketKind, start: number, event: ClickEvent): void {
+    if (kind === 'traffic') {
+      let bucket = state.traffic.buckets.get(start) as TrafficBucket | undefined;
+      if (bucket === undefined) state.traffic.buckets.set(start, (bucket = newTrafficBucket()));
+      bucket.clicks++;
+      bucket.sessions.add(event.sessionId);
+      bucket.docs.add(event.documentId);
+      return;
     }
-  }
-
-  private rebuildWindows(state: PartitionState, topFrontier: number | null, trendFrontier: number | null): void {
-    const topLookup = this.lookup(state.topBuckets);
-    const trendLookup = this.lookup(state.trendBuckets);
-    if (topFrontier === null) {
-      state.top = null;
+    const series = kind === 'top' ? state.top : state.trend;
+    let bucket = series.buckets.get(start);
+    if (bucket === undefined) series.buckets.set(start, (bucket = new Map()));
+    if (kind === 'top') {
+      const title = event.title === null ? null : { ts: event.eventTs, eventId: event.eventId, title: event.title };
+      addToBucket(bucket, event.documentId, event.sessionId, title);
     } else {
-      state.top = new SlidingWindow({ windowMs: TOP_DOCS_WINDOW_MS, stepMs: this.topStep, trackSessions: true, frontier: topFrontier });
-      state.top.reset(topFrontier, topLookup);
-    }
-    if (trendFrontier === null) {
-      state.trendCurrent = null;
-      state.trendPrevious = null;
-    } else {
-      state.trendCurrent = new SlidingWindow({ windowMs: CLINICAL_WINDOW_MS, stepMs: this.trendStep, trackSessions: true, frontier: trendFrontier });
-      state.trendPrevious = new SlidingWindow({
-        windowMs: CLINICAL_WINDOW_MS,
-        offsetMs: CLINICAL_WINDOW_MS,
-        stepMs: this.trendStep,
-        trackSessions: false,
-        frontier: trendFrontier,
-      });
-      state.trendCurrent.reset(trendFrontier, trendLookup);
-      state.trendPrevious.reset(trendFrontier, trendLookup);
+      addToBucket(bucket, event.clinicalArea, event.sessionId, null);
     }
   }
 
-  private lookup(buckets: ReadonlyMap<number, GroupBucket>): (start: number) => GroupBucket[] {
-    return (start) => {
-      const bucket = buckets.get(start);
-      return bucket === undefined ? [] : [bucket];
-    };
+  private storeBucket(target: { traffic: BucketSeries<AnyTrafficBucket>; top: BucketSeries<GroupBucket>; trend: BucketSeries<GroupBucket> }, stored: StoredBucket): void {
+    if (stored.kind === 'traffic') target.traffic.buckets.set(stored.start, trafficFromData(stored.data));
+    else (stored.kind === 'top' ? target.top : target.trend).buckets.set(stored.start, bucketFromData(stored.data));
+  }
+
+  private applyExternal(updates: readonly ExternalPartitionUpdate[]): void {
+    for (const update of updates) {
+      if (this.ownsPartition(update.partition)) continue;
+      let ext = this.external.get(update.partition);
+      if (ext === undefined) {
+        ext = { watermark: null, backlog: false, traffic: new BucketSeries(), top: new BucketSeries(), trend: new BucketSeries() };
+        this.external.set(update.partition, ext);
+      }
+      ext.watermark = update.watermark;
+      ext.backlog = update.backlog;
+      for (const stored of update.buckets) this.storeBucket(ext, stored);
+    }
   }
 
   /** Computes what this batch changed and returns it for one transactional commit. */
   flush(options: FlushOptions = {}): BatchOutput {
     const now = this.clock();
-    if (options.groupClocks !== undefined) this.tracker.setExternal(options.groupClocks.filter((c) => !this.trackedPartition(c.partition)));
+    if (options.groupClocks !== undefined) {
+      this.tracker.setExternal(options.groupClocks.filter((c) => !this.ownsPartition(c.partition)));
+      this.groupPartitions = options.groupClocks.map((c) => c.partition);
+    }
     if (options.logEnds !== undefined) {
+      this.groupPartitions = [...new Set([...this.groupPartitions, ...options.logEnds.keys()])];
       for (const state of this.states.values()) {
         const end = options.logEnds.get(state.partition);
         this.tracker.setBacklog(state.partition, end !== undefined && BigInt(state.nextOffset ?? '0') < BigInt(end));
       }
     }
+    if (options.external !== undefined) this.applyExternal(options.external);
+    if (options.storedFrontiers !== undefined && !this.combines) this.storedFrontiers = options.storedFrontiers;
     const watermark = this.tracker.recompute(now);
+
     const alerts: AnomalyAlert[] = [];
     const anomalyUpserts: BatchOutput['anomalyUpserts'][number][] = [];
     const anomalyDeletes: { sessionId: string; detectedTs: number }[] = [];
+    const bounds = new Map<PartitionState, number>();
+    for (const state of this.states.values()) bounds.set(state, this.boundOf(state));
 
-    // Once per watermark minute: fold every session the watermark passed, forget old ids.
-    const sweep = Number.isFinite(watermark) ? floorTo(watermark, MINUTE_MS) > this.lastSweepAt : this.lastSweepAt !== watermark;
-    if (sweep) {
-      for (const state of this.states.values()) {
+    for (const [state, bound] of bounds) {
+      // Once per bound minute: fold every session the bound passed, forget old ids.
+      const sweepAt = Number.isFinite(bound) ? floorTo(bound, MINUTE_MS) : bound;
+      if (sweepAt !== this.lastSweep.get(state)) {
         let sessions = this.batch.dirtySessions.get(state);
         if (sessions === undefined) this.batch.dirtySessions.set(state, (sessions = new Set()));
-        for (const sessionId of state.anomalies.sessionsBehind(watermark)) sessions.add(sessionId);
-        for (const [id, ts] of state.seenIds) if (ts < watermark) state.seenIds.delete(id);
+        for (const sessionId of state.anomalies.sessionsBehind(bound)) sessions.add(sessionId);
+        for (const [id, ts] of state.seenIds) if (ts < bound) state.seenIds.delete(id);
       }
     }
     for (const [state, sessions] of this.batch.dirtySessions) {
+      const bound = bounds.get(state) ?? this.boundOf(state);
       for (const sessionId of sessions) {
-        const changes = state.anomalies.evaluate(sessionId, watermark, alerts);
+        const changes = state.anomalies.evaluate(sessionId, bound, alerts);
         anomalyUpserts.push(...changes.upserts);
         for (const detectedTs of changes.deletes) anomalyDeletes.push({ sessionId, detectedTs });
       }
     }
-    if (sweep) {
-      for (const state of this.states.values()) state.anomalies.collect(watermark);
-      this.lastSweepAt = Number.isFinite(watermark) ? floorTo(watermark, MINUTE_MS) : watermark;
-      if (Number.isFinite(watermark)) {
-        this.retainFrom = Math.min(floorTo(watermark, this.topStep), floorTo(watermark, this.trendStep)) - this.settings.marts.anomalySpanMs;
-      } else if (watermark === Number.POSITIVE_INFINITY) {
-        this.retainFrom = Number.POSITIVE_INFINITY;
+    for (const [state, bound] of bounds) {
+      const sweepAt = Number.isFinite(bound) ? floorTo(bound, MINUTE_MS) : bound;
+      if (sweepAt !== this.lastSweep.get(state)) {
+        state.anomalies.collect(bound);
+        this.lastSweep.set(state, sweepAt);
       }
     }
 
-    const newestTs = this.tracker.groupMaxEventTs;
-    const collector: FlushCollector = {
-      trafficPartials: [],
-      topPartials: [],
-      trendPartials: [],
-      finality: [],
-      dirtyMinutes: new Set(),
-      dirtyTop: new Set(),
-      dirtyTrend: new Set(),
-    };
+    const provisional = options.provisional ?? true;
     const partitions: PartitionCommit[] = [];
-    for (const state of this.states.values()) {
-      this.flushTraffic(state, watermark, collector);
-      const topUpTo = this.flushTop(state, watermark, newestTs, collector);
-      const trendUpTo = this.flushTrend(state, watermark, newestTs, collector);
-      if (topUpTo !== null || trendUpTo !== null) collector.finality.push({ source: state.source, partition: state.partition, topUpTo, trendUpTo });
-      state.dirty = false;
-      partitions.push(this.partitionCommit(state, watermark));
+    for (const [state, bound] of bounds) partitions.push(this.partitionCommit(state, bound, provisional && this.shared));
+    const marts = this.combines ? this.combine(bounds, provisional) : null;
+    const frontiers = marts?.next ?? this.storedFrontiers;
+    if (frontiers !== null) {
+      const dropBefore = this.dropBefore(frontiers);
+      for (const state of this.states.values()) for (const kind of KINDS) state.series(kind).dropBefore(dropBefore[kind]);
+      for (const ext of this.external.values()) for (const kind of KINDS) ext[kind].dropBefore(dropBefore[kind]);
     }
 
-    const byTime = (a: number, b: number): number => a - b;
     const output: BatchOutput = {
-      trafficPartials: collector.trafficPartials,
-      topPartials: collector.topPartials,
-      trendPartials: collector.trendPartials,
-      finality: collector.finality,
-      dirtyMinutes: [...collector.dirtyMinutes].sort(byTime),
-      dirtyTopSnapshots: [...collector.dirtyTop].sort(byTime),
-      dirtyTrendSnapshots: [...collector.dirtyTrend].sort(byTime),
+      marts,
       anomalyUpserts,
       anomalyDeletes,
       deadLetters: this.batch.deadLetters,
@@ -376,240 +398,182 @@ export class StreamProcessor {
       watermark,
       partitions,
     };
-    for (const state of this.states.values()) state.committedOffset = state.nextOffset;
+    for (const state of this.states.values()) {
+      state.committedOffset = state.nextOffset;
+      state.committedBound = bounds.get(state) ?? state.committedBound;
+    }
     this.batch = emptyBatch();
     return output;
   }
 
-  private flushTraffic(state: PartitionState, watermark: number, out: FlushCollector): void {
-    const minutes = new Set(state.dirtyMinutes);
-    for (const minute of state.trafficMinutes.keys()) if (minute + MINUTE_MS <= watermark) minutes.add(minute);
-    for (const minute of minutes) {
-      const bucket = state.trafficMinutes.get(minute);
-      if (bucket === undefined) continue;
-      const final = minute + MINUTE_MS <= watermark;
-      out.trafficPartials.push({
-        source: state.source,
-        partition: state.partition,
-        eventMinute: minute,
-        clicks: bucket.clicks,
-        sessions: bucket.sessions.size,
-        documentIds: [...bucket.docs],
-        final,
-      });
-      out.dirtyMinutes.add(minute);
-      if (final) state.trafficMinutes.delete(minute);
+  private dropBefore(frontiers: Frontiers): Frontiers {
+    return {
+      traffic: frontiers.traffic,
+      top: frontiers.top - this.topOp.reachMs,
+      trend: frontiers.trend - this.trendOp.reachMs,
+    };
+  }
+
+  private lookup<B>(kind: BucketKind): BucketLookup<B> {
+    const series: BucketSeries<B>[] = [];
+    for (const state of this.states.values()) series.push(state.series(kind) as unknown as BucketSeries<B>);
+    for (const ext of this.external.values()) series.push(ext[kind] as unknown as BucketSeries<B>);
+    return (start) => {
+      const out: B[] = [];
+      for (const s of series) {
+        const b = s.buckets.get(start);
+        if (b !== undefined) out.push(b);
+      }
+      return out;
+    };
+  }
+
+  private starts(kind: BucketKind): number[] {
+    const all = new Set<number>();
+    for (const state of this.states.values()) for (const s of state.series(kind).buckets.keys()) all.add(s);
+    for (const ext of this.external.values()) for (const s of ext[kind].buckets.keys()) all.add(s);
+    return [...all].sort((a, b) => a - b);
+  }
+
+  /** The combiner's next frontier per kind: the least of every partition's finished instant. */
+  private reachable(bounds: ReadonlyMap<PartitionState, number>): Frontiers {
+    return mapFrontiers((kind) => {
+      const step = this.steps[kind];
+      let least = Number.POSITIVE_INFINITY;
+      for (const bound of bounds.values()) least = Math.min(least, Number.isFinite(bound) ? floorTo(bound, step) : bound);
+      for (const [partition, ext] of this.external) {
+        if (this.ownsPartition(partition)) continue;
+        if (ext.watermark === null) {
+          if (ext.backlog) least = Number.NEGATIVE_INFINITY;
+        } else {
+          least = Math.min(least, Number.isFinite(ext.watermark) ? floorTo(ext.watermark, step) : ext.watermark);
+        }
+      }
+      return least;
+    });
+  }
+
+  private combine(bounds: ReadonlyMap<PartitionState, number>, provisional: boolean): MartWrites {
+    const lookups = { traffic: this.lookup<AnyTrafficBucket>('traffic'), top: this.lookup<GroupBucket>('top'), trend: this.lookup<GroupBucket>('trend') };
+    const starts = { traffic: this.starts('traffic'), top: this.starts('top'), trend: this.starts('trend') };
+    if (!this.combinerReady) {
+      const from = this.storedFrontiers ?? { traffic: this.trafficOp.frontier, top: this.topOp.frontier, trend: this.trendOp.frontier };
+      this.trafficOp.reset(from.traffic);
+      this.topOp.reset(from.top, lookups.top);
+      this.trendOp.reset(from.trend, lookups.trend);
+      this.combinerReady = true;
     }
-    state.dirtyMinutes.clear();
+    const expected = this.storedFrontiers;
+    const reachable = this.reachable(bounds);
+    const traffic: KeyedRows<TrafficMinuteRow>[] = this.trafficOp.advance(reachable.traffic, lookups.traffic, starts.traffic);
+    const topDocs = this.topOp.advance(reachable.top, lookups.top, starts.top);
+    const clinicalTrend = this.trendOp.advance(reachable.trend, lookups.trend, starts.trend);
+    const next: Frontiers = { traffic: this.trafficOp.frontier, top: this.topOp.frontier, trend: this.trendOp.frontier };
+
+    const replace = { traffic: traffic.map((r) => r.ts), top: topDocs.map((r) => r.ts), trend: clinicalTrend.map((r) => r.ts) };
+    // Provisional rows the frontier has passed go, whether or not a final row replaces them.
+    const firstOpen = this.firstOpenKeys(next);
+    for (const kind of KINDS) {
+      for (const key of this.provisionalKeys[kind]) {
+        if (key < firstOpen[kind]) {
+          replace[kind].push(key);
+          this.provisionalKeys[kind].delete(key);
+        }
+      }
+    }
+    const newest = this.newestEventTs();
+    if (provisional && Number.isFinite(newest)) {
+      const provTraffic = this.trafficOp.provisional(minuteOf(newest), lookups.traffic, starts.traffic);
+      const provTop = this.topOp.provisional(nextBoundaryAfter(newest, this.steps.top), lookups.top, starts.top);
+      const provTrend = this.trendOp.provisional(nextBoundaryAfter(newest, this.steps.trend), lookups.trend, starts.trend);
+      const rewrite = <R>(kind: BucketKind, rows: readonly KeyedRows<R>[], into: KeyedRows<R>[]): void => {
+        for (const key of this.provisionalKeys[kind]) replace[kind].push(key);
+        this.provisionalKeys[kind].clear();
+        for (const r of rows) {
+          replace[kind].push(r.ts);
+          this.provisionalKeys[kind].add(r.ts);
+          into.push(r);
+        }
+      };
+      rewrite('traffic', provTraffic, traffic);
+      rewrite('top', provTop, topDocs);
+      rewrite('trend', provTrend, clinicalTrend);
+    }
+    const clearFrom = this.clearPending && expected !== null ? this.firstOpenKeys(expected) : null;
+    this.clearPending = false;
+    this.storedFrontiers = next;
+    const unique = (keys: number[]): number[] => [...new Set(keys)].sort((a, b) => a - b);
+    return {
+      source: [...this.states.values()][0]?.source ?? '',
+      expected,
+      next,
+      traffic,
+      topDocs,
+      clinicalTrend,
+      replaceTraffic: unique(replace.traffic),
+      replaceTop: unique(replace.top),
+      replaceTrend: unique(replace.trend),
+      clearFrom,
+      dropBefore: this.dropBefore(next),
+    };
   }
 
   /**
-   * Moves a window's frontier up to the watermark, skipping empty stretches, calling onFinal for
-   * every snapshot that became final. Returns the new frontier when it moved.
+   * The first mart key that is not final at these frontiers: a traffic minute is final once the
+   * frontier is past it, a snapshot once the frontier has reached it.
    */
-  private advanceFinals(
-    windows: readonly SlidingWindow[],
-    buckets: ReadonlyMap<number, GroupBucket>,
-    watermark: number,
-    earliestBucketNeeded: (frontier: number) => number,
-    onFinal: (snapshotTs: number) => void,
-  ): number | null {
-    const main = windows[0]!;
-    const step = main.stepMs;
-    const lookup = this.lookup(buckets);
-    const before = main.frontier;
-    const empty = (): boolean => windows.every((w) => w.cells.size === 0);
-    while (main.frontier + step <= watermark) {
-      if (empty()) {
-        let next: number | null = null;
-        const from = earliestBucketNeeded(main.frontier);
-        for (const start of buckets.keys()) if (start >= from && (next === null || start < next)) next = start;
-        const ceiling = Number.isFinite(watermark) ? floorTo(watermark, step) : Number.POSITIVE_INFINITY;
-        const target = next === null ? ceiling : Math.min(next, ceiling);
-        if (!Number.isFinite(target)) break;
-        if (target > main.frontier) {
-          for (const w of windows) w.reset(target, lookup);
-          continue;
+  private firstOpenKeys(frontiers: Frontiers): Frontiers {
+    return { traffic: frontiers.traffic, top: frontiers.top + this.steps.top, trend: frontiers.trend + this.steps.trend };
+  }
+
+  /** Newest event time of the group: the newest provisional snapshot's horizon. */
+  private newestEventTs(): number {
+    return this.tracker.groupMaxEventTs;
+  }
+
+  private partitionCommit(state: PartitionState, bound: number, shareOpen: boolean): PartitionCommit {
+    const newBuckets: StoredBucket[] = [];
+    for (const kind of KINDS) {
+      const series = state.series(kind);
+      const step = this.steps[kind];
+      for (const [start, bucket] of series.buckets) {
+        const final = start + step <= bound;
+        if (final && !series.persisted.has(start)) {
+          newBuckets.push(this.toStored(kind, start, bucket, true));
+          series.persisted.add(start);
+          series.changed.delete(start);
+        } else if (!final && shareOpen && series.changed.has(start)) {
+          newBuckets.push(this.toStored(kind, start, bucket, false));
+          series.changed.delete(start);
         }
       }
-      for (const w of windows) w.advance(lookup);
-      onFinal(main.frontier);
-    }
-    return main.frontier > before ? main.frontier : null;
-  }
-
-  private flushTop(state: PartitionState, watermark: number, newestTs: number, out: FlushCollector): number | null {
-    const window = state.top;
-    if (window === null) return null;
-    const emit = (snapshotTs: number, full: ReadonlyMap<string, GroupValue>): void => {
-      const written = state.writtenTop.get(snapshotTs);
-      let changed = false;
-      for (const value of full.values()) {
-        if (sameGroupValue(written?.get(value.group), value)) continue;
-        changed = true;
-        out.topPartials.push({
-          source: state.source,
-          partition: state.partition,
-          snapshotTs,
-          documentId: value.group,
-          clicks: value.count,
-          sessions: value.distinctSessions,
-          title: value.title,
-        });
-      }
-      if (changed) out.dirtyTop.add(snapshotTs);
-    };
-    const finalUpTo = this.advanceFinals([window], state.topBuckets, watermark, (f) => f, (snapshotTs) => {
-      const values = window.frontierValues();
-      if (values.length === 0) return;
-      emit(snapshotTs, new Map(values.map((v) => [v.group, v])));
-      state.writtenTop.delete(snapshotTs);
-      out.dirtyTop.add(snapshotTs);
-    });
-    this.dropBuckets(state.topBuckets, state.persistedTop, window.frontier - TOP_DOCS_WINDOW_MS);
-    for (const ts of state.writtenTop.keys()) if (ts <= window.frontier) state.writtenTop.delete(ts);
-
-    if (Number.isFinite(watermark) && Number.isFinite(newestTs)) {
-      const newest = nextBoundaryAfter(newestTs, this.topStep);
-      if (state.dirty || newest !== state.lastNewest || finalUpTo !== null) {
-        const base = new Map(window.frontierValues().map((v) => [v.group, v]));
-        window.overlaySnapshots(newest, this.lookup(state.topBuckets), (snapshotTs, changed) => {
-          const full = new Map(base);
-          for (const [group, value] of changed) {
-            if (value.count > 0) full.set(group, value);
-            else full.delete(group);
-          }
-          if (full.size === 0) return;
-          emit(snapshotTs, full);
-          state.writtenTop.set(snapshotTs, full);
-        });
-        state.lastNewest = newest;
-      }
-    }
-    return finalUpTo;
-  }
-
-  private flushTrend(state: PartitionState, watermark: number, newestTs: number, out: FlushCollector): number | null {
-    const current = state.trendCurrent;
-    const previous = state.trendPrevious;
-    if (current === null || previous === null) return null;
-    const emit = (snapshotTs: number, full: ReadonlyMap<string, TrendValue>): void => {
-      const written = state.writtenTrend.get(snapshotTs);
-      let changed = false;
-      for (const [area, value] of full) {
-        const before = written?.get(area);
-        if (before !== undefined && before.clicks === value.clicks && before.sessions === value.sessions && before.previous === value.previous) continue;
-        changed = true;
-        out.trendPartials.push({
-          source: state.source,
-          partition: state.partition,
-          snapshotTs,
-          clinicalArea: area,
-          clicks: value.clicks,
-          sessions: value.sessions,
-          previousClicks: value.previous,
-        });
-      }
-      if (changed) out.dirtyTrend.add(snapshotTs);
-    };
-    const values = (cur: (a: string) => GroupValue | undefined, prev: (a: string) => GroupValue | undefined, areas: Iterable<string>): Map<string, TrendValue> => {
-      const full = new Map<string, TrendValue>();
-      for (const area of areas) {
-        const c = cur(area);
-        const p = prev(area);
-        const clicks = c?.count ?? 0;
-        const prevClicks = p?.count ?? 0;
-        if (clicks === 0 && prevClicks === 0) continue;
-        full.set(area, { clicks, sessions: clicks === 0 ? 0 : (c?.distinctSessions ?? 0), previous: prevClicks });
-      }
-      return full;
-    };
-    const finalUpTo = this.advanceFinals(
-      [current, previous],
-      state.trendBuckets,
-      watermark,
-      (f) => f - CLINICAL_WINDOW_MS,
-      (snapshotTs) => {
-        const full = values((a) => current.valueOf(a), (a) => previous.valueOf(a), new Set([...current.cells.keys(), ...previous.cells.keys()]));
-        if (full.size === 0) return;
-        emit(snapshotTs, full);
-        state.writtenTrend.delete(snapshotTs);
-        out.dirtyTrend.add(snapshotTs);
-      },
-    );
-    this.dropBuckets(state.trendBuckets, state.persistedTrend, current.frontier - 2 * CLINICAL_WINDOW_MS);
-    for (const ts of state.writtenTrend.keys()) if (ts <= current.frontier) state.writtenTrend.delete(ts);
-
-    if (Number.isFinite(watermark) && Number.isFinite(newestTs)) {
-      const newest = nextBoundaryAfter(newestTs, this.trendStep);
-      // lastNewest tracks the top-docs horizon; the trend horizon follows from the same max.
-      if (state.dirty || finalUpTo !== null || !state.writtenTrend.has(newest)) {
-        const lookup = this.lookup(state.trendBuckets);
-        const currentChanges = new Map<number, ReadonlyMap<string, GroupValue>>();
-        current.overlaySnapshots(newest, lookup, (ts, changed) => currentChanges.set(ts, changed));
-        previous.overlaySnapshots(newest, lookup, (snapshotTs, prevChanged) => {
-          const curChanged = currentChanges.get(snapshotTs) ?? new Map<string, GroupValue>();
-          const areas = new Set([...current.cells.keys(), ...previous.cells.keys(), ...curChanged.keys(), ...prevChanged.keys()]);
-          const full = values(
-            (a) => (curChanged.has(a) ? curChanged.get(a) : current.valueOf(a)),
-            (a) => (prevChanged.has(a) ? prevChanged.get(a) : previous.valueOf(a)),
-            areas,
-          );
-          if (full.size === 0) return;
-          emit(snapshotTs, full);
-          state.writtenTrend.set(snapshotTs, full);
-        });
-      }
-    }
-    return finalUpTo;
-  }
-
-  private dropBuckets(buckets: Map<number, GroupBucket>, persisted: Set<number>, before: number): void {
-    for (const start of buckets.keys()) {
-      if (start < before) {
-        buckets.delete(start);
-        persisted.delete(start);
-      }
-    }
-  }
-
-  private partitionCommit(state: PartitionState, watermark: number): PartitionCommit {
-    const newBuckets: StoredBucket[] = [];
-    for (const [start, bucket] of state.topBuckets) {
-      if (start + this.topStep <= watermark && !state.persistedTop.has(start)) {
-        newBuckets.push({ kind: 'top', start, data: bucketToData(bucket) });
-        state.persistedTop.add(start);
-      }
-    }
-    for (const [start, bucket] of state.trendBuckets) {
-      if (start + this.trendStep <= watermark && !state.persistedTrend.has(start)) {
-        newBuckets.push({ kind: 'trend', start, data: bucketToData(bucket) });
-        state.persistedTrend.add(start);
-      }
+      if (!shareOpen) for (const start of series.changed) if (series.persisted.has(start)) series.changed.delete(start);
     }
     const anomaly: Record<string, SessionAnomalySnapshot> = {};
     for (const sessionId of state.anomalies.sessionIds()) {
       const snapshot = state.anomalies.snapshot(sessionId);
       if (snapshot !== null) anomaly[sessionId] = snapshot;
     }
-    const topFrontier = state.top?.frontier ?? null;
-    const trendFrontier = state.trendCurrent?.frontier ?? null;
+    const earliestOpen = Math.min(...KINDS.map((k) => (Number.isFinite(bound) ? floorTo(bound, this.steps[k]) : bound)));
+    const newPendingEvents = this.batch.newPending.get(state) ?? [];
     return {
+      changed: state.nextOffset !== state.committedOffset || newBuckets.length > 0 || newPendingEvents.length > 0 || bound > state.committedBound,
       source: state.source,
       partition: state.partition,
       expectedOffset: state.committedOffset,
       nextOffset: state.nextOffset,
       maxEventTs: this.tracker.partitionMax(state.partition),
-      watermark: Math.max(watermark, state.watermarkFloor),
-      topFrontier,
-      trendFrontier,
-      retainFrom: this.retainFrom,
+      watermark: bound,
+      retainFrom: Number.isFinite(earliestOpen) ? earliestOpen - this.settings.marts.anomalySpanMs : earliestOpen,
       anomaly,
-      newPendingEvents: this.batch.newPending.get(state) ?? [],
+      newPendingEvents,
       newBuckets,
-      dropTopBefore: topFrontier === null ? null : topFrontier - TOP_DOCS_WINDOW_MS,
-      dropTrendBefore: trendFrontier === null ? null : trendFrontier - 2 * CLINICAL_WINDOW_MS,
     };
+  }
+
+  private toStored(kind: BucketKind, start: number, bucket: AnyTrafficBucket | GroupBucket, final: boolean): StoredBucket {
+    if (kind === 'traffic') return { kind, start, final, data: trafficToData(bucket as AnyTrafficBucket) };
+    return { kind, start, final, data: bucketToData(bucket as GroupBucket) };
   }
 
   private thresholds(): { spanMs: number; warning: number; critical: number } {

@@ -14,7 +14,7 @@ describe('mart suite through the stream processor', () => {
       { marts: suite.settings, watermarkDelayMs: suite.watermarkDelayMs, maxFutureSkewMs: suite.maxFutureSkewMs, idlePartitionTimeoutMs: 60_000 },
       Date.now,
     );
-    processor.assign({ source: 'file', partition: 0, nextOffset: null, maxEventTs: Number.NEGATIVE_INFINITY, watermark: Number.NEGATIVE_INFINITY, topFrontier: null, trendFrontier: null, anomaly: {}, buckets: [], pendingEvents: [] });
+    processor.assign({ source: 'file', partition: 0, nextOffset: null, maxEventTs: Number.NEGATIVE_INFINITY, watermark: Number.NEGATIVE_INFINITY, anomaly: {}, buckets: [], pendingEvents: [] });
     const store = new InMemoryMarts();
     const messages = suite.lines.map((value, i) => ({ source: 'file', partition: 0, offset: String(i), value, receivedAt: 0 }));
     for (let i = 0; i < messages.length; i += size) {

@@ -5,7 +5,7 @@ import { evaluateHotMarts } from '../../src/marts/reference-evaluator.ts';
 import { DEFAULT_MART_SETTINGS } from '../../src/marts/types.ts';
 import type { ClickEvent, MartSettings, RawMessage } from '../../src/marts/types.ts';
 import { StreamProcessor } from '../../src/stream/stream-processor.ts';
-import type { PartitionCheckpoint } from '../../src/stream/checkpoint-types.ts';
+import type { Frontiers, PartitionCheckpoint, StoredBucket } from '../../src/stream/checkpoint-types.ts';
 import { InMemoryMarts } from '../support/in-memory-marts.ts';
 
 const T0 = Date.UTC(2026, 2, 7, 12, 0, 0);
@@ -73,7 +73,7 @@ function generate(seed: number, count: number, partitions = 1): Generated {
 }
 
 function emptyCheckpoint(partition: number): PartitionCheckpoint {
-  return { source: 'test', partition, nextOffset: null, maxEventTs: Number.NEGATIVE_INFINITY, watermark: Number.NEGATIVE_INFINITY, topFrontier: null, trendFrontier: null, anomaly: {}, buckets: [], pendingEvents: [] };
+  return { source: 'test', partition, nextOffset: null, maxEventTs: Number.NEGATIVE_INFINITY, watermark: Number.NEGATIVE_INFINITY, anomaly: {}, buckets: [], pendingEvents: [] };
 }
 
 const SETTINGS = { marts: DEFAULT_MART_SETTINGS, watermarkDelayMs: 10 * MIN, maxFutureSkewMs: 5 * MIN, idlePartitionTimeoutMs: 60_000 };
@@ -125,7 +125,7 @@ describe('StreamProcessor vs the reference evaluator', () => {
     expect(store.rows()).toEqual(evaluateHotMarts(onTime, DEFAULT_MART_SETTINGS, { newestEventTs: newest }));
   });
 
-  it('two instances sharing three partitions, combined through partials, equal one instance', () => {
+  it('two instances sharing three partitions, combined through the stored buckets, equal one instance', () => {
     const { messages, onTime } = generate(3, 1500, 3);
     const clock = (): number => Date.UTC(2026, 10, 24);
     const a = new StreamProcessor(SETTINGS, clock);
@@ -133,12 +133,34 @@ describe('StreamProcessor vs the reference evaluator', () => {
     a.assign(emptyCheckpoint(0));
     a.assign(emptyCheckpoint(1));
     b.assign(emptyCheckpoint(2));
+    const owners = new Map<StreamProcessor, number[]>([[a, [0, 1]], [b, [2]]]);
     const store = new InMemoryMarts();
-    // Stands in for the checkpoint table: every partition's committed clock.
+    // Stands in for the checkpoint tables: committed clocks, bounds, stored buckets, frontiers.
     const clocks = new Map<number, { partition: number; maxEventTs: number; committedAt: number; caughtUp: boolean }>();
+    const bounds = new Map<number, number>();
+    const buckets = new Map<string, { partition: number; bucket: StoredBucket; version: number }>();
+    let version = 0;
+    let frontiers: Frontiers | null = null;
+    const read = new Map<StreamProcessor, number>();
     const flush = (p: StreamProcessor): void => {
-      const batch = p.flush({ groupClocks: [...clocks.values()] });
-      for (const c of batch.partitions) clocks.set(c.partition, { partition: c.partition, maxEventTs: c.maxEventTs, committedAt: clock(), caughtUp: false });
+      const owned = owners.get(p)!;
+      const since = read.get(p) ?? 0;
+      read.set(p, version);
+      const external = [0, 1, 2]
+        .filter((x) => !owned.includes(x))
+        .map((partition) => ({
+          partition,
+          watermark: bounds.get(partition) ?? null,
+          backlog: !bounds.has(partition),
+          buckets: [...buckets.values()].filter((s) => s.partition === partition && s.version > since).map((s) => s.bucket),
+        }));
+      const batch = p.flush({ groupClocks: [...clocks.values()], external, storedFrontiers: frontiers });
+      for (const c of batch.partitions) {
+        clocks.set(c.partition, { partition: c.partition, maxEventTs: c.maxEventTs, committedAt: clock(), caughtUp: false });
+        bounds.set(c.partition, c.watermark);
+        for (const bucket of c.newBuckets) buckets.set(`${c.partition}|${bucket.kind}|${bucket.start}`, { partition: c.partition, bucket, version: ++version });
+      }
+      if (batch.marts !== null) frontiers = batch.marts.next;
       store.apply(batch);
     };
     for (let i = 0; i < messages.length; i += 40) {
@@ -149,9 +171,10 @@ describe('StreamProcessor vs the reference evaluator', () => {
       flush(b);
     }
     // Both instances catch up with the group's newest event before the comparison.
-    flush(a);
     flush(b);
+    flush(a);
     const newest = Math.max(...onTime.map((e) => e.eventTs));
+    expect(b.combines).toBe(false);
     expect(store.rows()).toEqual(evaluateHotMarts(onTime, DEFAULT_MART_SETTINGS, { newestEventTs: newest }));
   });
 

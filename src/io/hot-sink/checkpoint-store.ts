@@ -1,11 +1,13 @@
 // Loads a partition's checkpoint (offsets, watermark, operator state) for the stream processor.
 import type { ClickEvent } from '../../marts/types.ts';
 import type { SessionAnomalySnapshot } from '../../stream/anomaly-detector.ts';
-import type { BucketKind, PartitionCheckpoint, StoredBucket } from '../../stream/checkpoint-types.ts';
+import type { BucketKind, ExternalPartitionUpdate, Frontiers, PartitionCheckpoint, StoredBucket } from '../../stream/checkpoint-types.ts';
 import type { GroupBucketData } from '../../stream/group-buckets.ts';
+import type { TrafficBucketData } from '../../stream/operators/traffic-operator.ts';
 import type { ExternalPartitionClock } from '../../stream/watermark-tracker.ts';
 import type { Queryable } from '../db/database.ts';
-import { epochMs, fromSqlEpoch } from './timestamps.ts';
+import { decodePendingEvents } from './pending-events.ts';
+import { epochMs, fromSqlEpoch, toSqlTimestamp } from './timestamps.ts';
 
 export async function loadConsumerWatermark(db: Queryable, consumer: string): Promise<number | undefined> {
   return loadStoredWatermark(db, 'stream_consumers', consumer);
@@ -86,10 +88,23 @@ interface PartitionRow {
   next_offset: string;
   max_ts: unknown;
   wm: unknown;
-  top_frontier: unknown;
-  trend_frontier: unknown;
   retain_from: unknown;
   anomaly_state: Record<string, SessionAnomalySnapshot> | string;
+}
+
+interface BucketRow {
+  kafka_partition: number;
+  kind: BucketKind;
+  start: unknown;
+  state: string;
+  is_final: boolean;
+  version: string;
+}
+
+function storedBucket(b: BucketRow): StoredBucket {
+  const start = fromSqlEpoch(b.start);
+  if (b.kind === 'traffic') return { kind: 'traffic', start, final: b.is_final, data: JSON.parse(b.state) as TrafficBucketData };
+  return { kind: b.kind, start, final: b.is_final, data: JSON.parse(b.state) as GroupBucketData };
 }
 
 export async function loadPartitionCheckpoint(
@@ -100,54 +115,90 @@ export async function loadPartitionCheckpoint(
 ): Promise<PartitionCheckpoint> {
   const head = await db.query<PartitionRow>(
     `SELECT next_offset::text AS next_offset, ${epochMs('max_event_ts')} AS max_ts, ${epochMs('watermark_ts')} AS wm,
-            ${epochMs('top_frontier')} AS top_frontier, ${epochMs('trend_frontier')} AS trend_frontier,
             ${epochMs('retain_from')} AS retain_from, anomaly_state
        FROM stream_partitions WHERE consumer = $1 AND source = $2 AND kafka_partition = $3`,
     [consumer, source, partition],
   );
   const row = head.rows[0];
   if (row === undefined) {
-    return { source, partition, nextOffset: null, maxEventTs: Number.NEGATIVE_INFINITY, watermark: Number.NEGATIVE_INFINITY, topFrontier: null, trendFrontier: null, anomaly: {}, buckets: [], pendingEvents: [] };
+    return { source, partition, nextOffset: null, maxEventTs: Number.NEGATIVE_INFINITY, watermark: Number.NEGATIVE_INFINITY, anomaly: {}, buckets: [], pendingEvents: [] };
   }
   const retainFrom = fromSqlEpoch(row.retain_from);
-  const buckets = await db.query<{ kind: BucketKind; start: unknown; state: string }>(
-    `SELECT kind, ${epochMs('bucket_start')} AS start, state FROM stream_state_buckets
-      WHERE consumer = $1 AND source = $2 AND kafka_partition = $3 ORDER BY kind, bucket_start`,
+  const buckets = await db.query<BucketRow>(
+    `SELECT kafka_partition, kind, ${epochMs('bucket_start')} AS start, state, is_final, version::text AS version FROM stream_state_buckets
+      WHERE consumer = $1 AND source = $2 AND kafka_partition = $3 AND is_final ORDER BY kind, bucket_start`,
     [consumer, source, partition],
   );
-  const events = await db.query<{ ts: unknown; event_id: string; session_id: string; document_id: string; title: string | null; clinical_area: string }>(
-    `SELECT ${epochMs('event_ts')} AS ts, event_id, session_id, document_id::text AS document_id, title, clinical_area
-       FROM stream_pending_events
-      WHERE consumer = $1 AND source = $2 AND kafka_partition = $3 AND event_ts >= $4::timestamptz
+  const batches = await db.query<{ events: string }>(
+    `SELECT events FROM stream_pending_batches
+      WHERE consumer = $1 AND source = $2 AND kafka_partition = $3 AND max_event_ts >= $4::timestamptz
       ORDER BY seq`,
-    [consumer, source, partition, Number.isFinite(retainFrom) ? new Date(retainFrom).toISOString() : retainFrom > 0 ? 'infinity' : '-infinity'],
+    [consumer, source, partition, toSqlTimestamp(retainFrom)],
   );
-  const storedBuckets: StoredBucket[] = buckets.rows.map((b) => ({
-    kind: b.kind,
-    start: fromSqlEpoch(b.start),
-    data: JSON.parse(b.state) as GroupBucketData,
-  }));
-  const pendingEvents: ClickEvent[] = events.rows.map((e) => ({
-    eventId: e.event_id,
-    eventTs: fromSqlEpoch(e.ts),
-    sessionId: e.session_id,
-    documentId: e.document_id,
-    title: e.title,
-    clinicalArea: e.clinical_area,
-  }));
-  const nullable = (v: unknown): number | null => (v === null || v === undefined ? null : fromSqlEpoch(v));
+  const pendingEvents: ClickEvent[] = [];
+  for (const b of batches.rows) for (const e of decodePendingEvents(b.events)) if (e.eventTs >= retainFrom) pendingEvents.push(e);
   return {
     source,
     partition,
     nextOffset: row.next_offset,
     maxEventTs: fromSqlEpoch(row.max_ts),
     watermark: fromSqlEpoch(row.wm),
-    topFrontier: nullable(row.top_frontier),
-    trendFrontier: nullable(row.trend_frontier),
     anomaly: reviveAnomalyState(row.anomaly_state),
-    buckets: storedBuckets,
+    buckets: buckets.rows.map(storedBucket),
     pendingEvents,
   };
+}
+
+/** The combiner's stored frontiers for a source (null before its first commit). */
+export async function loadCombinerFrontiers(db: Queryable, consumer: string, source: string): Promise<Frontiers | null> {
+  const result = await db.query<{ traffic: unknown; top: unknown; trend: unknown }>(
+    `SELECT ${epochMs('traffic_frontier')} AS traffic, ${epochMs('top_frontier')} AS top, ${epochMs('trend_frontier')} AS trend
+       FROM stream_combiner WHERE consumer = $1 AND source = $2`,
+    [consumer, source],
+  );
+  const row = result.rows[0];
+  return row === undefined ? null : { traffic: fromSqlEpoch(row.traffic), top: fromSqlEpoch(row.top), trend: fromSqlEpoch(row.trend) };
+}
+
+/**
+ * What the combiner needs of the partitions other instances own: their committed bounds, and the
+ * buckets written since `sinceVersion` (all of them from 0). Returns the newest version read.
+ */
+export async function loadExternalPartitions(
+  db: Queryable,
+  consumer: string,
+  source: string,
+  owned: readonly number[],
+  clocks: readonly ExternalPartitionClock[],
+  sinceVersion: string,
+): Promise<{ updates: ExternalPartitionUpdate[]; version: string }> {
+  const heads = await db.query<{ p: number; wm: unknown }>(
+    `SELECT kafka_partition AS p, ${epochMs('watermark_ts')} AS wm FROM stream_partitions
+      WHERE consumer = $1 AND source = $2 AND NOT (kafka_partition = ANY($3::int[]))`,
+    [consumer, source, [...owned]],
+  );
+  const buckets = await db.query<BucketRow>(
+    `SELECT kafka_partition, kind, ${epochMs('bucket_start')} AS start, state, is_final, version::text AS version FROM stream_state_buckets
+      WHERE consumer = $1 AND source = $2 AND NOT (kafka_partition = ANY($3::int[])) AND version > $4::bigint
+      ORDER BY version`,
+    [consumer, source, [...owned], sinceVersion],
+  );
+  const byPartition = new Map<number, StoredBucket[]>();
+  let version = sinceVersion;
+  for (const b of buckets.rows) {
+    byPartition.set(b.kafka_partition, [...(byPartition.get(b.kafka_partition) ?? []), storedBucket(b)]);
+    if (BigInt(b.version) > BigInt(version)) version = b.version;
+  }
+  const watermarks = new Map(heads.rows.map((r) => [r.p, fromSqlEpoch(r.wm)]));
+  const partitions = new Set<number>([...watermarks.keys(), ...byPartition.keys(), ...clocks.map((c) => c.partition)]);
+  for (const p of owned) partitions.delete(p);
+  const updates = [...partitions].map((partition) => ({
+    partition,
+    watermark: watermarks.get(partition) ?? null,
+    backlog: clocks.some((c) => c.partition === partition && !c.caughtUp),
+    buckets: byPartition.get(partition) ?? [],
+  }));
+  return { updates, version };
 }
 
 /** The sink stores ±Infinity as strings (JSON has none); turn them back into numbers. */

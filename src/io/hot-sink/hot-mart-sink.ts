@@ -2,15 +2,26 @@
 // and operator state — in ONE transaction. The stored offsets double as a fence: if another
 // instance committed a partition since we loaded it, the batch is refused and nothing is written.
 import type { AnomalyAlert } from '../../stream/anomaly-detector.ts';
-import type { BatchOutput, PartitionCommit } from '../../stream/checkpoint-types.ts';
+import type { ClinicalTrendRow, TopDocRow, TrafficMinuteRow } from '../../marts/types.ts';
+import type { BatchOutput, Frontiers, MartWrites, PartitionCommit } from '../../stream/checkpoint-types.ts';
+import type { KeyedRows } from '../../stream/operators/hot-operator.ts';
 import type { Queryable } from '../db/database.ts';
-import { toSqlTimestamp } from './timestamps.ts';
+import { encodePendingEvents } from './pending-events.ts';
+import { epochMs, fromSqlEpoch, toSqlTimestamp } from './timestamps.ts';
 
 export class CheckpointFencedError extends Error {
   readonly code = 'CHECKPOINT_FENCED';
   readonly retriable = true;
   constructor(source: string, partition: number, expected: string | null, found: string | null) {
     super(`partition ${source}#${partition} was committed by another owner (expected offset ${expected ?? 'none'}, found ${found ?? 'none'})`);
+  }
+}
+
+/** Another instance combined since this one loaded its windows: reload from the checkpoint. */
+export class CombinerFencedError extends CheckpointFencedError {
+  constructor(source: string) {
+    super(source, -1, null, null);
+    this.message = `the combiner of ${source} moved on in another instance`;
   }
 }
 
@@ -52,8 +63,7 @@ function anomalyJson(state: PartitionCommit['anomaly']): string {
 
 export async function commitBatch(tx: Queryable, consumer: string, batch: BatchOutput): Promise<void> {
   await fence(tx, consumer, batch.partitions);
-  await writeTraffic(tx, consumer, batch);
-  await writeSnapshots(tx, consumer, batch);
+  if (batch.marts !== null) await writeMarts(tx, consumer, batch.marts);
   await writeAnomalies(tx, batch);
   await writeDeadLetters(tx, batch);
   await writeLateEvents(tx, batch);
@@ -84,149 +94,110 @@ async function fence(tx: Queryable, consumer: string, partitions: readonly Parti
   }
 }
 
-/** A transaction-scoped lock per mart, so concurrent instances recombine one after the other. */
-async function lockMart(tx: Queryable, mart: string): Promise<void> {
-  await tx.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`tidemark:${mart}`]);
-}
-
-async function writeTraffic(tx: Queryable, consumer: string, batch: BatchOutput): Promise<void> {
-  const parts = batch.trafficPartials;
-  if (parts.length > 0) {
-    await tx.query(
-      `INSERT INTO hot_partial_traffic (consumer, event_minute, source, kafka_partition, total_clicks, unique_sessions, document_ids, is_final)
-       SELECT $1, m, s, p, c, u, (SELECT coalesce(array_agg(x::bigint), '{}') FROM unnest(string_to_array(d, ',')) AS x), f
-         FROM unnest($2::timestamptz[], $3::text[], $4::int[], $5::int[], $6::int[], $7::text[], $8::bool[]) AS t(m, s, p, c, u, d, f)
-       ON CONFLICT (consumer, event_minute, source, kafka_partition) DO UPDATE SET total_clicks = excluded.total_clicks,
-         unique_sessions = excluded.unique_sessions, document_ids = excluded.document_ids, is_final = excluded.is_final`,
-      [
-        consumer,
-        parts.map((p) => ts(p.eventMinute)),
-        parts.map((p) => p.source),
-        parts.map((p) => p.partition),
-        parts.map((p) => p.clicks),
-        parts.map((p) => p.sessions),
-        parts.map((p) => p.documentIds.join(',')),
-        parts.map((p) => p.final),
-      ],
-    );
-  }
-  if (batch.dirtyMinutes.length === 0) return;
-  await lockMart(tx, 'traffic');
-  await tx.query(
-    `INSERT INTO mart_realtime_traffic_minute (event_minute, total_clicks, unique_sessions, unique_docs, is_final, updated_at)
-     SELECT p.event_minute, sum(p.total_clicks), sum(p.unique_sessions),
-            (SELECT count(DISTINCT d) FROM hot_partial_traffic q, unnest(q.document_ids) AS d
-              WHERE q.consumer = $1 AND q.event_minute = p.event_minute),
-            bool_and(p.is_final), now()
-       FROM hot_partial_traffic p
-      WHERE p.consumer = $1 AND p.event_minute = ANY($2::timestamptz[])
-      GROUP BY p.event_minute
-     ON CONFLICT (event_minute) DO UPDATE SET total_clicks = excluded.total_clicks, unique_sessions = excluded.unique_sessions,
-       unique_docs = excluded.unique_docs, is_final = excluded.is_final, updated_at = excluded.updated_at`,
-    [consumer, batch.dirtyMinutes.map(ts)],
+/** The combiner's rows are written only on top of the frontiers it started from. */
+async function fenceCombiner(tx: Queryable, consumer: string, marts: MartWrites): Promise<void> {
+  const stored = await tx.query<{ traffic: unknown; top: unknown; trend: unknown }>(
+    `SELECT ${epochMs('traffic_frontier')} AS traffic, ${epochMs('top_frontier')} AS top, ${epochMs('trend_frontier')} AS trend
+       FROM stream_combiner WHERE consumer = $1 AND source = $2 FOR UPDATE`,
+    [consumer, marts.source],
   );
+  const row = stored.rows[0];
+  const found = row === undefined ? null : { traffic: fromSqlEpoch(row.traffic), top: fromSqlEpoch(row.top), trend: fromSqlEpoch(row.trend) };
+  const same = (a: Frontiers | null, b: Frontiers | null): boolean =>
+    a === null || b === null ? a === b : a.traffic === b.traffic && a.top === b.top && a.trend === b.trend;
+  if (!same(found, marts.expected)) throw new CombinerFencedError(marts.source);
 }
 
-async function markFinal(tx: Queryable, consumer: string, batch: BatchOutput): Promise<void> {
-  for (const f of batch.finality) {
-    if (f.topUpTo !== null) {
-      await tx.query(
-        `UPDATE hot_partial_top_docs SET is_final = true
-          WHERE consumer = $1 AND source = $2 AND kafka_partition = $3 AND snapshot_ts <= $4::timestamptz AND NOT is_final`,
-        [consumer, f.source, f.partition, ts(f.topUpTo)],
-      );
-    }
-    if (f.trendUpTo !== null) {
-      await tx.query(
-        `UPDATE hot_partial_clinical_trend SET is_final = true
-          WHERE consumer = $1 AND source = $2 AND kafka_partition = $3 AND snapshot_ts <= $4::timestamptz AND NOT is_final`,
-        [consumer, f.source, f.partition, ts(f.trendUpTo)],
-      );
-    }
-  }
+/** A table's rows for some keys (and, after a restart, every key from an instant on) replaced by new ones. */
+interface MartTable<Row> {
+  readonly table: string;
+  readonly key: string;
+  readonly replace: readonly number[];
+  readonly clearFrom: number | null;
+  readonly rows: readonly KeyedRows<Row>[];
+  insert(tx: Queryable, rows: readonly { row: Row; final: boolean }[]): Promise<void>;
 }
 
-/** Partials are upserted per (snapshot, partition, group); snapshots are then re-ranked whole. */
-async function writeSnapshots(tx: Queryable, consumer: string, batch: BatchOutput): Promise<void> {
-  const top = batch.topPartials;
-  if (top.length > 0) {
-    await tx.query(
-      `INSERT INTO hot_partial_top_docs (consumer, snapshot_ts, source, kafka_partition, document_id, click_count, unique_sessions, title, title_ts, title_event_id)
-       SELECT $1, t, s, p, d, c, u, ti, tt, te
-         FROM unnest($2::timestamptz[], $3::text[], $4::int[], $5::bigint[], $6::int[], $7::int[], $8::text[], $9::timestamptz[], $10::text[]) AS x(t, s, p, d, c, u, ti, tt, te)
-       ON CONFLICT (consumer, snapshot_ts, source, kafka_partition, document_id) DO UPDATE SET click_count = excluded.click_count,
-         unique_sessions = excluded.unique_sessions, title = excluded.title, title_ts = excluded.title_ts, title_event_id = excluded.title_event_id`,
-      [
-        consumer,
-        top.map((p) => ts(p.snapshotTs)),
-        top.map((p) => p.source),
-        top.map((p) => p.partition),
-        top.map((p) => p.documentId),
-        top.map((p) => p.clicks),
-        top.map((p) => p.sessions),
-        top.map((p) => p.title?.title ?? null),
-        top.map((p) => (p.title === null ? null : ts(p.title.ts))),
-        top.map((p) => p.title?.eventId ?? null),
-      ],
-    );
-  }
-  const trend = batch.trendPartials;
-  if (trend.length > 0) {
-    await tx.query(
-      `INSERT INTO hot_partial_clinical_trend (consumer, snapshot_ts, source, kafka_partition, clinical_area, click_count, unique_sessions, previous_count)
-       SELECT $1, t, s, p, a, c, u, pc FROM unnest($2::timestamptz[], $3::text[], $4::int[], $5::text[], $6::int[], $7::int[], $8::int[]) AS x(t, s, p, a, c, u, pc)
-       ON CONFLICT (consumer, snapshot_ts, source, kafka_partition, clinical_area) DO UPDATE SET click_count = excluded.click_count,
-         unique_sessions = excluded.unique_sessions, previous_count = excluded.previous_count`,
-      [
-        consumer,
-        trend.map((p) => ts(p.snapshotTs)),
-        trend.map((p) => p.source),
-        trend.map((p) => p.partition),
-        trend.map((p) => p.clinicalArea),
-        trend.map((p) => p.clicks),
-        trend.map((p) => p.sessions),
-        trend.map((p) => p.previousClicks),
-      ],
-    );
-  }
-  await markFinal(tx, consumer, batch);
-  if (batch.dirtyTopSnapshots.length > 0) {
-    const snapshots = batch.dirtyTopSnapshots.map(ts);
-    await lockMart(tx, 'top_docs');
-    await tx.query(`DELETE FROM mart_realtime_top_docs_1h WHERE snapshot_ts = ANY($1::timestamptz[])`, [snapshots]);
-    // Title: latest by (event_ts, event_id) over the partitions' latest titles; ties of click
-    // count and sessions go to the smaller document_id.
-    await tx.query(
-      `INSERT INTO mart_realtime_top_docs_1h (snapshot_ts, rank, document_id, title, click_count, unique_sessions, is_final, updated_at)
-       SELECT snapshot_ts, rank, document_id, title, clicks, sessions, final, now() FROM (
-         SELECT snapshot_ts, document_id, sum(click_count) AS clicks, sum(unique_sessions) AS sessions, bool_and(is_final) AS final,
-                (array_agg(title ORDER BY title_ts DESC, title_event_id COLLATE "C" DESC) FILTER (WHERE title IS NOT NULL))[1] AS title,
-                row_number() OVER (PARTITION BY snapshot_ts ORDER BY sum(click_count) DESC, sum(unique_sessions) DESC, document_id) AS rank
-           FROM hot_partial_top_docs
-          WHERE consumer = $1 AND snapshot_ts = ANY($2::timestamptz[])
-          GROUP BY snapshot_ts, document_id
-       ) ranked WHERE rank <= 20`,
-      [consumer, snapshots],
-    );
-  }
-  if (batch.dirtyTrendSnapshots.length > 0) {
-    const snapshots = batch.dirtyTrendSnapshots.map(ts);
-    await lockMart(tx, 'clinical_trend');
-    await tx.query(`DELETE FROM mart_realtime_clinical_trend_24h WHERE snapshot_ts = ANY($1::timestamptz[])`, [snapshots]);
-    // round(numeric, 2) rounds half away from zero, as the spec asks for trend_pct.
-    await tx.query(
-      `INSERT INTO mart_realtime_clinical_trend_24h (snapshot_ts, clinical_area, click_count, unique_sessions, trend_pct, is_final, updated_at)
-       SELECT snapshot_ts, clinical_area, sum(click_count), sum(unique_sessions),
-              CASE WHEN sum(previous_count) = 0 THEN NULL
-                   ELSE round(100.0 * (sum(click_count) - sum(previous_count)) / sum(previous_count), 2) END,
-              bool_and(is_final), now()
-         FROM hot_partial_clinical_trend
-        WHERE consumer = $1 AND snapshot_ts = ANY($2::timestamptz[])
-        GROUP BY snapshot_ts, clinical_area
-       HAVING sum(click_count) > 0 OR sum(previous_count) > 0`,
-      [consumer, snapshots],
-    );
-  }
+async function replaceMartRows<Row>(tx: Queryable, t: MartTable<Row>): Promise<void> {
+  if (t.replace.length === 0 && t.rows.length === 0 && t.clearFrom === null) return;
+  // A transaction-scoped lock per mart: the combiner and the daily reconcile write one after the other.
+  await tx.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`tidemark:${t.table}`]);
+  if (t.clearFrom !== null) await tx.query(`DELETE FROM ${t.table} WHERE ${t.key} >= $1::timestamptz`, [ts(t.clearFrom)]);
+  if (t.replace.length > 0) await tx.query(`DELETE FROM ${t.table} WHERE ${t.key} = ANY($1::timestamptz[])`, [t.replace.map(ts)]);
+  const rows = t.rows.flatMap((k) => k.rows.map((row) => ({ row, final: k.final })));
+  if (rows.length > 0) await t.insert(tx, rows);
+}
+
+async function writeMarts(tx: Queryable, consumer: string, marts: MartWrites): Promise<void> {
+  await fenceCombiner(tx, consumer, marts);
+  await replaceMartRows<TrafficMinuteRow>(tx, {
+    table: 'mart_realtime_traffic_minute',
+    key: 'event_minute',
+    replace: marts.replaceTraffic,
+    clearFrom: marts.clearFrom?.traffic ?? null,
+    rows: marts.traffic,
+    insert: (q, rows) =>
+      q.query(
+        `INSERT INTO mart_realtime_traffic_minute (event_minute, total_clicks, unique_sessions, unique_docs, is_final, updated_at)
+         SELECT m, c, s, d, f, now() FROM unnest($1::timestamptz[], $2::int[], $3::int[], $4::int[], $5::bool[]) AS x(m, c, s, d, f)`,
+        [rows.map((r) => ts(r.row.eventMinute)), rows.map((r) => r.row.totalClicks), rows.map((r) => r.row.uniqueSessions), rows.map((r) => r.row.uniqueDocs), rows.map((r) => r.final)],
+      ).then(() => undefined),
+  });
+  await replaceMartRows<TopDocRow>(tx, {
+    table: 'mart_realtime_top_docs_1h',
+    key: 'snapshot_ts',
+    replace: marts.replaceTop,
+    clearFrom: marts.clearFrom?.top ?? null,
+    rows: marts.topDocs,
+    insert: (q, rows) =>
+      q.query(
+        `INSERT INTO mart_realtime_top_docs_1h (snapshot_ts, rank, document_id, title, click_count, unique_sessions, is_final, updated_at)
+         SELECT t, r, d, ti, c, s, f, now() FROM unnest($1::timestamptz[], $2::int[], $3::bigint[], $4::text[], $5::int[], $6::int[], $7::bool[]) AS x(t, r, d, ti, c, s, f)`,
+        [
+          rows.map((r) => ts(r.row.snapshotTs)),
+          rows.map((r) => r.row.rank),
+          rows.map((r) => r.row.documentId),
+          rows.map((r) => r.row.title),
+          rows.map((r) => r.row.clickCount),
+          rows.map((r) => r.row.uniqueSessions),
+          rows.map((r) => r.final),
+        ],
+      ).then(() => undefined),
+  });
+  await replaceMartRows<ClinicalTrendRow>(tx, {
+    table: 'mart_realtime_clinical_trend_24h',
+    key: 'snapshot_ts',
+    replace: marts.replaceTrend,
+    clearFrom: marts.clearFrom?.trend ?? null,
+    rows: marts.clinicalTrend,
+    insert: (q, rows) =>
+      q.query(
+        `INSERT INTO mart_realtime_clinical_trend_24h (snapshot_ts, clinical_area, click_count, unique_sessions, trend_pct, is_final, updated_at)
+         SELECT t, a, c, s, p::numeric, f, now() FROM unnest($1::timestamptz[], $2::text[], $3::int[], $4::int[], $5::text[], $6::bool[]) AS x(t, a, c, s, p, f)`,
+        [
+          rows.map((r) => ts(r.row.snapshotTs)),
+          rows.map((r) => r.row.clinicalArea),
+          rows.map((r) => r.row.clickCount),
+          rows.map((r) => r.row.uniqueSessions),
+          rows.map((r) => r.row.trendPct),
+          rows.map((r) => r.final),
+        ],
+      ).then(() => undefined),
+  });
+  await tx.query(
+    `INSERT INTO stream_combiner (consumer, source, traffic_frontier, top_frontier, trend_frontier, updated_at)
+     VALUES ($1, $2, $3::timestamptz, $4::timestamptz, $5::timestamptz, now())
+     ON CONFLICT (consumer, source) DO UPDATE SET traffic_frontier = excluded.traffic_frontier, top_frontier = excluded.top_frontier,
+       trend_frontier = excluded.trend_frontier, updated_at = excluded.updated_at`,
+    [consumer, marts.source, ts(marts.next.traffic), ts(marts.next.top), ts(marts.next.trend)],
+  );
+  // Buckets every window has left, of every partition (the combiner alone prunes them).
+  await tx.query(
+    `DELETE FROM stream_state_buckets WHERE consumer = $1 AND source = $2
+        AND ((kind = 'traffic' AND bucket_start < $3::timestamptz) OR (kind = 'top' AND bucket_start < $4::timestamptz)
+          OR (kind = 'trend' AND bucket_start < $5::timestamptz))`,
+    [consumer, marts.source, ts(marts.dropBefore.traffic), ts(marts.dropBefore.top), ts(marts.dropBefore.trend)],
+  );
 }
 
 async function writeAnomalies(tx: Queryable, batch: BatchOutput): Promise<void> {
@@ -323,49 +294,33 @@ async function writeAlerts(tx: Queryable, batch: BatchOutput): Promise<void> {
 async function writePartitionState(tx: Queryable, consumer: string, p: PartitionCommit): Promise<void> {
   const key = [consumer, p.source, p.partition];
   if (p.newPendingEvents.length > 0) {
-    const e = p.newPendingEvents;
+    let maxTs = Number.NEGATIVE_INFINITY;
+    for (const e of p.newPendingEvents) if (e.eventTs > maxTs) maxTs = e.eventTs;
     await tx.query(
-      `INSERT INTO stream_pending_events (consumer, source, kafka_partition, event_ts, event_id, session_id, document_id, title, clinical_area)
-       SELECT $1, $2, $3, t, i, s, d, ti, a FROM unnest($4::timestamptz[], $5::text[], $6::text[], $7::bigint[], $8::text[], $9::text[]) AS x(t, i, s, d, ti, a)`,
-      [...key, e.map((x) => ts(x.eventTs)), e.map((x) => x.eventId), e.map((x) => x.sessionId), e.map((x) => x.documentId), e.map((x) => x.title), e.map((x) => x.clinicalArea)],
+      `INSERT INTO stream_pending_batches (consumer, source, kafka_partition, max_event_ts, events) VALUES ($1, $2, $3, $4::timestamptz, $5)`,
+      [...key, ts(maxTs), encodePendingEvents(p.newPendingEvents)],
     );
   }
-  await tx.query(`DELETE FROM stream_pending_events WHERE consumer = $1 AND source = $2 AND kafka_partition = $3 AND event_ts < $4::timestamptz`, [
+  await tx.query(`DELETE FROM stream_pending_batches WHERE consumer = $1 AND source = $2 AND kafka_partition = $3 AND max_event_ts < $4::timestamptz`, [
     ...key,
     ts(p.retainFrom),
   ]);
   if (p.newBuckets.length > 0) {
     await tx.query(
-      `INSERT INTO stream_state_buckets (consumer, source, kafka_partition, kind, bucket_start, state)
-       SELECT $1, $2, $3, k, b, s FROM unnest($4::text[], $5::timestamptz[], $6::text[]) AS x(k, b, s)
-       ON CONFLICT (consumer, source, kafka_partition, kind, bucket_start) DO UPDATE SET state = excluded.state`,
-      [...key, p.newBuckets.map((b) => b.kind), p.newBuckets.map((b) => ts(b.start)), p.newBuckets.map((b) => JSON.stringify(b.data))],
-    );
-  }
-  for (const [kind, before] of [['top', p.dropTopBefore], ['trend', p.dropTrendBefore]] as const) {
-    if (before === null) continue;
-    await tx.query(
-      `DELETE FROM stream_state_buckets WHERE consumer = $1 AND source = $2 AND kafka_partition = $3 AND kind = $4 AND bucket_start < $5::timestamptz`,
-      [...key, kind, ts(before)],
+      `INSERT INTO stream_state_buckets (consumer, source, kafka_partition, kind, bucket_start, state, is_final)
+       SELECT $1, $2, $3, k, b, s, f FROM unnest($4::text[], $5::timestamptz[], $6::text[], $7::bool[]) AS x(k, b, s, f)
+       ON CONFLICT (consumer, source, kafka_partition, kind, bucket_start) DO UPDATE
+         SET state = excluded.state, is_final = excluded.is_final, version = nextval('stream_state_bucket_version')`,
+      [...key, p.newBuckets.map((b) => b.kind), p.newBuckets.map((b) => ts(b.start)), p.newBuckets.map((b) => JSON.stringify(b.data)), p.newBuckets.map((b) => b.final)],
     );
   }
   if (p.nextOffset === null) return;
   await tx.query(
-    `INSERT INTO stream_partitions (consumer, source, kafka_partition, next_offset, max_event_ts, top_frontier, trend_frontier, retain_from, anomaly_state, watermark_ts, updated_at)
-     VALUES ($1, $2, $3, $4::bigint, $5::timestamptz, $6::timestamptz, $7::timestamptz, $8::timestamptz, $9::jsonb, $10::timestamptz, now())
+    `INSERT INTO stream_partitions (consumer, source, kafka_partition, next_offset, max_event_ts, retain_from, anomaly_state, watermark_ts, updated_at)
+     VALUES ($1, $2, $3, $4::bigint, $5::timestamptz, $6::timestamptz, $7::jsonb, $8::timestamptz, now())
      ON CONFLICT (consumer, source, kafka_partition) DO UPDATE SET next_offset = excluded.next_offset, max_event_ts = excluded.max_event_ts,
-       watermark_ts = GREATEST(stream_partitions.watermark_ts, excluded.watermark_ts),
-       top_frontier = excluded.top_frontier, trend_frontier = excluded.trend_frontier, retain_from = excluded.retain_from,
+       watermark_ts = GREATEST(stream_partitions.watermark_ts, excluded.watermark_ts), retain_from = excluded.retain_from,
        anomaly_state = excluded.anomaly_state, updated_at = excluded.updated_at`,
-    [
-      ...key,
-      p.nextOffset,
-      ts(p.maxEventTs),
-      p.topFrontier === null ? null : ts(p.topFrontier),
-      p.trendFrontier === null ? null : ts(p.trendFrontier),
-      ts(p.retainFrom),
-      anomalyJson(p.anomaly),
-      ts(p.watermark),
-    ],
+    [...key, p.nextOffset, ts(p.maxEventTs), ts(p.retainFrom), anomalyJson(p.anomaly), ts(p.watermark)],
   );
 }

@@ -1,0 +1,46 @@
+// The contract every windowed hot mart implements on the combining side. Partitions collect
+// events into step-sized buckets (one kind per mart); once a bucket is final for every partition
+// the combiner's operator folds it into its global state and emits the mart's final rows. Beyond
+// that frontier it evaluates provisional rows as an overlay of the open buckets, without
+// changing its state. State is rebuilt from stored buckets (restore, rebalance), so an operator
+// holds nothing that is not in the checkpoint.
+
+/** Every partition's bucket of one kind that starts at an instant. */
+export type BucketLookup<B> = (start: number) => readonly B[];
+
+/** The rows of one mart key (a minute, a snapshot instant), replaced as a unit. */
+export interface KeyedRows<Row> {
+  readonly ts: number;
+  readonly final: boolean;
+  readonly rows: readonly Row[];
+}
+
+export interface WindowedMartOperator<B, Row> {
+  /** Bucket width; the operator's frontiers are multiples of it. */
+  readonly stepMs: number;
+  /** Every bucket before this instant is folded in (−∞ before the first). */
+  readonly frontier: number;
+  /** How far back of the frontier buckets must be kept (the window's reach). */
+  readonly reachMs: number;
+  /** Starts over at a frontier from the stored buckets (restore, rebalance, another combiner). */
+  reset(frontier: number, lookup: BucketLookup<B>): void;
+  /**
+   * Folds in the buckets before `to` (all final) and returns the final rows that became due.
+   * `starts` lists every partition's bucket starts of this kind, ascending, to skip empty spans.
+   */
+  advance(to: number, lookup: BucketLookup<B>, starts: readonly number[]): KeyedRows<Row>[];
+  /** Provisional rows for keys after the frontier up to `until`, from the open buckets. */
+  provisional(until: number, lookup: BucketLookup<B>, starts: readonly number[]): KeyedRows<Row>[];
+}
+
+/** Index of the first element ≥ value in an ascending array. */
+export function firstAtOrAfter(sorted: readonly number[], value: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid]! < value) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
