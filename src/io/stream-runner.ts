@@ -131,7 +131,7 @@ async function runFromCheckpoint(options: StreamRunOptions, source: MessageSourc
   // several instances, the combiner also reads the buckets the others wrote since its last read.
   let logEnds: ReadonlyMap<number, string> | undefined;
   let logEndsAt = Number.NEGATIVE_INFINITY;
-  let externalVersion = '0';
+  let externalVersions = new Map<number, bigint>();
   let combinerSource: string | null = null;
   let provisionalAt = Number.NEGATIVE_INFINITY;
   const flush = async (): Promise<BatchOutput> => {
@@ -158,9 +158,9 @@ async function runFromCheckpoint(options: StreamRunOptions, source: MessageSourc
       source,
       owned.map((o) => o.partition),
       groupClocks,
-      externalVersion,
+      externalVersions,
     );
-    externalVersion = external.version;
+    externalVersions = external.versions;
     return processor.flush({
       groupClocks,
       provisional,
@@ -191,7 +191,7 @@ async function runFromCheckpoint(options: StreamRunOptions, source: MessageSourc
       }
       log.info('partitions assigned', { source: polled.source, partitions: polled.partitions });
       processor.resetExternal();
-      externalVersion = '0';
+      externalVersions = new Map();
       // Read the group's clocks (and the log's ends) before the first message of the new
       // assignment: a processor that has not seen them would take the minimum over its own
       // partitions only, and a watermark never goes back.
@@ -200,7 +200,7 @@ async function runFromCheckpoint(options: StreamRunOptions, source: MessageSourc
     } else if (polled.kind === 'revoked') {
       for (const partition of polled.partitions) processor.revoke(polled.source, partition);
       processor.resetExternal();
-      externalVersion = '0';
+      externalVersions = new Map();
       log.info('partitions revoked', { source: polled.source, partitions: polled.partitions });
     } else if (polled.kind === 'messages') {
       totals.messages += polled.messages.length;

@@ -162,7 +162,9 @@ export async function loadCombinerFrontiers(db: Queryable, consumer: string, sou
 
 /**
  * What the combiner needs of the partitions other instances own: their committed bounds, and the
- * buckets written since `sinceVersion` (all of them from 0). Returns the newest version read.
+ * buckets written since the versions already read, per partition. Versions are compared per
+ * partition because only there they follow commit order: a partition's commits are serialised by
+ * the lock its fence takes, while two instances' transactions may commit out of version order.
  */
 export async function loadExternalPartitions(
   db: Queryable,
@@ -170,8 +172,13 @@ export async function loadExternalPartitions(
   source: string,
   owned: readonly number[],
   clocks: readonly ExternalPartitionClock[],
-  sinceVersion: string,
-): Promise<{ updates: ExternalPartitionUpdate[]; version: string }> {
+  readVersions: ReadonlyMap<number, bigint>,
+): Promise<{ updates: ExternalPartitionUpdate[]; versions: Map<number, bigint> }> {
+  // From the least version read; a partition read for the first time reads everything.
+  let sinceVersion: bigint | null = null;
+  for (const v of readVersions.values()) if (sinceVersion === null || v < sinceVersion) sinceVersion = v;
+  if (clocks.some((c) => !owned.includes(c.partition) && !readVersions.has(c.partition))) sinceVersion = 0n;
+  sinceVersion ??= 0n;
   const heads = await db.query<{ p: number; wm: unknown }>(
     `SELECT kafka_partition AS p, ${epochMs('watermark_ts')} AS wm FROM stream_partitions
       WHERE consumer = $1 AND source = $2 AND NOT (kafka_partition = ANY($3::int[]))`,
@@ -181,14 +188,18 @@ export async function loadExternalPartitions(
     `SELECT kafka_partition, kind, ${epochMs('bucket_start')} AS start, state, is_final, version::text AS version FROM stream_state_buckets
       WHERE consumer = $1 AND source = $2 AND NOT (kafka_partition = ANY($3::int[])) AND version > $4::bigint
       ORDER BY version`,
-    [consumer, source, [...owned], sinceVersion],
+    [consumer, source, [...owned], sinceVersion.toString()],
   );
   const byPartition = new Map<number, StoredBucket[]>();
-  let version = sinceVersion;
+  const versions = new Map(readVersions);
   for (const b of buckets.rows) {
+    const version = BigInt(b.version);
+    const read = readVersions.get(b.kafka_partition) ?? 0n;
+    if (version <= read) continue;
     byPartition.set(b.kafka_partition, [...(byPartition.get(b.kafka_partition) ?? []), storedBucket(b)]);
-    if (BigInt(b.version) > BigInt(version)) version = b.version;
+    if (version > (versions.get(b.kafka_partition) ?? 0n)) versions.set(b.kafka_partition, version);
   }
+  for (const c of clocks) if (!owned.includes(c.partition) && !versions.has(c.partition)) versions.set(c.partition, 0n);
   const watermarks = new Map(heads.rows.map((r) => [r.p, fromSqlEpoch(r.wm)]));
   const partitions = new Set<number>([...watermarks.keys(), ...byPartition.keys(), ...clocks.map((c) => c.partition)]);
   for (const p of owned) partitions.delete(p);
@@ -198,7 +209,7 @@ export async function loadExternalPartitions(
     backlog: clocks.some((c) => c.partition === partition && !c.caughtUp),
     buckets: byPartition.get(partition) ?? [],
   }));
-  return { updates, version };
+  return { updates, versions };
 }
 
 /** The sink stores ±Infinity as strings (JSON has none); turn them back into numbers. */
