@@ -2,8 +2,15 @@
 // [F − offset − W, F − offset). It advances one step at a time as the watermark finalises
 // buckets (O(bucket) per step), and evaluates provisional snapshots beyond F as an overlay of
 // the not-yet-final buckets, without copying the aggregate.
-import { laterTitle, newCell } from './group-buckets.ts';
-import type { GroupBucket, GroupCell, TitleMark } from './group-buckets.ts';
+import { forEachSession, laterTitle } from './group-buckets.ts';
+import type { GroupBucket, TitleMark } from './group-buckets.ts';
+
+/** A group's aggregate over the window: its events and, per session, how many of them. */
+export interface WindowCell {
+  count: number;
+  readonly sessions: Map<string, number>;
+  title: TitleMark | null;
+}
 
 /** Buckets that start at an instant, one per partition that has one. */
 export type BucketLookup = (start: number) => readonly GroupBucket[];
@@ -30,7 +37,7 @@ export class SlidingWindow {
   readonly offsetMs: number;
   private readonly trackSessions: boolean;
   private frontierTs: number;
-  readonly cells = new Map<string, GroupCell>();
+  readonly cells = new Map<string, WindowCell>();
 
   constructor(options: { windowMs: number; stepMs: number; offsetMs?: number; trackSessions: boolean; frontier: number }) {
     this.windowMs = options.windowMs;
@@ -102,7 +109,7 @@ export class SlidingWindow {
           o.count -= cell.count;
           const base = this.cells.get(group)?.title ?? null;
           if (base !== null && base.ts < leaving + this.stepMs) o.titleDropped = true;
-          if (this.trackSessions) for (const [session, n] of cell.sessions) this.shiftSession(o, group, session, -n);
+          if (this.trackSessions) forEachSession(cell, (session, n) => this.shiftSession(o, group, session, -n));
         }
       }
       for (const bucket of lookup(entering)) {
@@ -110,7 +117,7 @@ export class SlidingWindow {
           const o = this.overlayCell(overlay, group);
           o.count += cell.count;
           o.addedTitle = laterTitle(o.addedTitle, cell.title);
-          if (this.trackSessions) for (const [session, n] of cell.sessions) this.shiftSession(o, group, session, n);
+          if (this.trackSessions) forEachSession(cell, (session, n) => this.shiftSession(o, group, session, n));
         }
       }
       const changed = new Map<string, GroupValue>();
@@ -151,13 +158,14 @@ export class SlidingWindow {
     for (const [group, cell] of bucket) {
       let agg = this.cells.get(group);
       if (agg === undefined) {
-        agg = newCell();
+        agg = { count: 0, sessions: new Map(), title: null };
         this.cells.set(group, agg);
       }
       agg.count += cell.count;
       agg.title = laterTitle(agg.title, cell.title);
       if (this.trackSessions) {
-        for (const [session, n] of cell.sessions) agg.sessions.set(session, (agg.sessions.get(session) ?? 0) + n);
+        const sessions = agg.sessions;
+        forEachSession(cell, (session, n) => sessions.set(session, (sessions.get(session) ?? 0) + n));
       }
     }
   }
@@ -171,11 +179,12 @@ export class SlidingWindow {
       // titled event of the group did, so none is left.
       if (agg.title !== null && agg.title.ts < bucketStart + this.stepMs) agg.title = null;
       if (this.trackSessions) {
-        for (const [session, n] of cell.sessions) {
-          const left = (agg.sessions.get(session) ?? 0) - n;
-          if (left <= 0) agg.sessions.delete(session);
-          else agg.sessions.set(session, left);
-        }
+        const sessions = agg.sessions;
+        forEachSession(cell, (session, n) => {
+          const left = (sessions.get(session) ?? 0) - n;
+          if (left <= 0) sessions.delete(session);
+          else sessions.set(session, left);
+        });
       }
       if (agg.count <= 0) this.cells.delete(group);
     }

@@ -298,12 +298,8 @@ export class StreamProcessor {
     const series = kind === 'top' ? state.top : state.trend;
     let bucket = series.buckets.get(start);
     if (bucket === undefined) series.buckets.set(start, (bucket = new Map()));
-    if (kind === 'top') {
-      const title = event.title === null ? null : { ts: event.eventTs, eventId: event.eventId, title: event.title };
-      addToBucket(bucket, event.documentId, event.sessionId, title);
-    } else {
-      addToBucket(bucket, event.clinicalArea, event.sessionId, null);
-    }
+    if (kind === 'top') addToBucket(bucket, event.documentId, event.sessionId, event.title, event.eventTs, event.eventId);
+    else addToBucket(bucket, event.clinicalArea, event.sessionId, null, event.eventTs, event.eventId);
   }
 
   private storeBucket(target: { traffic: BucketSeries<AnyTrafficBucket>; top: BucketSeries<GroupBucket>; trend: BucketSeries<GroupBucket> }, stored: StoredBucket): void {

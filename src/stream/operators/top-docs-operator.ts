@@ -5,35 +5,49 @@
 import { TOP_DOCS_LIMIT, TOP_DOCS_WINDOW_MS } from '../../marts/types.ts';
 import type { TopDocRow } from '../../marts/types.ts';
 import { compareDecimalIds } from '../../marts/window-math.ts';
-import type { GroupBucket } from '../group-buckets.ts';
+import type { GroupBucket, TitleMark } from '../group-buckets.ts';
 import { SlidingWindow } from '../sliding-window.ts';
 import type { GroupValue } from '../sliding-window.ts';
 import type { BucketLookup, KeyedRows, WindowedMartOperator } from './hot-operator.ts';
 import { advanceWindows } from './window-advance.ts';
 
 /** click_count desc, unique_sessions desc, document_id asc. */
-function ranksBefore(a: GroupValue, b: GroupValue): boolean {
-  if (a.count !== b.count) return a.count > b.count;
-  if (a.distinctSessions !== b.distinctSessions) return a.distinctSessions > b.distinctSessions;
-  return compareDecimalIds(a.group, b.group) < 0;
+function ranksBefore(count: number, sessions: number, group: string, than: GroupValue): boolean {
+  if (count !== than.count) return count > than.count;
+  if (sessions !== than.distinctSessions) return sessions > than.distinctSessions;
+  return compareDecimalIds(group, than.group) < 0;
 }
 
-/** The first `limit` values in rank order, by insertion into a short sorted list. */
-export function topValues(values: Iterable<GroupValue>, limit: number): GroupValue[] {
-  const top: GroupValue[] = [];
-  for (const v of values) {
-    if (v.count <= 0) continue;
-    if (top.length === limit && !ranksBefore(v, top[limit - 1]!)) continue;
-    let i = top.length;
-    while (i > 0 && ranksBefore(v, top[i - 1]!)) i--;
-    top.splice(i, 0, v);
-    if (top.length > limit) top.pop();
+/**
+ * Keeps the first `limit` groups in rank order. Most groups of a window hold a click or two, so
+ * each is first compared with the current last place before anything is allocated for it.
+ */
+class TopList {
+  readonly values: GroupValue[] = [];
+  private readonly limit: number;
+
+  constructor(limit: number) {
+    this.limit = limit;
   }
-  return top;
+
+  /** Fewest clicks that can still enter (0 while the list has room): a cheap first test. */
+  get floor(): number {
+    return this.values.length === this.limit ? this.values[this.limit - 1]!.count : 0;
+  }
+
+  offer(group: string, count: number, sessions: number, title: TitleMark | null): void {
+    if (count <= 0) return;
+    const top = this.values;
+    if (top.length === this.limit && !ranksBefore(count, sessions, group, top[this.limit - 1]!)) return;
+    let i = top.length;
+    while (i > 0 && ranksBefore(count, sessions, group, top[i - 1]!)) i--;
+    top.splice(i, 0, { group, count, distinctSessions: sessions, title });
+    if (top.length > this.limit) top.pop();
+  }
 }
 
-function rowsOf(snapshotTs: number, values: Iterable<GroupValue>): TopDocRow[] {
-  return topValues(values, TOP_DOCS_LIMIT).map((v, i) => ({
+function rowsOf(snapshotTs: number, top: TopList): TopDocRow[] {
+  return top.values.map((v, i) => ({
     snapshotTs,
     rank: i + 1,
     documentId: v.group,
@@ -43,10 +57,15 @@ function rowsOf(snapshotTs: number, values: Iterable<GroupValue>): TopDocRow[] {
   }));
 }
 
-function* windowValues(window: SlidingWindow): Generator<GroupValue> {
+function windowTop(window: SlidingWindow, skip?: ReadonlyMap<string, GroupValue>): TopList {
+  const top = new TopList(TOP_DOCS_LIMIT);
+  let floor = 0;
   for (const [group, cell] of window.cells) {
-    if (cell.count > 0) yield { group, count: cell.count, distinctSessions: cell.sessions.size, title: cell.title };
+    if (cell.count < floor || (skip !== undefined && skip.has(group))) continue;
+    top.offer(group, cell.count, cell.sessions.size, cell.title);
+    floor = top.floor;
   }
+  return top;
 }
 
 export class TopDocsOperator implements WindowedMartOperator<GroupBucket, TopDocRow> {
@@ -81,7 +100,7 @@ export class TopDocsOperator implements WindowedMartOperator<GroupBucket, TopDoc
     const window = this.window;
     const out: KeyedRows<TopDocRow>[] = [];
     advanceWindows([window], to, lookup, starts, (f) => f, (snapshotTs) => {
-      if (window.cells.size > 0) out.push({ ts: snapshotTs, final: true, rows: rowsOf(snapshotTs, windowValues(window)) });
+      if (window.cells.size > 0) out.push({ ts: snapshotTs, final: true, rows: rowsOf(snapshotTs, windowTop(window)) });
     });
     return out;
   }
@@ -92,11 +111,9 @@ export class TopDocsOperator implements WindowedMartOperator<GroupBucket, TopDoc
     if (window === null) return [];
     const out: KeyedRows<TopDocRow>[] = [];
     window.overlaySnapshots(until, lookup, (snapshotTs, changed) => {
-      const values = function* (): Generator<GroupValue> {
-        for (const v of windowValues(window)) if (!changed.has(v.group)) yield v;
-        for (const v of changed.values()) if (v.count > 0) yield v;
-      };
-      const rows = rowsOf(snapshotTs, values());
+      const top = windowTop(window, changed);
+      for (const v of changed.values()) top.offer(v.group, v.count, v.distinctSessions, v.title);
+      const rows = rowsOf(snapshotTs, top);
       if (rows.length > 0) out.push({ ts: snapshotTs, final: false, rows });
     });
     return out;
