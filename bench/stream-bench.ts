@@ -12,6 +12,8 @@
 //  3. live      — a producer paced at --rate events/s with event_ts = now: freshness = commit of
 //                 the batch holding a message − its Kafka timestamp (p50/p99), alert latency for
 //                 a burst session, likewise measured to the commit that raised the alert.
+//     live2     — the same with two instances in one consumer group (the combiner reads the
+//                 other's buckets from PostgreSQL).
 //  4. restart   — `tidemark stream` killed with SIGKILL, restarted: seconds to its first commit.
 // Services come from TEST_DATABASE_URL and TEST_KAFKA_BROKERS (bash scripts/services.sh up).
 import { spawn } from 'node:child_process';
@@ -167,7 +169,7 @@ function timing(inner: MessageSource): { source: MessageSource; take(): RawMessa
   };
 }
 
-async function livePhase(): Promise<void> {
+async function livePhase(instances: number): Promise<void> {
   const topic = `bench-live-${randomUUID()}`;
   await createTopic(brokers, topic, 3);
   const db = createPgDatabase(databaseUrl!);
@@ -176,28 +178,31 @@ async function livePhase(): Promise<void> {
   const stop = new AbortController();
   const freshness: number[] = [];
   const alertLatency: number[] = [];
-  const timed = timing(alignByEventTime(createKafkaSource({ brokers, topic, groupId: consumer, clientId: 'bench' }), { endOffsets: () => endOffsets(brokers, topic) }));
   const burstSent = new Map<string, number>();
-  const run = runStream({
-    db,
-    source: timed.source,
-    consumer,
-    settings: SETTINGS,
-    batchMaxMessages: 5000,
-    batchMaxWaitMs: 50,
-    log,
-    logEndOffsets: () => endOffsets(brokers, topic),
-    signal: stop.signal,
-    onCommit: (batch) => {
-      const now = Date.now();
-      for (const m of timed.take()) if (m.producedAt !== undefined) freshness.push(now - m.producedAt);
-      for (const a of batch.alerts) {
-        const sent = burstSent.get(a.sessionId);
-        if (sent !== undefined && a.severity === 'WARNING') alertLatency.push(now - sent);
-      }
-    },
+  // Every instance is a member of one consumer group, each with its own Kafka client.
+  const runs = Array.from({ length: instances }, (_, n) => {
+    const timed = timing(alignByEventTime(createKafkaSource({ brokers, topic, groupId: consumer, clientId: `bench-${n}` }), { endOffsets: () => endOffsets(brokers, topic) }));
+    return runStream({
+      db,
+      source: timed.source,
+      consumer,
+      settings: SETTINGS,
+      batchMaxMessages: 5000,
+      batchMaxWaitMs: 50,
+      log,
+      logEndOffsets: () => endOffsets(brokers, topic),
+      signal: stop.signal,
+      onCommit: (batch) => {
+        const now = Date.now();
+        for (const m of timed.take()) if (m.producedAt !== undefined) freshness.push(now - m.producedAt);
+        for (const a of batch.alerts) {
+          const sent = burstSent.get(a.sessionId);
+          if (sent !== undefined && a.severity === 'WARNING') alertLatency.push(now - sent);
+        }
+      },
+    });
   });
-  await new Promise((r) => setTimeout(r, 3000));
+  await new Promise((r) => setTimeout(r, 3000 * instances));
   // Paced producer: RATE events/s for RATE_SECONDS, one burst session (60 clicks) every 2 s.
   const perTick = Math.max(1, Math.round(RATE / 20));
   let sent = 0;
@@ -218,12 +223,13 @@ async function livePhase(): Promise<void> {
   }
   await new Promise((r) => setTimeout(r, 3000));
   stop.abort();
-  await run;
+  await Promise.all(runs);
   const sorted = freshness.sort((a, b) => a - b);
   const alerts = alertLatency.sort((a, b) => a - b);
-  record(`live: achieved produce rate (target ${RATE}/s)`, `${Math.round(sent / RATE_SECONDS).toLocaleString('en-US')}/s`);
-  record('live: freshness produce → committed row, p50 / p99 ms', `${percentile(sorted, 50)} / ${percentile(sorted, 99)}`);
-  record('live: anomaly alert latency (burst produced → alert committed), p50 / p99 ms', `${percentile(alerts, 50)} / ${percentile(alerts, 99)} (${alerts.length} bursts)`);
+  const label = instances === 1 ? 'live' : `live, ${instances} instances`;
+  record(`${label}: achieved produce rate (target ${RATE}/s)`, `${Math.round(sent / RATE_SECONDS).toLocaleString('en-US')}/s`);
+  record(`${label}: freshness produce → committed row, p50 / p99 ms`, `${percentile(sorted, 50)} / ${percentile(sorted, 99)}`);
+  record(`${label}: anomaly alert latency (burst produced → alert committed), p50 / p99 ms`, `${percentile(alerts, 50)} / ${percentile(alerts, 99)} (${alerts.length} bursts)`);
   await db.close();
   await deleteTopic(brokers, topic);
 }
@@ -271,7 +277,8 @@ async function restartPhase(): Promise<void> {
 const phases = new Set(values.phases.split(','));
 if (phases.has('core')) await corePhase();
 if (phases.has('backlog')) await backlogPhase();
-if (phases.has('live')) await livePhase();
+if (phases.has('live')) await livePhase(1);
+if (phases.has('live2')) await livePhase(2);
 if (phases.has('restart')) await restartPhase();
 process.stdout.write(`\n| measure | value |\n|---|---|\n${rows.map(([k, v]) => `| ${k} | ${v} |`).join('\n')}\n\nCommand: npm run bench:stream -- --events ${EVENTS} --rate ${RATE} --rate-seconds ${RATE_SECONDS} --phases ${values.phases}\n`);
 process.exit(0);

@@ -69,6 +69,24 @@ function hasWork(batch: BatchOutput): boolean {
 /** While a backlog is read, provisional rows are evaluated at most this often (they are rewritten anyway). */
 const PROVISIONAL_EVERY_MS = 1000;
 
+/**
+ * The embedded database (PGlite) runs no autovacuum: the rows the hot path rewrites (provisional
+ * snapshots, checkpoints, buckets) would grow its data folder without bound. Vacuum them now and
+ * then; PostgreSQL's autovacuum does this on a server.
+ */
+const EMBEDDED_VACUUM_EVERY_MS = 2 * 60_000;
+const VACUUMED_TABLES = [
+  'stream_partitions',
+  'stream_consumers',
+  'stream_combiner',
+  'stream_state_buckets',
+  'stream_pending_batches',
+  'mart_realtime_traffic_minute',
+  'mart_realtime_top_docs_1h',
+  'mart_realtime_clinical_trend_24h',
+  'mart_realtime_anomaly_sessions',
+];
+
 export async function runStream(options: StreamRunOptions): Promise<StreamRunSummary> {
   const totals = { messages: 0, applied: 0, duplicates: 0, deadLetters: 0, lateEvents: 0, alerts: 0, batches: 0 };
   const { db, consumer } = options;
@@ -174,6 +192,14 @@ async function runFromCheckpoint(options: StreamRunOptions, source: MessageSourc
   const idleFlushMs = options.idleFlushMs ?? 1000;
   let lastFlushAt = clock();
 
+  let vacuumedAt = clock();
+  const maintain = async (): Promise<void> => {
+    if (db.dialect !== 'pglite' || clock() - vacuumedAt < EMBEDDED_VACUUM_EVERY_MS) return;
+    vacuumedAt = clock();
+    await db.query(`VACUUM ${VACUUMED_TABLES.join(', ')}`);
+    await db.query('CHECKPOINT');
+  };
+
   let ended: StreamRunSummary['ended'] = 'stopped';
   while (options.signal?.aborted !== true) {
     // Watermark alignment across instances: an instance far ahead in event time waits for the
@@ -210,6 +236,7 @@ async function runFromCheckpoint(options: StreamRunOptions, source: MessageSourc
       processor.process(polled.messages, polled.heldBack);
       await commit(await flush(), startedAt);
       lastFlushAt = clock();
+      await maintain();
     } else {
       processor.finish();
       await commit(await flush(), startedAt);

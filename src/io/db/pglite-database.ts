@@ -39,6 +39,17 @@ const PARSERS = {
   [OID.interval]: identity,
 };
 
+/**
+ * A data folder on disk is the embedded default: keep its WAL and buffers small (PostgreSQL's
+ * defaults let the WAL alone grow to 1 GB). Stored with ALTER SYSTEM, in force from the next
+ * start; the stream's periodic CHECKPOINT recycles the WAL in the meantime.
+ */
+const EMBEDDED_SETTINGS_SQL = [
+  `ALTER SYSTEM SET max_wal_size = '64MB'`,
+  `ALTER SYSTEM SET min_wal_size = '32MB'`,
+  `ALTER SYSTEM SET shared_buffers = '32MB'`,
+];
+
 function refuse(what: string, hint: string): never {
   throw new TypeError(`${what} cannot be sent portably (pg would send it differently): ${hint}`);
 }
@@ -155,6 +166,7 @@ export async function createPgliteDatabase(
       serializers: STRICT_SERIALIZERS,
     });
     await pglite.exec(SESSION_SETUP_SQL);
+    if (dir !== undefined) for (const sql of EMBEDDED_SETTINGS_SQL) await pglite.query(sql);
   } catch (error) {
     releaseLock?.();
     throw error;
