@@ -10,15 +10,17 @@ import type {
   TrafficMinuteRow,
 } from '../marts/types.ts';
 import type { AnomalyAlert, SessionAnomalySnapshot } from './anomaly-detector.ts';
-import type { GroupBucketData } from './group-buckets.ts';
 import type { KeyedRows } from './operators/hot-operator.ts';
-import type { TrafficBucketData } from './operators/traffic-operator.ts';
 
 export type BucketKind = 'traffic' | 'top' | 'trend';
 
-export type StoredBucket =
-  | { readonly kind: 'traffic'; readonly start: number; readonly final: boolean; readonly data: TrafficBucketData }
-  | { readonly kind: 'top' | 'trend'; readonly start: number; readonly final: boolean; readonly data: GroupBucketData };
+/** A bucket in its stored form (the operator of its kind encodes and decodes `data`). */
+export interface StoredBucket {
+  readonly kind: BucketKind;
+  readonly start: number;
+  readonly final: boolean;
+  readonly data: unknown;
+}
 
 /** Per bucket kind: traffic minutes, top-docs steps, clinical-trend steps. */
 export interface Frontiers {

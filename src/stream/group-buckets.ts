@@ -35,7 +35,7 @@ function isLater(ts: number, eventId: string, mark: TitleMark | null): boolean {
 }
 
 export function addToBucket(bucket: GroupBucket, group: string, sessionId: string, title: string | null, ts: number, eventId: string): void {
-  let cell = bucket.get(group);
+  const cell = bucket.get(group);
   if (cell === undefined) {
     bucket.set(group, { count: 1, session: sessionId, sessions: null, title: title === null ? null : { ts, eventId, title } });
     return;

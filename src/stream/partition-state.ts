@@ -32,8 +32,9 @@ export class PartitionState {
   readonly partition: number;
   /** Offset the checkpoint holds (null: nothing committed yet): the fence for the next commit. */
   committedOffset: string | null;
-  /** Next offset to read after the messages processed so far. */
-  nextOffset: string | null;
+  /** Offset of the last message processed (its successor is computed when asked: int64 stays exact). */
+  private lastOffset: string | null = null;
+  private next: string | null;
   /** Lateness bound as last committed: the next commit fences nothing but must not go lower. */
   committedBound = Number.NEGATIVE_INFINITY;
   /** The previous owner's bound: below it this partition's state is final already. */
@@ -49,8 +50,21 @@ export class PartitionState {
     this.source = source;
     this.partition = partition;
     this.committedOffset = committedOffset;
-    this.nextOffset = committedOffset;
+    this.next = committedOffset;
     this.anomalies = new AnomalyDetector(thresholds);
+  }
+
+  /** Next offset to read after the messages processed so far. */
+  get nextOffset(): string | null {
+    if (this.lastOffset !== null) {
+      this.next = String(BigInt(this.lastOffset) + 1n);
+      this.lastOffset = null;
+    }
+    return this.next;
+  }
+
+  processed(offset: string): void {
+    this.lastOffset = offset;
   }
 
   series(kind: BucketKind): BucketSeries<AnyTrafficBucket> | BucketSeries<GroupBucket> {

@@ -19,13 +19,12 @@ import type {
   PartitionCommit,
   StoredBucket,
 } from './checkpoint-types.ts';
-import { addToBucket, bucketFromData, bucketToData } from './group-buckets.ts';
 import type { GroupBucket } from './group-buckets.ts';
 import { ClinicalTrendOperator } from './operators/clinical-trend-operator.ts';
-import type { BucketLookup, KeyedRows } from './operators/hot-operator.ts';
+import type { BucketLookup, KeyedRows, WindowedMartOperator } from './operators/hot-operator.ts';
 import { TopDocsOperator } from './operators/top-docs-operator.ts';
-import { TrafficOperator, newTrafficBucket, trafficFromData, trafficToData } from './operators/traffic-operator.ts';
-import type { AnyTrafficBucket, TrafficBucket } from './operators/traffic-operator.ts';
+import { TrafficOperator } from './operators/traffic-operator.ts';
+import type { AnyTrafficBucket } from './operators/traffic-operator.ts';
 import { BucketSeries, PartitionState, partitionKey } from './partition-state.ts';
 import { WatermarkTracker } from './watermark-tracker.ts';
 import type { ExternalPartitionClock } from './watermark-tracker.ts';
@@ -97,6 +96,8 @@ export class StreamProcessor {
   private clearPending = true;
   private readonly provisionalKeys = { traffic: new Set<number>(), top: new Set<number>(), trend: new Set<number>() };
   private finished = false;
+  /** Open buckets are shared through the database (other instances own partitions of the group). */
+  private sharing = false;
   private groupPartitions: readonly number[] = [];
   private batch = emptyBatch();
   private readonly lastSweep = new Map<PartitionState, number>();
@@ -170,7 +171,9 @@ export class StreamProcessor {
     for (const event of checkpoint.pendingEvents) {
       for (const kind of KINDS) {
         const start = floorTo(event.eventTs, this.steps[kind]);
-        if (!state.series(kind).persisted.has(start) && start >= floorTo(state.watermarkFloor, this.steps[kind])) this.addToBucket(state, kind, start, event);
+        if (!state.series(kind).persisted.has(start) && start >= floorTo(state.watermarkFloor, this.steps[kind])) {
+          this.operator(kind).addEvent(state.series(kind).buckets as Map<number, unknown>, event);
+        }
       }
       if (event.eventTs >= bound) state.seenIds.set(event.eventId, event.eventTs);
       state.anomalies.restoreEvent(event.sessionId, event.eventTs, event.eventId, bound);
@@ -244,7 +247,7 @@ export class StreamProcessor {
   private processOne(message: RawMessage): void {
     const state = this.states.get(partitionKey(message.source, message.partition));
     if (state === undefined) throw new Error(`message for unassigned partition ${message.source}#${message.partition}`);
-    state.nextOffset = String(Number(message.offset) + 1);
+    state.processed(message.offset);
     const now = this.clock();
     const outcome = parseRawMessage(message.value, { nowMs: now, maxFutureSkewMs: this.settings.maxFutureSkewMs });
     if (!outcome.ok) {
@@ -272,9 +275,9 @@ export class StreamProcessor {
   private apply(state: PartitionState, event: ClickEvent, bound: number): void {
     state.seenIds.set(event.eventId, event.eventTs);
     for (const kind of KINDS) {
-      const start = floorTo(event.eventTs, this.steps[kind]);
-      this.addToBucket(state, kind, start, event);
-      state.series(kind).changed.add(start);
+      const series = state.series(kind);
+      const start = this.operator(kind).addEvent(series.buckets as Map<number, unknown>, event);
+      if (this.sharing) series.changed.add(start);
     }
     state.anomalies.add(event.sessionId, event.eventTs, event.eventId, bound);
     let sessions = this.batch.dirtySessions.get(state);
@@ -286,25 +289,13 @@ export class StreamProcessor {
     this.batch.applied++;
   }
 
-  private addToBucket(state: PartitionState, kind: BucketKind, start: number, event: ClickEvent): void {
-    if (kind === 'traffic') {
-      let bucket = state.traffic.buckets.get(start) as TrafficBucket | undefined;
-      if (bucket === undefined) state.traffic.buckets.set(start, (bucket = newTrafficBucket()));
-      bucket.clicks++;
-      bucket.sessions.add(event.sessionId);
-      bucket.docs.add(event.documentId);
-      return;
-    }
-    const series = kind === 'top' ? state.top : state.trend;
-    let bucket = series.buckets.get(start);
-    if (bucket === undefined) series.buckets.set(start, (bucket = new Map()));
-    if (kind === 'top') addToBucket(bucket, event.documentId, event.sessionId, event.title, event.eventTs, event.eventId);
-    else addToBucket(bucket, event.clinicalArea, event.sessionId, null, event.eventTs, event.eventId);
+  private operator(kind: BucketKind): WindowedMartOperator<unknown, unknown> {
+    const op = kind === 'traffic' ? this.trafficOp : kind === 'top' ? this.topOp : this.trendOp;
+    return op as unknown as WindowedMartOperator<unknown, unknown>;
   }
 
   private storeBucket(target: { traffic: BucketSeries<AnyTrafficBucket>; top: BucketSeries<GroupBucket>; trend: BucketSeries<GroupBucket> }, stored: StoredBucket): void {
-    if (stored.kind === 'traffic') target.traffic.buckets.set(stored.start, trafficFromData(stored.data));
-    else (stored.kind === 'top' ? target.top : target.trend).buckets.set(stored.start, bucketFromData(stored.data));
+    (target[stored.kind] as BucketSeries<unknown>).buckets.set(stored.start, this.operator(stored.kind).decode(stored.data));
   }
 
   private applyExternal(updates: readonly ExternalPartitionUpdate[]): void {
@@ -336,6 +327,17 @@ export class StreamProcessor {
       }
     }
     if (options.external !== undefined) this.applyExternal(options.external);
+    const shared = this.shared;
+    if (shared && !this.sharing) {
+      // Other instances joined: every open bucket is news to their combiner.
+      for (const state of this.states.values()) {
+        for (const kind of KINDS) {
+          const series = state.series(kind);
+          for (const start of series.buckets.keys()) if (!series.persisted.has(start)) series.changed.add(start);
+        }
+      }
+    }
+    this.sharing = shared;
     if (options.storedFrontiers !== undefined && !this.combines) this.storedFrontiers = options.storedFrontiers;
     const watermark = this.tracker.recompute(now);
 
@@ -373,7 +375,7 @@ export class StreamProcessor {
 
     const provisional = options.provisional ?? true;
     const partitions: PartitionCommit[] = [];
-    for (const [state, bound] of bounds) partitions.push(this.partitionCommit(state, bound, provisional && this.shared));
+    for (const [state, bound] of bounds) partitions.push(this.partitionCommit(state, bound, provisional && shared));
     const marts = this.combines ? this.combine(bounds, provisional) : null;
     const frontiers = marts?.next ?? this.storedFrontiers;
     if (frontiers !== null) {
@@ -567,9 +569,8 @@ export class StreamProcessor {
     };
   }
 
-  private toStored(kind: BucketKind, start: number, bucket: AnyTrafficBucket | GroupBucket, final: boolean): StoredBucket {
-    if (kind === 'traffic') return { kind, start, final, data: trafficToData(bucket as AnyTrafficBucket) };
-    return { kind, start, final, data: bucketToData(bucket as GroupBucket) };
+  private toStored(kind: BucketKind, start: number, bucket: unknown, final: boolean): StoredBucket {
+    return { kind, start, final, data: this.operator(kind).encode(bucket) };
   }
 
   private thresholds(): { spanMs: number; warning: number; critical: number } {

@@ -2,9 +2,10 @@
 // clinical-area buckets, the last 24 h (with distinct sessions) and the 24 h before it (clicks
 // only). A snapshot has a row for every area with clicks in either window.
 import { CLINICAL_WINDOW_MS } from '../../marts/types.ts';
-import type { ClinicalTrendRow } from '../../marts/types.ts';
-import { compareCodeUnits, trendPercent } from '../../marts/window-math.ts';
-import type { GroupBucket } from '../group-buckets.ts';
+import type { ClickEvent, ClinicalTrendRow } from '../../marts/types.ts';
+import { compareCodeUnits, floorTo, trendPercent } from '../../marts/window-math.ts';
+import { addToBucket, bucketFromData, bucketToData } from '../group-buckets.ts';
+import type { GroupBucket, GroupBucketData } from '../group-buckets.ts';
 import { SlidingWindow } from '../sliding-window.ts';
 import type { GroupValue } from '../sliding-window.ts';
 import type { BucketLookup, KeyedRows, WindowedMartOperator } from './hot-operator.ts';
@@ -49,6 +50,22 @@ export class ClinicalTrendOperator implements WindowedMartOperator<GroupBucket, 
     current.reset(frontier, lookup);
     previous.reset(frontier, lookup);
     return [current, previous];
+  }
+
+  addEvent(buckets: Map<number, GroupBucket>, event: ClickEvent): number {
+    const start = floorTo(event.eventTs, this.stepMs);
+    let bucket = buckets.get(start);
+    if (bucket === undefined) buckets.set(start, (bucket = new Map()));
+    addToBucket(bucket, event.clinicalArea, event.sessionId, null, event.eventTs, event.eventId);
+    return start;
+  }
+
+  encode(bucket: GroupBucket): GroupBucketData {
+    return bucketToData(bucket);
+  }
+
+  decode(data: unknown): GroupBucket {
+    return bucketFromData(data as GroupBucketData);
   }
 
   reset(frontier: number, lookup: BucketLookup<GroupBucket>): void {

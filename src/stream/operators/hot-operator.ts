@@ -1,9 +1,11 @@
-// The contract every windowed hot mart implements on the combining side. Partitions collect
-// events into step-sized buckets (one kind per mart); once a bucket is final for every partition
-// the combiner's operator folds it into its global state and emits the mart's final rows. Beyond
-// that frontier it evaluates provisional rows as an overlay of the open buckets, without
-// changing its state. State is rebuilt from stored buckets (restore, rebalance), so an operator
-// holds nothing that is not in the checkpoint.
+// The contract every windowed hot mart implements. On the partition side it folds events into
+// step-sized buckets of its own kind and gives their stored form; on the combining side, once a
+// bucket is final for every partition, it folds the bucket into its global state and emits the
+// mart's final rows. Beyond that frontier it evaluates provisional rows as an overlay of the open
+// buckets, without changing its state. State is rebuilt from stored buckets (restore,
+// rebalance), so an operator holds nothing that is not in the checkpoint. A new windowed hot mart
+// is one such operator (and its table's writer in the sink).
+import type { ClickEvent } from '../../marts/types.ts';
 
 /** Every partition's bucket of one kind that starts at an instant. */
 export type BucketLookup<B> = (start: number) => readonly B[];
@@ -18,6 +20,11 @@ export interface KeyedRows<Row> {
 export interface WindowedMartOperator<B, Row> {
   /** Bucket width; the operator's frontiers are multiples of it. */
   readonly stepMs: number;
+  /** Adds an event to its bucket (made when missing) and returns the bucket's start. */
+  addEvent(buckets: Map<number, B>, event: ClickEvent): number;
+  /** The bucket's stored form (JSON). */
+  encode(bucket: B): unknown;
+  decode(data: unknown): B;
   /** Every bucket before this instant is folded in (−∞ before the first). */
   readonly frontier: number;
   /** How far back of the frontier buckets must be kept (the window's reach). */

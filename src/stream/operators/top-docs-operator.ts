@@ -3,9 +3,10 @@
 // counts keeps distinct sessions exact. Each final snapshot writes its top 20; provisional
 // snapshots up to the newest event are overlays of the open buckets.
 import { TOP_DOCS_LIMIT, TOP_DOCS_WINDOW_MS } from '../../marts/types.ts';
-import type { TopDocRow } from '../../marts/types.ts';
-import { compareDecimalIds } from '../../marts/window-math.ts';
-import type { GroupBucket, TitleMark } from '../group-buckets.ts';
+import type { ClickEvent, TopDocRow } from '../../marts/types.ts';
+import { compareDecimalIds, floorTo } from '../../marts/window-math.ts';
+import { addToBucket, bucketFromData, bucketToData } from '../group-buckets.ts';
+import type { GroupBucket, GroupBucketData, TitleMark } from '../group-buckets.ts';
 import { SlidingWindow } from '../sliding-window.ts';
 import type { GroupValue } from '../sliding-window.ts';
 import type { BucketLookup, KeyedRows, WindowedMartOperator } from './hot-operator.ts';
@@ -85,6 +86,22 @@ export class TopDocsOperator implements WindowedMartOperator<GroupBucket, TopDoc
     const window = new SlidingWindow({ windowMs: TOP_DOCS_WINDOW_MS, stepMs: this.stepMs, trackSessions: true, frontier });
     window.reset(frontier, lookup);
     return window;
+  }
+
+  addEvent(buckets: Map<number, GroupBucket>, event: ClickEvent): number {
+    const start = floorTo(event.eventTs, this.stepMs);
+    let bucket = buckets.get(start);
+    if (bucket === undefined) buckets.set(start, (bucket = new Map()));
+    addToBucket(bucket, event.documentId, event.sessionId, event.title, event.eventTs, event.eventId);
+    return start;
+  }
+
+  encode(bucket: GroupBucket): GroupBucketData {
+    return bucketToData(bucket);
+  }
+
+  decode(data: unknown): GroupBucket {
+    return bucketFromData(data as GroupBucketData);
   }
 
   reset(frontier: number, lookup: BucketLookup<GroupBucket>): void {

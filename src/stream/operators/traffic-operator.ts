@@ -1,8 +1,8 @@
 // mart_realtime_traffic_minute: one bucket per partition and minute; a minute's row is the sum of
 // the partitions' clicks and distinct sessions (a session lives in one partition) and the union
 // of their documents. No window: a minute is final once every partition has finished it.
-import type { TrafficMinuteRow } from '../../marts/types.ts';
-import { MINUTE_MS } from '../../marts/window-math.ts';
+import type { ClickEvent, TrafficMinuteRow } from '../../marts/types.ts';
+import { MINUTE_MS, minuteOf } from '../../marts/window-math.ts';
 import { firstAtOrAfter } from './hot-operator.ts';
 import type { BucketLookup, KeyedRows, WindowedMartOperator } from './hot-operator.ts';
 
@@ -69,6 +69,24 @@ export class TrafficOperator implements WindowedMartOperator<AnyTrafficBucket, T
 
   reset(frontier: number): void {
     this.at = frontier;
+  }
+
+  addEvent(buckets: Map<number, AnyTrafficBucket>, event: ClickEvent): number {
+    const start = minuteOf(event.eventTs);
+    let bucket = buckets.get(start);
+    if (bucket === undefined || !('sessions' in bucket)) buckets.set(start, (bucket = newTrafficBucket()));
+    bucket.clicks++;
+    bucket.sessions.add(event.sessionId);
+    bucket.docs.add(event.documentId);
+    return start;
+  }
+
+  encode(bucket: AnyTrafficBucket): TrafficBucketData {
+    return trafficToData(bucket);
+  }
+
+  decode(data: unknown): StoredTrafficBucket {
+    return trafficFromData(data as TrafficBucketData);
   }
 
   advance(to: number, lookup: BucketLookup<AnyTrafficBucket>, starts: readonly number[]): KeyedRows<TrafficMinuteRow>[] {
