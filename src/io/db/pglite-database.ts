@@ -40,15 +40,11 @@ const PARSERS = {
 };
 
 /**
- * A data folder on disk is the embedded default: keep its WAL and buffers small (PostgreSQL's
- * defaults let the WAL alone grow to 1 GB). Stored with ALTER SYSTEM, in force from the next
- * start; the stream's periodic CHECKPOINT recycles the WAL in the meantime.
+ * A data folder on disk is the embedded default, a long-running process: keep its WAL and
+ * buffers small (PostgreSQL's defaults let the WAL alone grow to 1 GB, and shared buffers live in
+ * the WebAssembly memory, which never shrinks). The stream checkpoints now and then.
  */
-const EMBEDDED_SETTINGS_SQL = [
-  `ALTER SYSTEM SET max_wal_size = '64MB'`,
-  `ALTER SYSTEM SET min_wal_size = '32MB'`,
-  `ALTER SYSTEM SET shared_buffers = '32MB'`,
-];
+const EMBEDDED_START_PARAMS = ['-c', 'shared_buffers=32MB', '-c', 'max_wal_size=64MB', '-c', 'min_wal_size=32MB'];
 
 function refuse(what: string, hint: string): never {
   throw new TypeError(`${what} cannot be sent portably (pg would send it differently): ${hint}`);
@@ -160,13 +156,12 @@ export async function createPgliteDatabase(
   let pglite: PGlite;
   try {
     pglite = await PGlite.create({
-      ...(dir === undefined ? {} : { dataDir: dir }),
+      ...(dir === undefined ? {} : { dataDir: dir, startParams: [...PGlite.defaultStartParams, ...EMBEDDED_START_PARAMS] }),
       ...(options.template === undefined ? {} : { loadDataDir: options.template }),
       parsers: PARSERS,
       serializers: STRICT_SERIALIZERS,
     });
     await pglite.exec(SESSION_SETUP_SQL);
-    if (dir !== undefined) for (const sql of EMBEDDED_SETTINGS_SQL) await pglite.query(sql);
   } catch (error) {
     releaseLock?.();
     throw error;
