@@ -5,6 +5,8 @@
 import type { Queryable } from '../io/db/database.ts';
 import { toSqlTimestamp } from '../io/hot-sink/timestamps.ts';
 import type { Logger } from '../io/log.ts';
+import { hotRetentionTargets, MART_REGISTRY } from '../marts/mart-registry.ts';
+import type { MartRegistry } from '../marts/mart-registry.ts';
 
 export const DEAD_LETTER_RETENTION_DAYS = 30;
 const DAY_MS = 86_400_000;
@@ -16,23 +18,31 @@ export interface RetentionOptions {
   readonly batchSize?: number;
 }
 
-/** Table → the column its age is judged by and which retention applies. */
-export const RETENTION_TARGETS = [
-  { table: 'mart_realtime_traffic_minute', column: 'event_minute', kind: 'hot' },
-  { table: 'mart_realtime_top_docs_1h', column: 'snapshot_ts', kind: 'hot' },
-  { table: 'mart_realtime_clinical_trend_24h', column: 'snapshot_ts', kind: 'hot' },
-  { table: 'mart_realtime_anomaly_sessions', column: 'detected_ts', kind: 'hot' },
-  { table: 'hot_partial_traffic', column: 'event_minute', kind: 'hot' },
-  { table: 'hot_partial_top_docs', column: 'snapshot_ts', kind: 'hot' },
-  { table: 'hot_partial_clinical_trend', column: 'snapshot_ts', kind: 'hot' },
-  // Dead letters by arrival; late events by event time, as 001 indexes them (reconcile counts a
-  // day's late events by event_ts, so they go when the day is long reconciled).
+export type RetentionKind = 'hot' | 'dead';
+
+export interface RetentionTarget {
+  readonly table: string;
+  /** The column a row's age is judged by. */
+  readonly column: string;
+  readonly kind: RetentionKind;
+}
+
+// Dead letters by arrival; late events by event time, as 001 indexes them (reconcile counts a
+// day's late events by event_ts, so they go when the day is long reconciled).
+const STREAM_LOG_TARGETS: readonly RetentionTarget[] = [
   { table: 'dead_letter_events', column: 'received_at', kind: 'dead' },
   { table: 'late_events', column: 'event_ts', kind: 'dead' },
-] as const;
+];
 
-export type RetentionTable = (typeof RETENTION_TARGETS)[number]['table'];
-export type RetentionKind = (typeof RETENTION_TARGETS)[number]['kind'];
+/** What retention deletes from: the registry's hot marts and their partial tables, then the stream's logs. */
+export function retentionTargets(registry: MartRegistry = MART_REGISTRY): RetentionTarget[] {
+  return [...hotRetentionTargets(registry).map((t) => ({ ...t, kind: 'hot' as const })), ...STREAM_LOG_TARGETS];
+}
+
+export const RETENTION_TARGETS: readonly RetentionTarget[] = retentionTargets();
+
+/** A table retention deletes from (one of RETENTION_TARGETS). */
+export type RetentionTable = string;
 
 /** Rows older than these instants (epoch ms) go: hot data by HOT_RETENTION_DAYS, dead letters and late events by 30 days. */
 export function retentionCutoffs(now: number, hotRetentionDays: number): Record<RetentionKind, number> {

@@ -2,10 +2,10 @@
 // events the archive holds, the hot rows keyed in one local day, the reconcile_reports rows the
 // difference between two states of the hot marts implies, and the quality checks that must pass.
 import { expect } from 'vitest';
-import { HOT_SPECS } from '../../src/batch/mart-specs.ts';
-import { diffHotMarts } from '../../src/batch/reconcile-diff.ts';
+import { diffHotMarts, hotMartReports } from '../../src/batch/reconcile-diff.ts';
 import type { Queryable } from '../../src/io/db/database.ts';
 import { parseRawMessage } from '../../src/marts/event-contract.ts';
+import { hotTables } from '../../src/marts/mart-registry.ts';
 import { addDays, endOfLocalDay, localDate, startOfLocalDay } from '../../src/marts/time-zone.ts';
 import type { ClickEvent, ColdMartRows, HotMartRows } from '../../src/marts/types.ts';
 import type { MartSuite } from '../fixtures/mart-suite.ts';
@@ -97,7 +97,7 @@ export function expectedReports(before: HotMartRows, after: HotMartRows, dates: 
   return dates.flatMap((date) => {
     const diffs = diffHotMarts(hotOnDay(before, date, zone), hotOnDay(after, date, zone));
     const lateOfDay = late.filter((ts) => localDate(ts, zone) === date).length;
-    return [diffs.traffic, diffs.topDocs, diffs.clinicalTrend, diffs.anomalies].map((d) => ({
+    return hotMartReports(diffs).map((d) => ({
       mart: d.mart,
       date,
       compared: d.rowsCompared,
@@ -116,7 +116,7 @@ export async function readReports(db: Queryable): Promise<ReportRow[]> {
     `SELECT mart, event_date::text AS date, rows_compared AS compared, rows_changed AS changed, rows_added AS added, rows_removed AS removed,
             max_abs_diff::text AS m, late_events AS late
        FROM reconcile_reports ORDER BY event_date, array_position($1::text[], mart)`,
-    [[HOT_SPECS.traffic.mart, HOT_SPECS.topDocs.mart, HOT_SPECS.clinicalTrend.mart, HOT_SPECS.anomalies.mart]],
+    [hotTables()],
   );
   return rows.map(({ m, ...r }) => ({ ...r, maxAbsDiff: Number(m) }));
 }

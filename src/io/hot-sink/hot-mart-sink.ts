@@ -4,6 +4,7 @@
 import type { AnomalyAlert } from '../../stream/anomaly-detector.ts';
 import type { BatchOutput, PartitionCommit } from '../../stream/checkpoint-types.ts';
 import type { Queryable } from '../db/database.ts';
+import { HOT_MARTS } from '../../marts/mart-registry.ts';
 import { toSqlTimestamp } from './timestamps.ts';
 
 export class CheckpointFencedError extends Error {
@@ -84,9 +85,12 @@ async function fence(tx: Queryable, consumer: string, partitions: readonly Parti
   }
 }
 
-/** A transaction-scoped lock per mart, so concurrent instances recombine one after the other. */
-async function lockMart(tx: Queryable, mart: string): Promise<void> {
-  await tx.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`tidemark:${mart}`]);
+/**
+ * A transaction-scoped lock per mart (the registry's, which reconcile takes too), so concurrent
+ * instances recombine one after the other.
+ */
+async function lockMart(tx: Queryable, lock: string): Promise<void> {
+  await tx.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [lock]);
 }
 
 async function writeTraffic(tx: Queryable, consumer: string, batch: BatchOutput): Promise<void> {
@@ -111,7 +115,7 @@ async function writeTraffic(tx: Queryable, consumer: string, batch: BatchOutput)
     );
   }
   if (batch.dirtyMinutes.length === 0) return;
-  await lockMart(tx, 'traffic');
+  await lockMart(tx, HOT_MARTS.traffic.lock);
   await tx.query(
     `INSERT INTO mart_realtime_traffic_minute (event_minute, total_clicks, unique_sessions, unique_docs, is_final, updated_at)
      SELECT p.event_minute, sum(p.total_clicks), sum(p.unique_sessions),
@@ -192,7 +196,7 @@ async function writeSnapshots(tx: Queryable, consumer: string, batch: BatchOutpu
   await markFinal(tx, consumer, batch);
   if (batch.dirtyTopSnapshots.length > 0) {
     const snapshots = batch.dirtyTopSnapshots.map(ts);
-    await lockMart(tx, 'top_docs');
+    await lockMart(tx, HOT_MARTS.topDocs.lock);
     await tx.query(`DELETE FROM mart_realtime_top_docs_1h WHERE snapshot_ts = ANY($1::timestamptz[])`, [snapshots]);
     // Title: latest by (event_ts, event_id) over the partitions' latest titles; ties of click
     // count and sessions go to the smaller document_id.
@@ -211,7 +215,7 @@ async function writeSnapshots(tx: Queryable, consumer: string, batch: BatchOutpu
   }
   if (batch.dirtyTrendSnapshots.length > 0) {
     const snapshots = batch.dirtyTrendSnapshots.map(ts);
-    await lockMart(tx, 'clinical_trend');
+    await lockMart(tx, HOT_MARTS.clinicalTrend.lock);
     await tx.query(`DELETE FROM mart_realtime_clinical_trend_24h WHERE snapshot_ts = ANY($1::timestamptz[])`, [snapshots]);
     // round(numeric, 2) rounds half away from zero, as the spec asks for trend_pct.
     await tx.query(
