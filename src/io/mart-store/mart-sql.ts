@@ -29,9 +29,13 @@ export function selectList(mart: MartDefinition): string {
     .join(', ');
 }
 
-/** ORDER BY the primary key, text compared bytewise ("C") as the evaluators sort it. */
+/**
+ * ORDER BY the primary key, text compared bytewise ("C") as the evaluators sort it. Qualified by
+ * the table: a bare name would sort by selectList's output column of that name, which holds
+ * BIGINT as text (so 777 after 1528).
+ */
 export function keyOrder(mart: MartDefinition): string {
-  return mart.key.map(({ column, type }) => (type === 'text' ? `${column} COLLATE "C"` : column)).join(', ');
+  return mart.key.map(({ column, type }) => `${mart.table}.${column}${type === 'text' ? ' COLLATE "C"' : ''}`).join(', ');
 }
 
 /** A row read with selectList as the mart's row object. */
