@@ -16,6 +16,8 @@ export interface RetentionOptions {
   readonly dryRun: boolean;
   /** Rows per DELETE statement (default 10 000). */
   readonly batchSize?: number;
+  /** The marts whose tables age out; default the real registry. */
+  readonly registry?: MartRegistry;
 }
 
 export type RetentionKind = 'hot' | 'dead';
@@ -39,9 +41,10 @@ export function retentionTargets(registry: MartRegistry = MART_REGISTRY): Retent
   return [...hotRetentionTargets(registry).map((t) => ({ ...t, kind: 'hot' as const })), ...STREAM_LOG_TARGETS];
 }
 
+/** The real registry's targets, in the order retention runs and reports them. */
 export const RETENTION_TARGETS: readonly RetentionTarget[] = retentionTargets();
 
-/** A table retention deletes from (one of RETENTION_TARGETS). */
+/** A table retention deletes from (one of retentionTargets()). */
 export type RetentionTable = string;
 
 /** Rows older than these instants (epoch ms) go: hot data by HOT_RETENTION_DAYS, dead letters and late events by 30 days. */
@@ -56,8 +59,8 @@ export async function runRetention(
   const cutoffs = retentionCutoffs(deps.clock(), options.hotRetentionDays);
   const cutoff = { hot: toSqlTimestamp(cutoffs.hot), dead: toSqlTimestamp(cutoffs.dead) };
   const batch = options.batchSize ?? 10_000;
-  const counts = {} as Record<RetentionTable, number>;
-  for (const { table, column, kind } of RETENTION_TARGETS) {
+  const counts: Record<RetentionTable, number> = {};
+  for (const { table, column, kind } of retentionTargets(options.registry)) {
     if (options.dryRun) {
       const result = await deps.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table} WHERE ${column} < $1::timestamptz`, [cutoff[kind]]);
       counts[table] = result.rows[0]?.n ?? 0;

@@ -3,11 +3,10 @@
 // the demo (its worker runs them at once), BullMQ in `tidemark console` (workers elsewhere run
 // them). Every run is audited in job_runs like one started from the CLI.
 import type { JobService } from '../../jobs/job-service.ts';
-import { coldTables } from '../../marts/mart-registry.ts';
+import { coldTables, MART_REGISTRY } from '../../marts/mart-registry.ts';
+import type { MartRegistry } from '../../marts/mart-registry.ts';
 import { JobRequestRejected } from '../../server/job-control.ts';
 import type { JobControl, JobStarted } from '../../server/job-control.ts';
-
-const COLD_MARTS: readonly string[] = coldTables();
 
 /** The job service's own refusals (a reversed or too long range) are the caller's to fix: 400. */
 async function started(run: Promise<{ readonly runId: string }>): Promise<JobStarted> {
@@ -19,12 +18,14 @@ async function started(run: Promise<{ readonly runId: string }>): Promise<JobSta
   }
 }
 
-export function jobControlFor(service: JobService): JobControl {
+/** `registry` names the cold marts a request may ask for (default the real one). */
+export function jobControlFor(service: JobService, registry: MartRegistry = MART_REGISTRY): JobControl {
+  const coldMarts = coldTables(registry);
   return {
     startBackfill(request) {
-      const unknown = (request.marts ?? []).filter((mart) => !COLD_MARTS.includes(mart));
+      const unknown = (request.marts ?? []).filter((mart) => !coldMarts.includes(mart));
       if (unknown.length > 0) {
-        return Promise.reject(new JobRequestRejected(`unknown cold mart(s) ${unknown.join(', ')}; expected some of ${COLD_MARTS.join(', ')}`));
+        return Promise.reject(new JobRequestRejected(`unknown cold mart(s) ${unknown.join(', ')}; expected some of ${coldMarts.join(', ')}`));
       }
       // `marts` is checked but does not narrow the run: the cold step replaces all the cold
       // marts of a day in one transaction (SPEC §6.2, no reader sees a half-loaded day), so a
