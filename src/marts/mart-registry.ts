@@ -336,6 +336,14 @@ export function rowsOf(rows: object, mart: MartDefinition): readonly object[] {
   return value as readonly object[];
 }
 
+/** The instant (epoch ms) a hot row is keyed by: the field of its mart's timeColumn. */
+export function rowTime(mart: HotMartDefinition, row: object): number {
+  const column = mart.key.find((c) => c.column === mart.timeColumn);
+  const value = column === undefined ? undefined : (row as Readonly<Record<string, unknown>>)[column.field];
+  if (typeof value !== 'number') throw new TypeError(`${mart.table}: a row without its ${mart.timeColumn}`);
+  return value;
+}
+
 /** A row's primary key as one string: a JSON array of the key fields, unambiguous whatever the ids hold. */
 export function rowKey(mart: MartDefinition, row: object): string {
   const record = row as Readonly<Record<string, unknown>>;

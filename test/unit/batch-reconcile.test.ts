@@ -8,20 +8,15 @@ import { evaluateColdMarts, evaluateHotMarts } from '../../src/marts/reference-e
 import { endOfLocalDay, startOfLocalDay } from '../../src/marts/time-zone.ts';
 import type { ColdMartRows, HotMartRows } from '../../src/marts/types.ts';
 import { buildMartSuite } from '../fixtures/mart-suite.ts';
+import { hotRowsOfDay } from '../support/hot-rows-of-day.ts';
 
 const suite = buildMartSuite();
 const day = '2026-03-08';
 const zone = suite.settings.timeZone;
 const start = startOfLocalDay(day, zone);
 const end = endOfLocalDay(day, zone);
-const inDay = (ts: number): boolean => ts >= start && ts < end;
 const allHot = evaluateHotMarts(suite.expected.allValidEvents, suite.settings);
-const hot: HotMartRows = {
-  traffic: allHot.traffic.filter((r) => inDay(r.eventMinute)),
-  topDocs: allHot.topDocs.filter((r) => inDay(r.snapshotTs)),
-  clinicalTrend: allHot.clinicalTrend.filter((r) => inDay(r.snapshotTs)),
-  anomalies: allHot.anomalies.filter((r) => inDay(r.detectedTs)),
-};
+const hot: HotMartRows = hotRowsOfDay(allHot, start, end);
 const allCold = evaluateColdMarts(suite.expected.allValidEvents, suite.settings);
 const cold: ColdMartRows = {
   sessionAnalysis: allCold.sessionAnalysis.filter((r) => r.eventDate === day),
