@@ -1,7 +1,7 @@
 // The quality checks of a day D (SPEC §6.4), pure: the job reads D's rows (after reconcile) and
 // the row counts of the previous days, calls qualityChecks, and stores the results in
 // `quality_results`. A 'fail' fails the job and raises an alert; a 'warn' is only recorded.
-import { MART_REGISTRY, rowKey, rowsOf } from '../marts/mart-registry.ts';
+import { martColumns, MART_REGISTRY, rowKey, rowsOf } from '../marts/mart-registry.ts';
 import type { MartDefinition, MartRegistry } from '../marts/mart-registry.ts';
 import type { ColdMartRows, HotMartRows } from '../marts/types.ts';
 
@@ -69,7 +69,7 @@ function duplicateKeys(mart: MartDefinition, rows: readonly object[]): number {
 }
 
 function negativeRows(mart: MartDefinition, rows: readonly object[]): number {
-  const fields = [...mart.key, ...mart.values].filter((c) => c.nonNegative === true).map((c) => c.field);
+  const fields = martColumns(mart).filter((c) => c.nonNegative === true).map((c) => c.field);
   let count = 0;
   for (const row of rows) {
     const record = row as Readonly<Record<string, unknown>>;

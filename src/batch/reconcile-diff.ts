@@ -1,7 +1,7 @@
 // Reconcile's comparison of a day's rows as stored against the same day recomputed from the
 // archive: the figures of `reconcile_reports` (SPEC §6.3) and the rows to write so that the
 // stored day becomes the recomputed one.
-import { coldMarts, hotMarts, MART_REGISTRY, rowKey, rowsOf } from '../marts/mart-registry.ts';
+import { coldMarts, hotMarts, martColumns, MART_REGISTRY, rowKey, rowsOf } from '../marts/mart-registry.ts';
 import type { MartDefinition, MartRegistry } from '../marts/mart-registry.ts';
 import type { ColdMartRows, HotMartRows } from '../marts/types.ts';
 
@@ -68,7 +68,7 @@ function sameRow(a: object, b: object): boolean {
 export function diffRows<R extends object>(mart: MartDefinition, current: readonly R[], recomputed: readonly R[]): MartDiff<R> {
   const stored = indexByKey(mart, current, 'stored');
   const fresh = indexByKey(mart, recomputed, 'recomputed');
-  const measures = [...mart.key, ...mart.values].filter((c) => c.measure === true).map((c) => c.field);
+  const measures = martColumns(mart).filter((c) => c.measure === true).map((c) => c.field);
   const upserts: R[] = [];
   const deletes: R[] = [];
   let rowsChanged = 0;

@@ -62,7 +62,7 @@ export interface HotMartDefinition<R extends object = AnyRow> extends MartBase<R
   readonly timeColumn: string;
   /**
    * Name of the transaction-scoped advisory lock (pg_advisory_xact_lock(hashtext(lock))) that
-   * the stream sink holds while it rewrites rows of this mart and reconcile holds while it
+   * the stream sink holds while it recombines rows of this mart and reconcile holds while it
    * replaces a day. Both sides take the locks they need in registry order, so they never deadlock.
    */
   readonly lock: string;
@@ -170,6 +170,8 @@ export const HOT_MARTS = {
       { column: 'severity', field: 'severity', type: 'text' },
     ],
     timeColumn: 'detected_ts',
+    // Reconcile takes it; the sink writes anomaly rows per session rather than recombining them
+    // and takes none (src/jobs/day-steps/reconcile-step.ts: episodes open across midnight).
     lock: 'tidemark:anomaly_sessions',
     partials: [],
   }),
@@ -258,7 +260,7 @@ export function defineRegistry(registry: MartRegistry): MartRegistry {
     ids.add(mart.id);
     tables.add(mart.table);
     if (mart.key.length === 0) throw new RangeError(`mart registry: ${mart.table} has no key`);
-    identifiers.push(mart.table, ...[...mart.key, ...mart.values].map((c) => c.column));
+    identifiers.push(mart.table, ...martColumns(mart).map((c) => c.column));
     if (mart.kind === 'hot') {
       if (seenCold) throw new RangeError(`mart registry: hot mart ${mart.table} after a cold one`);
       if (!mart.key.some((c) => c.column === mart.timeColumn && c.type === 'timestamptz')) {
