@@ -38,16 +38,15 @@ export function keyOrder(mart: MartDefinition): string {
   return mart.key.map(({ column, type }) => `${mart.table}.${column}${type === 'text' ? ' COLLATE "C"' : ''}`).join(', ');
 }
 
-/** A row read with selectList as the mart's row object. */
-export function rowFromSql(mart: MartDefinition, sql: SqlRow): object {
-  const row: Record<string, unknown> = {};
-  for (const { column, field, type } of martColumns(mart)) row[field] = type === 'timestamptz' ? fromSqlEpoch(sql[column]) : sql[column];
-  return row;
-}
-
+/** The mart's rows matching `where` (bound to `params`), as row objects, sorted by key. */
 export async function readMartRows(db: Queryable, mart: MartDefinition, where: string, params: readonly unknown[]): Promise<object[]> {
   const result = await db.query<SqlRow>(`SELECT ${selectList(mart)} FROM ${mart.table} WHERE ${where} ORDER BY ${keyOrder(mart)}`, params);
-  return result.rows.map((r) => rowFromSql(mart, r));
+  const columns = martColumns(mart);
+  return result.rows.map((sql) => {
+    const row: Record<string, unknown> = {};
+    for (const { column, field, type } of columns) row[field] = type === 'timestamptz' ? fromSqlEpoch(sql[column]) : sql[column];
+    return row;
+  });
 }
 
 function paramOf(column: MartColumn, row: object): unknown {
