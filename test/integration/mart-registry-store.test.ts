@@ -96,10 +96,10 @@ for (const factory of testDatabaseFactories()) {
 
       // Full refresh's staging insert, tagged with the refresh id.
       await insertColdRows(t.db, FIXTURE_COLD, { tables: stagingTables(FIXTURE), refreshId: 'r1' }, FIXTURE);
-      const { rows: staged } = await t.db.query<{ r: string; d: string; a: string; c: number }>(
-        `SELECT refresh_id AS r, event_date::text AS d, clinical_area AS a, week_clicks AS c FROM cold_refresh_weekly_areas`,
+      const { rows: staged } = await t.db.query<{ r: string; d: string; a: string; c: number; i: string; ti: string | null }>(
+        `SELECT refresh_id AS r, event_date::text AS d, clinical_area AS a, week_clicks AS c, top_document_id::text AS i, top_title AS ti FROM cold_refresh_weekly_areas`,
       );
-      expect(staged).toEqual([{ r: 'r1', d: DAY, a: 'cardiology', c: 3 }]);
+      expect(staged).toEqual([{ r: 'r1', d: DAY, a: 'cardiology', c: 3, i: '9223372036854775807', ti: null }]);
       const { rows: stagedSessions } = await t.db.query<{ r: string; s: string }>(`SELECT refresh_id AS r, session_id AS s FROM cold_refresh_session_analysis`);
       expect(stagedSessions).toEqual([{ r: 'r1', s: 's1' }]);
 

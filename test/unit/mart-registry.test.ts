@@ -93,7 +93,7 @@ describe('a registry with a fifth hot mart and another cold mart', () => {
   it('reads and writes them through SQL built from their columns', () => {
     expect(selectList(REFERRERS)).toBe('(extract(epoch from event_minute) * 1000)::float8 AS event_minute, referrer, clicks');
     expect(keyOrder(REFERRERS)).toBe('mart_realtime_referrer_minute.event_minute, mart_realtime_referrer_minute.referrer COLLATE "C"');
-    expect(selectList(WEEKLY)).toBe('event_date::text AS event_date, clinical_area, week_clicks');
+    expect(selectList(WEEKLY)).toBe('event_date::text AS event_date, clinical_area, week_clicks, top_document_id::text AS top_document_id, top_title');
   });
 
   it('accepts the new cold mart in a backfill request of the job API', async () => {
