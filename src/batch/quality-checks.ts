@@ -1,16 +1,16 @@
 // The quality checks of a day D (SPEC §6.4), pure: the job reads D's rows (after reconcile) and
 // the row counts of the previous days, calls qualityChecks, and stores the results in
 // `quality_results`. A 'fail' fails the job and raises an alert; a 'warn' is only recorded.
+import { martColumns, MART_REGISTRY, rowKey, rowsOf } from '../marts/mart-registry.ts';
+import type { MartDefinition, MartRegistry } from '../marts/mart-registry.ts';
 import type { ColdMartRows, HotMartRows } from '../marts/types.ts';
-import { COLD_SPECS, HOT_SPECS } from './mart-specs.ts';
-import type { MartName, MartSpec } from './mart-specs.ts';
 
 export type QualityStatus = 'pass' | 'warn' | 'fail';
 
 export interface QualityResult {
   readonly check: QualityCheckName;
   /** A mart table, or 'archive' for the freshness check. */
-  readonly mart: MartName | 'archive';
+  readonly mart: string;
   readonly status: QualityStatus;
   /** null when there is nothing to observe or expect (e.g. no history yet). */
   readonly observed: number | null;
@@ -24,13 +24,16 @@ export type QualityCheckName =
   | 'archive_freshness'
   | 'row_count_change';
 
-export type MartRowCounts = Readonly<Partial<Record<MartName, number>>>;
+/** Rows of one day per mart table. */
+export type MartRowCounts = Readonly<Partial<Record<string, number>>>;
 
 export interface QualityInput {
   /** D's hot rows: keys (minute / snapshot_ts / detected_ts) inside the local day. */
   readonly hot: HotMartRows;
   /** D's cold rows. */
   readonly cold: ColdMartRows;
+  /** The marts to check, and where in `hot` / `cold` their rows are; default the real registry. */
+  readonly registry?: MartRegistry;
   /** Row counts per mart of each previous day that has rows (up to 7 are used). */
   readonly previousRowCounts?: readonly MartRowCounts[];
   /** Relative change of a mart's row count vs the previous days' mean that warns; default 0.5. */
@@ -42,41 +45,35 @@ export interface QualityInput {
 export const DEFAULT_ROW_COUNT_CHANGE_THRESHOLD = 0.5;
 const HISTORY_DAYS = 7;
 
-type MartEntry = readonly [MartSpec<object>, (input: QualityInput) => readonly object[]];
+type MartEntry = readonly [MartDefinition, readonly object[]];
 
-// Each spec is typed for its own row; here they are handled alike, as keyed objects.
-const ALL_MARTS = [
-  [HOT_SPECS.traffic, (i: QualityInput) => i.hot.traffic],
-  [HOT_SPECS.topDocs, (i: QualityInput) => i.hot.topDocs],
-  [HOT_SPECS.clinicalTrend, (i: QualityInput) => i.hot.clinicalTrend],
-  [HOT_SPECS.anomalies, (i: QualityInput) => i.hot.anomalies],
-  [COLD_SPECS.sessionAnalysis, (i: QualityInput) => i.cold.sessionAnalysis],
-  [COLD_SPECS.dailyTraffic, (i: QualityInput) => i.cold.dailyTraffic],
-  [COLD_SPECS.clinicalAreas, (i: QualityInput) => i.cold.clinicalAreas],
-  [COLD_SPECS.popularDocuments, (i: QualityInput) => i.cold.popularDocuments],
-] as unknown as readonly MartEntry[];
+/** Every mart of the registry with its rows of D. */
+function martEntries(input: QualityInput): MartEntry[] {
+  return (input.registry ?? MART_REGISTRY).marts.map((mart) => [mart, rowsOf(mart.kind === 'hot' ? input.hot : input.cold, mart)]);
+}
 
 function status(ok: boolean): QualityStatus {
   return ok ? 'pass' : 'fail';
 }
 
 /** Rows whose key occurs more than once (a key seen n times counts n − 1). */
-function duplicateKeys(spec: MartSpec<object>, rows: readonly object[]): number {
+function duplicateKeys(mart: MartDefinition, rows: readonly object[]): number {
   const keys = new Set<string>();
   let duplicates = 0;
   for (const row of rows) {
-    const key = spec.key(row);
+    const key = rowKey(mart, row);
     if (keys.has(key)) duplicates++;
     else keys.add(key);
   }
   return duplicates;
 }
 
-function negativeRows(spec: MartSpec<object>, rows: readonly object[]): number {
+function negativeRows(mart: MartDefinition, rows: readonly object[]): number {
+  const fields = martColumns(mart).filter((c) => c.nonNegative === true).map((c) => c.field);
   let count = 0;
   for (const row of rows) {
     const record = row as Readonly<Record<string, unknown>>;
-    if (spec.nonNegative.some((column) => typeof record[column] === 'number' && (record[column] as number) < 0)) count++;
+    if (fields.some((field) => typeof record[field] === 'number' && (record[field] as number) < 0)) count++;
   }
   return count;
 }
@@ -87,6 +84,13 @@ function sum<R>(rows: readonly R[], value: (row: R) => number): number {
   return total;
 }
 
+function sumField(rows: readonly object[], field: string): number {
+  return sum(rows, (row) => {
+    const value = (row as Readonly<Record<string, unknown>>)[field];
+    return typeof value === 'number' ? value : 0;
+  });
+}
+
 /**
  * Every check of D, in a stable order: pk_unique and no_negatives per mart, the cross-mart
  * invariant (each sum against mart_daily_traffic.total_events), archive freshness when given,
@@ -94,26 +98,25 @@ function sum<R>(rows: readonly R[], value: (row: R) => number): number {
  */
 export function qualityChecks(input: QualityInput): QualityResult[] {
   const results: QualityResult[] = [];
-  for (const [spec, rowsOf] of ALL_MARTS) {
-    const duplicates = duplicateKeys(spec, rowsOf(input));
-    results.push({ check: 'pk_unique', mart: spec.mart, status: status(duplicates === 0), observed: duplicates, expected: 0 });
+  const marts = martEntries(input);
+  for (const [mart, rows] of marts) {
+    const duplicates = duplicateKeys(mart, rows);
+    results.push({ check: 'pk_unique', mart: mart.table, status: status(duplicates === 0), observed: duplicates, expected: 0 });
   }
-  for (const [spec, rowsOf] of ALL_MARTS) {
-    const negatives = negativeRows(spec, rowsOf(input));
-    results.push({ check: 'no_negatives', mart: spec.mart, status: status(negatives === 0), observed: negatives, expected: 0 });
+  for (const [mart, rows] of marts) {
+    const negatives = negativeRows(mart, rows);
+    results.push({ check: 'no_negatives', mart: mart.table, status: status(negatives === 0), observed: negatives, expected: 0 });
   }
 
   // Σ per-minute total_clicks = total_events = Σ session click_count = Σ clinical search_count
-  // = Σ document view_count. A day without events has no daily row: its total is 0.
-  const totalEvents = sum(input.cold.dailyTraffic, (r) => r.totalEvents);
-  const sums: readonly (readonly [MartName, number])[] = [
-    [HOT_SPECS.traffic.mart, sum(input.hot.traffic, (r) => r.totalClicks)],
-    [COLD_SPECS.sessionAnalysis.mart, sum(input.cold.sessionAnalysis, (r) => r.clickCount)],
-    [COLD_SPECS.clinicalAreas.mart, sum(input.cold.clinicalAreas, (r) => r.searchCount)],
-    [COLD_SPECS.popularDocuments.mart, sum(input.cold.popularDocuments, (r) => r.viewCount)],
-  ];
-  for (const [mart, observed] of sums) {
-    results.push({ check: 'events_match_daily_total', mart, status: status(observed === totalEvents), observed, expected: totalEvents });
+  // = Σ document view_count (the marts' dayEvents). A day without events has no daily row: its
+  // total is 0.
+  let totalEvents = 0;
+  for (const [mart, rows] of marts) if (mart.dayEvents?.role === 'total') totalEvents = sumField(rows, mart.dayEvents.field);
+  for (const [mart, rows] of marts) {
+    if (mart.dayEvents?.role !== 'sum') continue;
+    const observed = sumField(rows, mart.dayEvents.field);
+    results.push({ check: 'events_match_daily_total', mart: mart.table, status: status(observed === totalEvents), observed, expected: totalEvents });
   }
 
   if (input.archive !== undefined) {
@@ -123,33 +126,26 @@ export function qualityChecks(input: QualityInput): QualityResult[] {
 
   const threshold = input.rowCountChangeThreshold ?? DEFAULT_ROW_COUNT_CHANGE_THRESHOLD;
   const history = (input.previousRowCounts ?? []).slice(-HISTORY_DAYS);
-  for (const [spec, rowsOf] of ALL_MARTS) {
-    const observed = rowsOf(input).length;
-    const past = history.map((counts) => counts[spec.mart]).filter((n): n is number => n !== undefined);
+  for (const [mart, rows] of marts) {
+    const observed = rows.length;
+    const past = history.map((counts) => counts[mart.table]).filter((n): n is number => n !== undefined);
     if (past.length === 0) {
       // No history yet (first days of a deployment): nothing to compare with.
-      results.push({ check: 'row_count_change', mart: spec.mart, status: 'pass', observed, expected: null });
+      results.push({ check: 'row_count_change', mart: mart.table, status: 'pass', observed, expected: null });
       continue;
     }
     const mean = Math.round((sum(past, (n) => n) / past.length) * 100) / 100;
     const change = mean === 0 ? (observed === 0 ? 0 : Number.POSITIVE_INFINITY) : Math.abs(observed - mean) / mean;
-    results.push({ check: 'row_count_change', mart: spec.mart, status: change > threshold ? 'warn' : 'pass', observed, expected: mean });
+    results.push({ check: 'row_count_change', mart: mart.table, status: change > threshold ? 'warn' : 'pass', observed, expected: mean });
   }
   return results;
 }
 
-/** Row counts of a day per mart, the `previousRowCounts` entry a later day will need. */
-export function martRowCounts(hot: HotMartRows, cold: ColdMartRows): Record<MartName, number> {
-  return {
-    mart_realtime_traffic_minute: hot.traffic.length,
-    mart_realtime_top_docs_1h: hot.topDocs.length,
-    mart_realtime_clinical_trend_24h: hot.clinicalTrend.length,
-    mart_realtime_anomaly_sessions: hot.anomalies.length,
-    mart_session_analysis: cold.sessionAnalysis.length,
-    mart_daily_traffic: cold.dailyTraffic.length,
-    mart_clinical_areas: cold.clinicalAreas.length,
-    mart_popular_documents: cold.popularDocuments.length,
-  };
+/** Row counts of a day per mart table, the `previousRowCounts` entry a later day will need. */
+export function martRowCounts(hot: object, cold: object, registry: MartRegistry = MART_REGISTRY): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const mart of registry.marts) counts[mart.table] = rowsOf(mart.kind === 'hot' ? hot : cold, mart).length;
+  return counts;
 }
 
 /** The job's verdict: a 'fail' anywhere fails it. */

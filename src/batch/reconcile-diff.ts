@@ -1,12 +1,13 @@
 // Reconcile's comparison of a day's rows as stored against the same day recomputed from the
 // archive: the figures of `reconcile_reports` (SPEC §6.3) and the rows to write so that the
 // stored day becomes the recomputed one.
+import { coldMarts, hotMarts, martColumns, MART_REGISTRY, rowKey, rowsOf } from '../marts/mart-registry.ts';
+import type { MartDefinition, MartRegistry } from '../marts/mart-registry.ts';
 import type { ColdMartRows, HotMartRows } from '../marts/types.ts';
-import { COLD_SPECS, HOT_SPECS, measureValue } from './mart-specs.ts';
-import type { MartName, MartSpec } from './mart-specs.ts';
 
 export interface DiffCounts {
-  readonly mart: MartName;
+  /** The mart's table. */
+  readonly mart: string;
   /** Distinct primary keys on either side: every row that was looked at. */
   readonly rowsCompared: number;
   /** Keys on both sides whose values differ. */
@@ -30,12 +31,22 @@ export interface MartDiff<R extends object> extends DiffCounts {
   readonly deletes: readonly R[];
 }
 
-function indexByKey<R extends object>(spec: MartSpec<R>, rows: readonly R[], side: string): Map<string, R> {
+/** A measure as a number: counts are numbers already, trend_pct is decimal text or null. */
+function measureValue(value: unknown): number | null {
+  if (typeof value === 'number') return value;
+  if (typeof value === 'string') {
+    const parsed = Number(value);
+    return Number.isFinite(parsed) ? parsed : null;
+  }
+  return null;
+}
+
+function indexByKey<R extends object>(mart: MartDefinition, rows: readonly R[], side: string): Map<string, R> {
   const index = new Map<string, R>();
   for (const row of rows) {
-    const key = spec.key(row);
+    const key = rowKey(mart, row);
     // A repeated key means the input is not a table: a diff of it would be meaningless.
-    if (index.has(key)) throw new RangeError(`${spec.mart}: ${side} rows repeat the primary key ${key}`);
+    if (index.has(key)) throw new RangeError(`${mart.table}: ${side} rows repeat the primary key ${key}`);
     index.set(key, row);
   }
   return index;
@@ -54,9 +65,10 @@ function sameRow(a: object, b: object): boolean {
  * exactly (the io layer maps BIGINT / NUMERIC / TIMESTAMPTZ to them), since values compare
  * with Object.is.
  */
-export function diffRows<R extends object>(spec: MartSpec<R>, current: readonly R[], recomputed: readonly R[]): MartDiff<R> {
-  const stored = indexByKey(spec, current, 'stored');
-  const fresh = indexByKey(spec, recomputed, 'recomputed');
+export function diffRows<R extends object>(mart: MartDefinition, current: readonly R[], recomputed: readonly R[]): MartDiff<R> {
+  const stored = indexByKey(mart, current, 'stored');
+  const fresh = indexByKey(mart, recomputed, 'recomputed');
+  const measures = martColumns(mart).filter((c) => c.measure === true).map((c) => c.field);
   const upserts: R[] = [];
   const deletes: R[] = [];
   let rowsChanged = 0;
@@ -72,9 +84,9 @@ export function diffRows<R extends object>(spec: MartSpec<R>, current: readonly 
     if (sameRow(before, row)) continue;
     rowsChanged++;
     upserts.push(row);
-    for (const measure of spec.measures) {
-      const a = measureValue(before[measure]);
-      const b = measureValue(row[measure]);
+    for (const measure of measures) {
+      const a = measureValue((before as Readonly<Record<string, unknown>>)[measure]);
+      const b = measureValue((row as Readonly<Record<string, unknown>>)[measure]);
       if (a !== null && b !== null) maxAbsDiff = Math.max(maxAbsDiff, Math.abs(a - b));
     }
   }
@@ -82,7 +94,7 @@ export function diffRows<R extends object>(spec: MartSpec<R>, current: readonly 
   // Decimal text like trend_pct subtracts in binary: round to its two places.
   maxAbsDiff = Math.round(maxAbsDiff * 100) / 100;
   return {
-    mart: spec.mart,
+    mart: mart.table,
     rowsCompared: stored.size + rowsAdded,
     rowsChanged,
     rowsAdded,
@@ -93,38 +105,32 @@ export function diffRows<R extends object>(spec: MartSpec<R>, current: readonly 
   };
 }
 
-export interface HotMartDiffs {
-  readonly traffic: MartDiff<HotMartRows['traffic'][number]>;
-  readonly topDocs: MartDiff<HotMartRows['topDocs'][number]>;
-  readonly clinicalTrend: MartDiff<HotMartRows['clinicalTrend'][number]>;
-  readonly anomalies: MartDiff<HotMartRows['anomalies'][number]>;
+/** One diff per field of a HotMartRows / ColdMartRows-shaped object, under the same names. */
+export type MartDiffs<Rows extends object> = { readonly [K in keyof Rows]: MartDiff<Rows[K] extends readonly (infer R extends object)[] ? R : never> };
+export type HotMartDiffs = MartDiffs<HotMartRows>;
+export type ColdMartDiffs = MartDiffs<ColdMartRows>;
+
+function diffMarts(marts: readonly MartDefinition[], current: object, recomputed: object): Record<string, MartDiff<object>> {
+  return Object.fromEntries(marts.map((mart) => [mart.id, diffRows(mart, rowsOf(current, mart), rowsOf(recomputed, mart))]));
 }
 
-export interface ColdMartDiffs {
-  readonly sessionAnalysis: MartDiff<ColdMartRows['sessionAnalysis'][number]>;
-  readonly dailyTraffic: MartDiff<ColdMartRows['dailyTraffic'][number]>;
-  readonly clinicalAreas: MartDiff<ColdMartRows['clinicalAreas'][number]>;
-  readonly popularDocuments: MartDiff<ColdMartRows['popularDocuments'][number]>;
+/** The hot marts of a day, stored vs recomputed: one report row per mart, in registry order. */
+export function diffHotMarts<Rows extends object = HotMartRows>(current: Rows, recomputed: Rows, registry: MartRegistry = MART_REGISTRY): MartDiffs<Rows> {
+  return diffMarts(hotMarts(registry), current, recomputed) as MartDiffs<Rows>;
 }
 
-/** The four hot marts of a day, stored vs recomputed: one report row per mart. */
-export function diffHotMarts(current: HotMartRows, recomputed: HotMartRows): HotMartDiffs {
-  return {
-    traffic: diffRows(HOT_SPECS.traffic, current.traffic, recomputed.traffic),
-    topDocs: diffRows(HOT_SPECS.topDocs, current.topDocs, recomputed.topDocs),
-    clinicalTrend: diffRows(HOT_SPECS.clinicalTrend, current.clinicalTrend, recomputed.clinicalTrend),
-    anomalies: diffRows(HOT_SPECS.anomalies, current.anomalies, recomputed.anomalies),
-  };
+/** The cold marts of a day (what a recompute changed, for the job's log and audit). */
+export function diffColdMarts<Rows extends object = ColdMartRows>(current: Rows, recomputed: Rows, registry: MartRegistry = MART_REGISTRY): MartDiffs<Rows> {
+  return diffMarts(coldMarts(registry), current, recomputed) as MartDiffs<Rows>;
 }
 
-/** The four cold marts of a day (what a recompute changed, for the job's log and audit). */
-export function diffColdMarts(current: ColdMartRows, recomputed: ColdMartRows): ColdMartDiffs {
-  return {
-    sessionAnalysis: diffRows(COLD_SPECS.sessionAnalysis, current.sessionAnalysis, recomputed.sessionAnalysis),
-    dailyTraffic: diffRows(COLD_SPECS.dailyTraffic, current.dailyTraffic, recomputed.dailyTraffic),
-    clinicalAreas: diffRows(COLD_SPECS.clinicalAreas, current.clinicalAreas, recomputed.clinicalAreas),
-    popularDocuments: diffRows(COLD_SPECS.popularDocuments, current.popularDocuments, recomputed.popularDocuments),
-  };
+/** The reconcile_reports figures of diffHotMarts' result, one per hot mart in registry order. */
+export function hotMartReports(diffs: object, registry: MartRegistry = MART_REGISTRY): DiffCounts[] {
+  return hotMarts(registry).map((mart) => {
+    const diff = (diffs as Readonly<Record<string, DiffCounts | undefined>>)[mart.id];
+    if (diff === undefined) throw new TypeError(`no diff of ${mart.table}`);
+    return diffCounts(diff);
+  });
 }
 
 /** Only the figures, e.g. to insert into reconcile_reports. */

@@ -5,6 +5,8 @@
 import type { Queryable } from '../io/db/database.ts';
 import { toSqlTimestamp } from '../io/hot-sink/timestamps.ts';
 import type { Logger } from '../io/log.ts';
+import { hotRetentionTargets, MART_REGISTRY } from '../marts/mart-registry.ts';
+import type { MartRegistry } from '../marts/mart-registry.ts';
 
 export const DEAD_LETTER_RETENTION_DAYS = 30;
 const DAY_MS = 86_400_000;
@@ -14,25 +16,36 @@ export interface RetentionOptions {
   readonly dryRun: boolean;
   /** Rows per DELETE statement (default 10 000). */
   readonly batchSize?: number;
+  /** The marts whose tables age out; default the real registry. */
+  readonly registry?: MartRegistry;
 }
 
-/** Table → the column its age is judged by and which retention applies. */
-export const RETENTION_TARGETS = [
-  { table: 'mart_realtime_traffic_minute', column: 'event_minute', kind: 'hot' },
-  { table: 'mart_realtime_top_docs_1h', column: 'snapshot_ts', kind: 'hot' },
-  { table: 'mart_realtime_clinical_trend_24h', column: 'snapshot_ts', kind: 'hot' },
-  { table: 'mart_realtime_anomaly_sessions', column: 'detected_ts', kind: 'hot' },
-  { table: 'hot_partial_traffic', column: 'event_minute', kind: 'hot' },
-  { table: 'hot_partial_top_docs', column: 'snapshot_ts', kind: 'hot' },
-  { table: 'hot_partial_clinical_trend', column: 'snapshot_ts', kind: 'hot' },
-  // Dead letters by arrival; late events by event time, as 001 indexes them (reconcile counts a
-  // day's late events by event_ts, so they go when the day is long reconciled).
+export type RetentionKind = 'hot' | 'dead';
+
+export interface RetentionTarget {
+  readonly table: string;
+  /** The column a row's age is judged by. */
+  readonly column: string;
+  readonly kind: RetentionKind;
+}
+
+// Dead letters by arrival; late events by event time, as 001 indexes them (reconcile counts a
+// day's late events by event_ts, so they go when the day is long reconciled).
+const STREAM_LOG_TARGETS: readonly RetentionTarget[] = [
   { table: 'dead_letter_events', column: 'received_at', kind: 'dead' },
   { table: 'late_events', column: 'event_ts', kind: 'dead' },
-] as const;
+];
 
-export type RetentionTable = (typeof RETENTION_TARGETS)[number]['table'];
-export type RetentionKind = (typeof RETENTION_TARGETS)[number]['kind'];
+/** What retention deletes from: the registry's hot marts and their partial tables, then the stream's logs. */
+export function retentionTargets(registry: MartRegistry = MART_REGISTRY): RetentionTarget[] {
+  return [...hotRetentionTargets(registry).map((t) => ({ ...t, kind: 'hot' as const })), ...STREAM_LOG_TARGETS];
+}
+
+/** The real registry's targets, in the order retention runs and reports them. */
+export const RETENTION_TARGETS: readonly RetentionTarget[] = retentionTargets();
+
+/** A table retention deletes from (one of retentionTargets()). */
+export type RetentionTable = string;
 
 /** Rows older than these instants (epoch ms) go: hot data by HOT_RETENTION_DAYS, dead letters and late events by 30 days. */
 export function retentionCutoffs(now: number, hotRetentionDays: number): Record<RetentionKind, number> {
@@ -46,8 +59,8 @@ export async function runRetention(
   const cutoffs = retentionCutoffs(deps.clock(), options.hotRetentionDays);
   const cutoff = { hot: toSqlTimestamp(cutoffs.hot), dead: toSqlTimestamp(cutoffs.dead) };
   const batch = options.batchSize ?? 10_000;
-  const counts = {} as Record<RetentionTable, number>;
-  for (const { table, column, kind } of RETENTION_TARGETS) {
+  const counts: Record<RetentionTable, number> = {};
+  for (const { table, column, kind } of retentionTargets(options.registry)) {
     if (options.dryRun) {
       const result = await deps.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table} WHERE ${column} < $1::timestamptz`, [cutoff[kind]]);
       counts[table] = result.rows[0]?.n ?? 0;

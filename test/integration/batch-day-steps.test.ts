@@ -7,11 +7,11 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HOT_SPECS } from '../../src/batch/mart-specs.ts';
 import { openLocalFolderLake } from '../../src/io/lake/local-folder-lake.ts';
 import { readColdRows } from '../../src/io/mart-store/cold-mart-store.ts';
 import { createLogger } from '../../src/io/log.ts';
 import { createDaySteps } from '../../src/jobs/day-steps/create-day-steps.ts';
+import { HOT_MARTS } from '../../src/marts/mart-registry.ts';
 import { evaluateColdMarts, evaluateHotMarts } from '../../src/marts/reference-evaluator.ts';
 import { localDate } from '../../src/marts/time-zone.ts';
 import { buildMartSuite } from '../fixtures/mart-suite.ts';
@@ -128,7 +128,7 @@ describe('reconcile and quality over the mart suite (PostgreSQL, stream replay)'
     const reports = expectedReports(streamed, exact, days, zone, lateEvents.values());
     expect(await readReports(db)).toEqual(reports);
     // The late events really moved the marts: otherwise the comparison above would prove little.
-    const trafficReports = reports.filter((r) => r.mart === HOT_SPECS.traffic.mart);
+    const trafficReports = reports.filter((r) => r.mart === HOT_MARTS.traffic.table);
     expect(trafficReports.reduce((n, r) => n + r.changed + r.added, 0)).toBeGreaterThan(0);
     expect(trafficReports.reduce((n, r) => n + r.late, 0)).toBe(lateEvents.size);
 

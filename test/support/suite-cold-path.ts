@@ -2,13 +2,14 @@
 // events the archive holds, the hot rows keyed in one local day, the reconcile_reports rows the
 // difference between two states of the hot marts implies, and the quality checks that must pass.
 import { expect } from 'vitest';
-import { HOT_SPECS } from '../../src/batch/mart-specs.ts';
-import { diffHotMarts } from '../../src/batch/reconcile-diff.ts';
+import { diffHotMarts, hotMartReports } from '../../src/batch/reconcile-diff.ts';
 import type { Queryable } from '../../src/io/db/database.ts';
 import { parseRawMessage } from '../../src/marts/event-contract.ts';
+import { hotTables } from '../../src/marts/mart-registry.ts';
 import { addDays, endOfLocalDay, localDate, startOfLocalDay } from '../../src/marts/time-zone.ts';
 import type { ClickEvent, ColdMartRows, HotMartRows } from '../../src/marts/types.ts';
 import type { MartSuite } from '../fixtures/mart-suite.ts';
+import { filterHotRows, hotRowsOfDay, hotRowTimes } from './hot-rows-of-day.ts';
 
 /** Every well-formed line in arrival order: duplicates and late events included (what the archive holds). */
 export function archivedSuiteEvents(suite: MartSuite): ClickEvent[] {
@@ -30,32 +31,15 @@ export function lateSuiteEvents(suite: MartSuite): Map<string, number> {
   return late;
 }
 
-function onDay<R>(rows: readonly R[], key: (row: R) => number, date: string, zone: string): R[] {
-  const start = startOfLocalDay(date, zone);
-  const end = endOfLocalDay(date, zone);
-  return rows.filter((r) => key(r) >= start && key(r) < end);
-}
-
 /** The hot rows whose minute / snapshot_ts / detected_ts falls in the local day `date`. */
 export function hotOnDay(rows: HotMartRows, date: string, zone: string): HotMartRows {
-  return {
-    traffic: onDay(rows.traffic, (r) => r.eventMinute, date, zone),
-    topDocs: onDay(rows.topDocs, (r) => r.snapshotTs, date, zone),
-    clinicalTrend: onDay(rows.clinicalTrend, (r) => r.snapshotTs, date, zone),
-    anomalies: onDay(rows.anomalies, (r) => r.detectedTs, date, zone),
-  };
+  return hotRowsOfDay(rows, startOfLocalDay(date, zone), endOfLocalDay(date, zone));
 }
 
 /** The hot rows keyed in any of `dates`, in the order readHotMarts returns them. */
 export function hotOnDays(rows: HotMartRows, dates: readonly string[], zone: string): HotMartRows {
   const days = new Set(dates);
-  const keep = <R>(list: readonly R[], key: (row: R) => number): R[] => list.filter((r) => days.has(localDate(key(r), zone)));
-  return {
-    traffic: keep(rows.traffic, (r) => r.eventMinute),
-    topDocs: keep(rows.topDocs, (r) => r.snapshotTs),
-    clinicalTrend: keep(rows.clinicalTrend, (r) => r.snapshotTs),
-    anomalies: keep(rows.anomalies, (r) => r.detectedTs),
-  };
+  return filterHotRows(rows, (ts) => days.has(localDate(ts, zone)));
 }
 
 /** Every local date from the first to the last key of the given hot marts: the days a reconcile must cover. */
@@ -63,13 +47,10 @@ export function hotKeyDays(marts: readonly HotMartRows[], zone: string): string[
   let first = Number.POSITIVE_INFINITY;
   let last = Number.NEGATIVE_INFINITY;
   for (const rows of marts) {
-    const keys = [rows.traffic.map((r) => r.eventMinute), rows.topDocs.map((r) => r.snapshotTs), rows.clinicalTrend.map((r) => r.snapshotTs), rows.anomalies.map((r) => r.detectedTs)];
     // A loop, not Math.min(...keys): the suite's snapshots are too many for spread arguments.
-    for (const list of keys) {
-      for (const key of list) {
-        if (key < first) first = key;
-        if (key > last) last = key;
-      }
+    for (const key of hotRowTimes(rows)) {
+      if (key < first) first = key;
+      if (key > last) last = key;
     }
   }
   const days: string[] = [];
@@ -97,7 +78,7 @@ export function expectedReports(before: HotMartRows, after: HotMartRows, dates: 
   return dates.flatMap((date) => {
     const diffs = diffHotMarts(hotOnDay(before, date, zone), hotOnDay(after, date, zone));
     const lateOfDay = late.filter((ts) => localDate(ts, zone) === date).length;
-    return [diffs.traffic, diffs.topDocs, diffs.clinicalTrend, diffs.anomalies].map((d) => ({
+    return hotMartReports(diffs).map((d) => ({
       mart: d.mart,
       date,
       compared: d.rowsCompared,
@@ -116,7 +97,7 @@ export async function readReports(db: Queryable): Promise<ReportRow[]> {
     `SELECT mart, event_date::text AS date, rows_compared AS compared, rows_changed AS changed, rows_added AS added, rows_removed AS removed,
             max_abs_diff::text AS m, late_events AS late
        FROM reconcile_reports ORDER BY event_date, array_position($1::text[], mart)`,
-    [[HOT_SPECS.traffic.mart, HOT_SPECS.topDocs.mart, HOT_SPECS.clinicalTrend.mart, HOT_SPECS.anomalies.mart]],
+    [hotTables()],
   );
   return rows.map(({ m, ...r }) => ({ ...r, maxAbsDiff: Number(m) }));
 }

@@ -59,13 +59,13 @@ describe('qualityChecks', () => {
       },
     };
     // Session rows tripled over the last 7 days: today's count is two thirds below the mean.
-    const history = Array.from({ length: 9 }, (_, i) => ({ ...counts, mart_session_analysis: 3 * counts.mart_session_analysis + (i % 2) }));
+    const history = Array.from({ length: 9 }, (_, i) => ({ ...counts, mart_session_analysis: 3 * cold.sessionAnalysis.length + (i % 2) }));
     const results = qualityChecks({ ...broken, previousRowCounts: history, archive: { watermark: dayEnd - 1, dayEnd } });
     const problems = results.filter((r) => r.status !== 'pass');
     // One repeated minute among ~1200 is far below the row-count threshold: it passes there.
-    expect(find(results, 'row_count_change', 'mart_realtime_traffic_minute')).toMatchObject({ status: 'pass', observed: counts.mart_realtime_traffic_minute + 1 });
+    expect(find(results, 'row_count_change', 'mart_realtime_traffic_minute')).toMatchObject({ status: 'pass', observed: hot.traffic.length + 1 });
     // Last 7 of the 9 history days: 4 with +0 and 3 with +1.
-    const mean = Math.round((3 * counts.mart_session_analysis + 3 / 7) * 100) / 100;
+    const mean = Math.round((3 * cold.sessionAnalysis.length + 3 / 7) * 100) / 100;
     expect(problems).toEqual([
       { check: 'pk_unique', mart: 'mart_realtime_traffic_minute', status: 'fail', observed: 1, expected: 0 },
       { check: 'no_negatives', mart: 'mart_session_analysis', status: 'fail', observed: 2, expected: 0 },

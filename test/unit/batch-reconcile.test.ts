@@ -1,27 +1,22 @@
 // Reconcile's diff: a perturbed copy of the suite's rows of 2026-03-08 against the rows
 // themselves must count exactly the perturbed rows, and its upserts/deletes must repair it.
 import { describe, expect, it } from 'vitest';
-import { TRAFFIC_SPEC } from '../../src/batch/mart-specs.ts';
 import { diffColdMarts, diffCounts, diffHotMarts, diffRows } from '../../src/batch/reconcile-diff.ts';
 import type { MartDiff } from '../../src/batch/reconcile-diff.ts';
+import { HOT_MARTS, hotMart, rowKey } from '../../src/marts/mart-registry.ts';
 import { evaluateColdMarts, evaluateHotMarts } from '../../src/marts/reference-evaluator.ts';
 import { endOfLocalDay, startOfLocalDay } from '../../src/marts/time-zone.ts';
 import type { ColdMartRows, HotMartRows } from '../../src/marts/types.ts';
 import { buildMartSuite } from '../fixtures/mart-suite.ts';
+import { hotRowsOfDay } from '../support/hot-rows-of-day.ts';
 
 const suite = buildMartSuite();
 const day = '2026-03-08';
 const zone = suite.settings.timeZone;
 const start = startOfLocalDay(day, zone);
 const end = endOfLocalDay(day, zone);
-const inDay = (ts: number): boolean => ts >= start && ts < end;
 const allHot = evaluateHotMarts(suite.expected.allValidEvents, suite.settings);
-const hot: HotMartRows = {
-  traffic: allHot.traffic.filter((r) => inDay(r.eventMinute)),
-  topDocs: allHot.topDocs.filter((r) => inDay(r.snapshotTs)),
-  clinicalTrend: allHot.clinicalTrend.filter((r) => inDay(r.snapshotTs)),
-  anomalies: allHot.anomalies.filter((r) => inDay(r.detectedTs)),
-};
+const hot: HotMartRows = hotRowsOfDay(allHot, start, end);
 const allCold = evaluateColdMarts(suite.expected.allValidEvents, suite.settings);
 const cold: ColdMartRows = {
   sessionAnalysis: allCold.sessionAnalysis.filter((r) => r.eventDate === day),
@@ -85,7 +80,7 @@ describe('diffRows', () => {
     expect(diffs.traffic.mart).toBe('mart_realtime_traffic_minute');
 
     // The writes turn the stored day into the recomputed one.
-    const key = TRAFFIC_SPEC.key;
+    const key = (row: object): string => rowKey(HOT_MARTS.traffic, row);
     expect(repaired(key, stored.traffic, diffs.traffic).sort((a, b) => a.eventMinute - b.eventMinute)).toEqual(hot.traffic);
   });
 
@@ -94,7 +89,17 @@ describe('diffRows', () => {
     expect(row).toBeDefined();
     const base = row as HotMartRows['clinicalTrend'][number];
     const moved = { ...base, trendPct: (Number(base.trendPct) + 12.34).toFixed(2) };
-    expect(diffRows({ mart: 'mart_realtime_clinical_trend_24h', key: (r: typeof base) => r.clinicalArea, measures: ['trendPct'], nonNegative: [] }, [moved], [base]).maxAbsDiff).toBe(12.34);
+    const trendOnly = hotMart<typeof base>({
+      kind: 'hot',
+      id: 'clinicalTrend',
+      table: 'mart_realtime_clinical_trend_24h',
+      timeColumn: 'snapshot_ts',
+      lock: 'tidemark:clinical_trend',
+      partials: [],
+      key: [{ column: 'clinical_area', field: 'clinicalArea', type: 'text' }],
+      values: [{ column: 'trend_pct', field: 'trendPct', type: 'numeric', measure: true }],
+    });
+    expect(diffRows(trendOnly, [moved], [base]).maxAbsDiff).toBe(12.34);
     const episode = hot.anomalies[0] as HotMartRows['anomalies'][number];
     const diff = diffHotMarts({ ...hot, anomalies: [{ ...episode, windowEnd: episode.windowEnd + 60_000, clickCount: episode.clickCount + 2 }, ...hot.anomalies.slice(1)] }, hot);
     expect(countsOf(diff.anomalies)).toEqual({ rowsCompared: hot.anomalies.length, rowsChanged: 1, rowsAdded: 0, rowsRemoved: 0, maxAbsDiff: 2 });
@@ -108,6 +113,6 @@ describe('diffRows', () => {
   });
 
   it('refuses input that repeats a primary key', () => {
-    expect(() => diffRows(TRAFFIC_SPEC, [hot.traffic[0]!, hot.traffic[0]!], hot.traffic)).toThrow(/stored rows repeat the primary key/);
+    expect(() => diffRows(HOT_MARTS.traffic, [hot.traffic[0]!, hot.traffic[0]!], hot.traffic)).toThrow(/stored rows repeat the primary key/);
   });
 });

@@ -13,6 +13,7 @@ import { unzipSync } from 'fflate';
 import { parse } from 'yaml';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BUNDLE_DIR, ZIP_ROOT, bundleUuid, uuidV5, writeBundle } from '../../scripts/build-superset-bundle.ts';
+import { MART_REGISTRY } from '../../src/marts/mart-registry.ts';
 
 const MIGRATIONS_DIR = fileURLToPath(new URL('../../db/migrations/', import.meta.url));
 
@@ -87,7 +88,8 @@ describe('superset bundle zip', () => {
     const metadata = parse(new TextDecoder().decode(entries[`${ZIP_ROOT}/metadata.yaml`]), { version: '1.1' }) as Doc;
     expect(metadata['timestamp']).toMatch(/^\d{4}-\d\d-\d\dT/);
     expect(databases).toHaveLength(1);
-    expect(datasets).toHaveLength(8);
+    // One dataset per mart of the registry, and no other.
+    expect(datasets.map(([, doc]) => String(doc['table_name'])).sort()).toEqual(MART_REGISTRY.marts.map((mart) => mart.table).sort());
     expect(dashboards).toHaveLength(5);
   });
 

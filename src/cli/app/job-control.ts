@@ -2,12 +2,11 @@
 // and /api/reconcile start real runs on whichever queue the process has — the in-process one in
 // the demo (its worker runs them at once), BullMQ in `tidemark console` (workers elsewhere run
 // them). Every run is audited in job_runs like one started from the CLI.
-import type { ColdMartName } from '../../batch/mart-specs.ts';
 import type { JobService } from '../../jobs/job-service.ts';
+import { coldTables, MART_REGISTRY } from '../../marts/mart-registry.ts';
+import type { MartRegistry } from '../../marts/mart-registry.ts';
 import { JobRequestRejected } from '../../server/job-control.ts';
 import type { JobControl, JobStarted } from '../../server/job-control.ts';
-
-const COLD_MARTS: readonly ColdMartName[] = ['mart_session_analysis', 'mart_daily_traffic', 'mart_clinical_areas', 'mart_popular_documents'];
 
 /** The job service's own refusals (a reversed or too long range) are the caller's to fix: 400. */
 async function started(run: Promise<{ readonly runId: string }>): Promise<JobStarted> {
@@ -19,14 +18,16 @@ async function started(run: Promise<{ readonly runId: string }>): Promise<JobSta
   }
 }
 
-export function jobControlFor(service: JobService): JobControl {
+/** `registry` names the cold marts a request may ask for (default the real one). */
+export function jobControlFor(service: JobService, registry: MartRegistry = MART_REGISTRY): JobControl {
+  const coldMarts = coldTables(registry);
   return {
     startBackfill(request) {
-      const unknown = (request.marts ?? []).filter((mart) => !(COLD_MARTS as readonly string[]).includes(mart));
+      const unknown = (request.marts ?? []).filter((mart) => !coldMarts.includes(mart));
       if (unknown.length > 0) {
-        return Promise.reject(new JobRequestRejected(`unknown cold mart(s) ${unknown.join(', ')}; expected some of ${COLD_MARTS.join(', ')}`));
+        return Promise.reject(new JobRequestRejected(`unknown cold mart(s) ${unknown.join(', ')}; expected some of ${coldMarts.join(', ')}`));
       }
-      // `marts` is checked but does not narrow the run: the cold step replaces all four cold
+      // `marts` is checked but does not narrow the run: the cold step replaces all the cold
       // marts of a day in one transaction (SPEC §6.2, no reader sees a half-loaded day), so a
       // subset is served by recomputing all of them, which gives the asked-for ones the same rows.
       return started(

@@ -5,6 +5,7 @@ import type { AnomalyAlert } from '../../stream/anomaly-detector.ts';
 import type { ClinicalTrendRow, TopDocRow, TrafficMinuteRow } from '../../marts/types.ts';
 import type { BatchOutput, Frontiers, MartWrites, PartitionCommit } from '../../stream/checkpoint-types.ts';
 import type { KeyedRows } from '../../stream/operators/hot-operator.ts';
+import { HOT_MARTS } from '../../marts/mart-registry.ts';
 import type { Queryable } from '../db/database.ts';
 import { encodePendingEvents } from './pending-events.ts';
 import { epochMs, fromSqlEpoch, toSqlTimestamp } from './timestamps.ts';
@@ -111,6 +112,8 @@ async function fenceCombiner(tx: Queryable, consumer: string, marts: MartWrites)
 /** A table's rows for some keys (and, after a restart, every key from an instant on) replaced by new ones. */
 interface MartTable<Row> {
   readonly table: string;
+  /** The mart's advisory lock (the registry's), which the daily reconcile takes too. */
+  readonly lock: string;
   readonly key: string;
   readonly replace: readonly number[];
   readonly clearFrom: number | null;
@@ -121,7 +124,7 @@ interface MartTable<Row> {
 async function replaceMartRows<Row>(tx: Queryable, t: MartTable<Row>): Promise<void> {
   if (t.replace.length === 0 && t.rows.length === 0 && t.clearFrom === null) return;
   // A transaction-scoped lock per mart: the combiner and the daily reconcile write one after the other.
-  await tx.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`tidemark:${t.table}`]);
+  await tx.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [t.lock]);
   if (t.clearFrom !== null) await tx.query(`DELETE FROM ${t.table} WHERE ${t.key} >= $1::timestamptz`, [ts(t.clearFrom)]);
   if (t.replace.length > 0) await tx.query(`DELETE FROM ${t.table} WHERE ${t.key} = ANY($1::timestamptz[])`, [t.replace.map(ts)]);
   const rows = t.rows.flatMap((k) => k.rows.map((row) => ({ row, final: k.final })));
@@ -131,7 +134,8 @@ async function replaceMartRows<Row>(tx: Queryable, t: MartTable<Row>): Promise<v
 async function writeMarts(tx: Queryable, consumer: string, marts: MartWrites): Promise<void> {
   await fenceCombiner(tx, consumer, marts);
   await replaceMartRows<TrafficMinuteRow>(tx, {
-    table: 'mart_realtime_traffic_minute',
+    table: HOT_MARTS.traffic.table,
+    lock: HOT_MARTS.traffic.lock,
     key: 'event_minute',
     replace: marts.replaceTraffic,
     clearFrom: marts.clearFrom?.traffic ?? null,
@@ -144,7 +148,8 @@ async function writeMarts(tx: Queryable, consumer: string, marts: MartWrites): P
       ).then(() => undefined),
   });
   await replaceMartRows<TopDocRow>(tx, {
-    table: 'mart_realtime_top_docs_1h',
+    table: HOT_MARTS.topDocs.table,
+    lock: HOT_MARTS.topDocs.lock,
     key: 'snapshot_ts',
     replace: marts.replaceTop,
     clearFrom: marts.clearFrom?.top ?? null,
@@ -165,7 +170,8 @@ async function writeMarts(tx: Queryable, consumer: string, marts: MartWrites): P
       ).then(() => undefined),
   });
   await replaceMartRows<ClinicalTrendRow>(tx, {
-    table: 'mart_realtime_clinical_trend_24h',
+    table: HOT_MARTS.clinicalTrend.table,
+    lock: HOT_MARTS.clinicalTrend.lock,
     key: 'snapshot_ts',
     replace: marts.replaceTrend,
     clearFrom: marts.clearFrom?.trend ?? null,

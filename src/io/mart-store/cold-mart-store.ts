@@ -1,190 +1,108 @@
 // The cold marts (SPEC §5) in PostgreSQL: replace one event_date's rows, read them back, count
-// them. Rows cross as the shared types of src/marts/types.ts; dates as 'YYYY-MM-DD' text.
+// them. Rows cross as the shared types of src/marts/types.ts; dates as 'YYYY-MM-DD' text. Which
+// marts, tables and columns comes from the mart registry.
 import type { Queryable } from '../db/database.ts';
-import { epochMs, fromSqlEpoch, toSqlTimestamp } from '../hot-sink/timestamps.ts';
-import type { ColdMartChunks, ColdMartRows, SessionAnalysisRow } from '../../marts/types.ts';
-import { BinaryCopyBuffer } from './copy-binary.ts';
+import { coldMarts, coldTables, martColumns, MART_REGISTRY, rowsOf } from '../../marts/mart-registry.ts';
+import type { ColdMartDefinition, MartRegistry } from '../../marts/mart-registry.ts';
+import type { ColdMartChunks, ColdMartRows } from '../../marts/types.ts';
+import { insertMartRows, martCopyBinary, readMartRows } from './mart-sql.ts';
 
-export const COLD_TABLES = ['mart_session_analysis', 'mart_daily_traffic', 'mart_clinical_areas', 'mart_popular_documents'] as const;
-export type ColdTable = (typeof COLD_TABLES)[number];
-
-/** Rows per INSERT statement: large enough to be bulk, small enough to keep one bind message modest. */
-export const INSERT_CHUNK = 20_000;
+/** The cold tables of the real registry, in its order. */
+export const COLD_TABLES: readonly string[] = coldTables();
 
 /**
  * Every cold write (a day's replace, a full refresh's table swap) holds this transaction lock, so
  * two recomputes of one day cannot interleave their DELETE and INSERT (the second INSERT would
  * hit the first one's keys).
  */
-export async function lockColdMarts(tx: Queryable): Promise<void> {
-  await tx.query(`SELECT pg_advisory_xact_lock(hashtext('tidemark:cold-marts'))`);
+export async function lockColdMarts(tx: Queryable, registry: MartRegistry = MART_REGISTRY): Promise<void> {
+  await tx.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [registry.coldLock]);
 }
 
-export async function deleteColdDay(tx: Queryable, date: string): Promise<Record<ColdTable, number>> {
-  const deleted = {} as Record<ColdTable, number>;
-  // The table names come from the constant list above, never from input.
-  for (const table of COLD_TABLES) deleted[table] = (await tx.query(`DELETE FROM ${table} WHERE event_date = $1::date`, [date])).rowCount;
+/** Deletes one date's rows of every cold mart; rows deleted per table. */
+export async function deleteColdDay(tx: Queryable, date: string, registry: MartRegistry = MART_REGISTRY): Promise<Record<string, number>> {
+  const deleted: Record<string, number> = {};
+  for (const mart of coldMarts(registry)) {
+    deleted[mart.table] = (await tx.query(`DELETE FROM ${mart.table} WHERE ${mart.dateColumn} = $1::date`, [date])).rowCount;
+  }
   return deleted;
 }
 
 /** Where insertColdRows writes: the marts themselves, or full refresh's staging tables tagged with a refresh id. */
 export interface ColdInsertTarget {
-  readonly tables: Readonly<Record<ColdTable, string>>;
+  /** Cold table → the table to write instead (stagingTables of the registry). */
+  readonly tables: Readonly<Record<string, string>>;
   readonly refreshId: string;
 }
 
-/** Column name, its SQL type for the unnest array, and how a row gives its value. */
-type Columns<R> = readonly (readonly [name: string, sqlType: string, value: (row: R) => unknown])[];
+/**
+ * A cold mart's rows of `rows` as chunks: a bulk mart of ColdMartChunks brings its own (made
+ * while they are written), any other mart is one chunk.
+ */
+function chunksOf(rows: ColdMartRows | ColdMartChunks, mart: ColdMartDefinition): Iterable<readonly object[]> {
+  const chunks = mart.bulk === undefined ? undefined : (rows as unknown as Readonly<Record<string, unknown>>)[mart.bulk.chunks];
+  return chunks === undefined ? [rowsOf(rows, mart)] : (chunks as Iterable<readonly object[]>);
+}
+
+/** How many rows of a cold mart `rows` holds, without making a bulk mart's chunks. */
+export function coldRowCount(rows: ColdMartRows | ColdMartChunks, mart: ColdMartDefinition): number {
+  const count = mart.bulk === undefined ? undefined : (rows as unknown as Readonly<Record<string, unknown>>)[mart.bulk.count];
+  return typeof count === 'number' ? count : rowsOf(rows, mart).length;
+}
+
+/** Row counts per cold table of a day's computed rows. */
+export function countColdRows(rows: ColdMartRows | ColdMartChunks, registry: MartRegistry = MART_REGISTRY): Record<string, number> {
+  return Object.fromEntries(coldMarts(registry).map((mart) => [mart.table, coldRowCount(rows, mart)]));
+}
 
 /**
- * INSERT … SELECT FROM unnest($1::type[], …) AS x(columns…) in chunks of INSERT_CHUNK rows; the
- * unnest aliases are the column names, so the statement reads like the table. The names come
- * from the constant column lists below, never from input.
+ * Bulk-inserts cold rows into the marts, or into the staging tables of `target`. A bulk mart's
+ * rows (a whole day's, or chunks of them made while they are written) go through COPY where the
+ * database offers it, else through INSERT … unnest like the other marts' few rows.
  */
-async function insertColumns<R>(
+export async function insertColdRows(
   tx: Queryable,
-  table: string,
-  rows: readonly R[],
-  columns: Columns<R>,
-  refreshId: string | undefined,
+  rows: ColdMartRows | ColdMartChunks,
+  target?: ColdInsertTarget,
+  registry: MartRegistry = MART_REGISTRY,
 ): Promise<void> {
-  const names = columns.map(([name]) => name).join(', ');
-  const arrays = columns.map(([, type], i) => `$${i + 1}::${type}[]`).join(', ');
-  const tag = refreshId === undefined ? { column: '', value: '' } : { column: 'refresh_id, ', value: `$${columns.length + 1}, ` };
-  const sql = `INSERT INTO ${table} (${tag.column}${names}, computed_at) SELECT ${tag.value}${names}, now() FROM unnest(${arrays}) AS x(${names})`;
-  for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
-    const chunk = rows.slice(i, i + INSERT_CHUNK);
-    const params: unknown[] = columns.map(([, , value]) => chunk.map(value));
-    if (refreshId !== undefined) params.push(refreshId);
-    await tx.query(sql, params);
-  }
-}
-
-const SESSION_COLUMNS: Columns<SessionAnalysisRow> = [
-  ['session_id', 'text', (r) => r.sessionId],
-  ['event_date', 'date', (r) => r.eventDate],
-  ['click_count', 'int', (r) => r.clickCount],
-  ['unique_docs', 'int', (r) => r.uniqueDocs],
-  ['first_click_ts', 'timestamptz', (r) => toSqlTimestamp(r.firstClickTs)],
-  ['last_click_ts', 'timestamptz', (r) => toSqlTimestamp(r.lastClickTs)],
-  ['session_duration_sec', 'int', (r) => r.sessionDurationSec],
-];
-
-/**
- * The session rows in COPY's binary format, one buffer per chunk of rows (the first also holds
- * the header, a last one the trailer); the columns are SESSION_COLUMNS' (after refresh_id when
- * there is one). Made as COPY sends them, so one chunk's bytes are in memory.
- */
-function* sessionCopyBinary(chunks: Iterable<readonly SessionAnalysisRow[]>, refreshId: string | undefined): Generator<Buffer> {
-  const out = new BinaryCopyBuffer();
-  const fields = SESSION_COLUMNS.length + (refreshId === undefined ? 0 : 1);
-  out.header();
-  for (const chunk of chunks) {
-    for (const r of chunk) {
-      out.row(fields);
-      if (refreshId !== undefined) out.text(refreshId);
-      out.text(r.sessionId);
-      out.date(r.eventDate);
-      out.int4(r.clickCount);
-      out.int4(r.uniqueDocs);
-      out.timestamptz(r.firstClickTs);
-      out.timestamptz(r.lastClickTs);
-      out.int4(r.sessionDurationSec);
-    }
-    yield out.take();
-  }
-  out.trailer();
-  yield out.take();
-}
-
-/**
- * Bulk-inserts cold rows into the marts, or into the staging tables of `target`. The session
- * rows (a whole day's, or chunks of them made while they are written) go through COPY where
- * the database offers it, else through INSERT … unnest like the other marts' few rows.
- */
-export async function insertColdRows(tx: Queryable, rows: ColdMartRows | ColdMartChunks, target?: ColdInsertTarget): Promise<void> {
-  const table = (t: ColdTable): string => target?.tables[t] ?? t;
   const refreshId = target?.refreshId;
-  const sessionChunks = 'sessionChunks' in rows ? rows.sessionChunks : [rows.sessionAnalysis];
-  if (tx.copyFrom !== undefined) {
-    const columns = SESSION_COLUMNS.map(([name]) => name);
-    const target = refreshId === undefined ? columns : ['refresh_id', ...columns];
-    await tx.copyFrom(table('mart_session_analysis'), target, sessionCopyBinary(sessionChunks, refreshId), 'binary');
-  } else {
-    for (const chunk of sessionChunks) await insertColumns(tx, table('mart_session_analysis'), chunk, SESSION_COLUMNS, refreshId);
+  for (const mart of coldMarts(registry)) {
+    const table = target?.tables[mart.table] ?? mart.table;
+    if (mart.bulk !== undefined && tx.copyFrom !== undefined) {
+      const columns = martColumns(mart).map((c) => c.column);
+      const leading = refreshId === undefined ? [] : [refreshId];
+      await tx.copyFrom(table, refreshId === undefined ? columns : ['refresh_id', ...columns], martCopyBinary(mart, chunksOf(rows, mart), leading), 'binary');
+      continue;
+    }
+    const fixed = refreshId === undefined ? [] : ([['refresh_id', '$p']] as const);
+    for (const chunk of chunksOf(rows, mart)) await insertMartRows(tx, mart, table, chunk, [...fixed, ['computed_at', 'now()']], refreshId);
   }
-  await insertColumns(tx, table('mart_daily_traffic'), rows.dailyTraffic, [
-    ['event_date', 'date', (r) => r.eventDate],
-    ['total_events', 'int', (r) => r.totalEvents],
-    ['unique_sessions', 'int', (r) => r.uniqueSessions],
-    ['unique_documents', 'int', (r) => r.uniqueDocuments],
-    ['peak_hour', 'int', (r) => r.peakHour],
-  ], refreshId);
-  await insertColumns(tx, table('mart_clinical_areas'), rows.clinicalAreas, [
-    ['event_date', 'date', (r) => r.eventDate],
-    ['clinical_area', 'text', (r) => r.clinicalArea],
-    ['search_count', 'int', (r) => r.searchCount],
-    ['unique_sessions', 'int', (r) => r.uniqueSessions],
-  ], refreshId);
-  await insertColumns(tx, table('mart_popular_documents'), rows.popularDocuments, [
-    ['event_date', 'date', (r) => r.eventDate],
-    ['document_id', 'bigint', (r) => r.documentId],
-    ['title', 'text', (r) => r.title],
-    ['view_count', 'int', (r) => r.viewCount],
-    ['unique_sessions', 'int', (r) => r.uniqueSessions],
-  ], refreshId);
 }
 
 /** The stored cold rows of the given dates (all dates when omitted), ordered like evaluateColdMarts. */
-export async function readColdRows(db: Queryable, dates?: readonly string[]): Promise<ColdMartRows> {
-  const where = dates === undefined ? 'true' : 'event_date = ANY($1::date[])';
-  const params = dates === undefined ? [] : [dates];
-  const sessions = await db.query<{ s: string; d: string; c: number; u: number; f: unknown; l: unknown; du: number }>(
-    `SELECT session_id AS s, event_date::text AS d, click_count AS c, unique_docs AS u, ${epochMs('first_click_ts')} AS f,
-            ${epochMs('last_click_ts')} AS l, session_duration_sec AS du
-       FROM mart_session_analysis WHERE ${where} ORDER BY event_date, session_id COLLATE "C"`,
-    params,
-  );
-  const daily = await db.query<{ d: string; t: number; s: number; u: number; p: number }>(
-    `SELECT event_date::text AS d, total_events AS t, unique_sessions AS s, unique_documents AS u, peak_hour AS p
-       FROM mart_daily_traffic WHERE ${where} ORDER BY event_date`,
-    params,
-  );
-  const areas = await db.query<{ d: string; a: string; c: number; s: number }>(
-    `SELECT event_date::text AS d, clinical_area AS a, search_count AS c, unique_sessions AS s
-       FROM mart_clinical_areas WHERE ${where} ORDER BY event_date, clinical_area COLLATE "C"`,
-    params,
-  );
-  const docs = await db.query<{ d: string; i: string; t: string | null; v: number; s: number }>(
-    `SELECT event_date::text AS d, document_id::text AS i, title AS t, view_count AS v, unique_sessions AS s
-       FROM mart_popular_documents WHERE ${where} ORDER BY event_date, document_id`,
-    params,
-  );
-  return {
-    sessionAnalysis: sessions.rows.map((r) => ({
-      sessionId: r.s,
-      eventDate: r.d,
-      clickCount: r.c,
-      uniqueDocs: r.u,
-      firstClickTs: fromSqlEpoch(r.f),
-      lastClickTs: fromSqlEpoch(r.l),
-      sessionDurationSec: r.du,
-    })),
-    dailyTraffic: daily.rows.map((r) => ({ eventDate: r.d, totalEvents: r.t, uniqueSessions: r.s, uniqueDocuments: r.u, peakHour: r.p })),
-    clinicalAreas: areas.rows.map((r) => ({ eventDate: r.d, clinicalArea: r.a, searchCount: r.c, uniqueSessions: r.s })),
-    popularDocuments: docs.rows.map((r) => ({ eventDate: r.d, documentId: r.i, title: r.t, viewCount: r.v, uniqueSessions: r.s })),
-  };
+export async function readColdRows(db: Queryable, dates?: readonly string[], registry: MartRegistry = MART_REGISTRY): Promise<ColdMartRows> {
+  const out: Record<string, object[]> = {};
+  for (const mart of coldMarts(registry)) {
+    const where = dates === undefined ? 'true' : `${mart.dateColumn} = ANY($1::date[])`;
+    out[mart.id] = await readMartRows(db, mart, where, dates === undefined ? [] : [dates]);
+  }
+  return out as unknown as ColdMartRows;
 }
 
 /** Row counts per cold table for each of the dates that has rows. */
-export async function coldRowCounts(db: Queryable, dates: readonly string[]): Promise<Map<string, Partial<Record<ColdTable, number>>>> {
-  const counts = new Map<string, Partial<Record<ColdTable, number>>>();
-  for (const table of COLD_TABLES) {
+export async function coldRowCounts(
+  db: Queryable,
+  dates: readonly string[],
+  registry: MartRegistry = MART_REGISTRY,
+): Promise<Map<string, Partial<Record<string, number>>>> {
+  const counts = new Map<string, Partial<Record<string, number>>>();
+  for (const mart of coldMarts(registry)) {
     const result = await db.query<{ d: string; n: number }>(
-      `SELECT event_date::text AS d, count(*)::int AS n FROM ${table} WHERE event_date = ANY($1::date[]) GROUP BY event_date`,
+      `SELECT ${mart.dateColumn}::text AS d, count(*)::int AS n FROM ${mart.table} WHERE ${mart.dateColumn} = ANY($1::date[]) GROUP BY ${mart.dateColumn}`,
       [dates],
     );
-    for (const row of result.rows) counts.set(row.d, { ...counts.get(row.d), [table]: row.n });
+    for (const row of result.rows) counts.set(row.d, { ...counts.get(row.d), [mart.table]: row.n });
   }
   return counts;
 }

@@ -43,6 +43,21 @@ export class BinaryCopyBuffer {
     this.at = this.buffer.writeInt16BE(-1, this.at);
   }
 
+  /** SQL NULL: a length of −1 and no bytes. */
+  null(): void {
+    this.reserve(4);
+    this.at = this.buffer.writeInt32BE(-1, this.at);
+  }
+
+  /** bigint from its canonical decimal string (exact beyond 2^53). */
+  int8(decimal: string): void {
+    const value = BigInt(decimal);
+    if (value < -(2n ** 63n) || value >= 2n ** 63n) throw new RangeError(`not an int8: ${decimal}`);
+    this.reserve(12);
+    this.at = this.buffer.writeInt32BE(8, this.at);
+    this.at = this.buffer.writeBigInt64BE(value, this.at);
+  }
+
   /** text / varchar: the UTF-8 bytes. */
   text(value: string): void {
     this.reserve(4 + value.length * 3); // a UTF-16 unit is at most 3 UTF-8 bytes

@@ -7,7 +7,7 @@ import type { Lake } from '../../io/lake/lake.ts';
 import { emptyReadStats, listArchiveObjects, namedMessageCount, readArchiveObjects } from '../../io/lake/lake-day-reader.ts';
 import { assertRequiredPresent } from '../../io/lake/parquet-events.ts';
 import type { LakeReadStats } from '../../io/lake/lake-day-reader.ts';
-import { deleteColdDay, insertColdRows, lockColdMarts, markDayComputed } from '../../io/mart-store/cold-mart-store.ts';
+import { countColdRows, deleteColdDay, insertColdRows, lockColdMarts, markDayComputed } from '../../io/mart-store/cold-mart-store.ts';
 import type { ColdMartChunks } from '../../marts/types.ts';
 import type { DayStep } from '../day-step.ts';
 import { assertArchiveComplete } from './completeness-step.ts';
@@ -63,10 +63,7 @@ export function coldSummary(c: ColdDayComputation): Record<string, number> {
     other_date_events: c.otherDates,
     objects: c.read.objects,
     row_groups: c.read.rowGroups,
-    mart_session_analysis: c.rows.sessionCount,
-    mart_daily_traffic: c.rows.dailyTraffic.length,
-    mart_clinical_areas: c.rows.clinicalAreas.length,
-    mart_popular_documents: c.rows.popularDocuments.length,
+    ...countColdRows(c.rows),
   };
 }
 

@@ -5,33 +5,22 @@
 // the archive watermark has not reached is left out (never a partial day), and so are the
 // rows of dates no longer in the lake.
 import { randomUUID } from 'node:crypto';
-import { COLD_TABLES, insertColdRows, lockColdMarts, markDayComputed } from '../../io/mart-store/cold-mart-store.ts';
-import type { ColdTable } from '../../io/mart-store/cold-mart-store.ts';
+import { countColdRows, insertColdRows, lockColdMarts, markDayComputed } from '../../io/mart-store/cold-mart-store.ts';
 import { listArchiveDates } from '../../io/lake/lake-day-reader.ts';
 import { archiveWatermark } from '../../io/mart-store/watermarks.ts';
+import { coldMarts, martColumns, MART_REGISTRY, stagingTables } from '../../marts/mart-registry.ts';
+import type { MartRegistry } from '../../marts/mart-registry.ts';
 import type { FullRefreshStep } from '../day-step.ts';
 import { computeColdDay } from './cold-step.ts';
 import { dayBounds, throwIfCancelled } from './day-step-deps.ts';
 import type { DayStepDeps } from './day-step-deps.ts';
 
-const STAGING: Record<ColdTable, string> = {
-  mart_session_analysis: 'cold_refresh_session_analysis',
-  mart_daily_traffic: 'cold_refresh_daily_traffic',
-  mart_clinical_areas: 'cold_refresh_clinical_areas',
-  mart_popular_documents: 'cold_refresh_popular_documents',
-};
-
-const COLUMNS: Record<ColdTable, string> = {
-  mart_session_analysis: 'session_id, event_date, click_count, unique_docs, first_click_ts, last_click_ts, session_duration_sec, computed_at',
-  mart_daily_traffic: 'event_date, total_events, unique_sessions, unique_documents, peak_hour, computed_at',
-  mart_clinical_areas: 'event_date, clinical_area, search_count, unique_sessions, computed_at',
-  mart_popular_documents: 'event_date, document_id, title, view_count, unique_sessions, computed_at',
-};
-
 export interface FullRefreshOptions {
   readonly dryRun: boolean;
   readonly signal: AbortSignal;
   readonly onProgress?: (fraction: number) => void;
+  /** The marts to refresh and their staging tables; default the real registry. */
+  readonly registry?: MartRegistry;
 }
 
 export interface FullRefreshResult {
@@ -40,7 +29,7 @@ export interface FullRefreshResult {
   /** Dates in the lake left out because the archive is not complete for them. */
   readonly incompleteDates: readonly string[];
   /** Rows per cold table after the swap (or that it would have, on a dry run). */
-  readonly rows: Readonly<Record<ColdTable, number>>;
+  readonly rows: Readonly<Record<string, number>>;
   readonly events: number;
   readonly duplicates: number;
 }
@@ -52,7 +41,10 @@ export async function fullRefresh(deps: DayStepDeps, options: FullRefreshOptions
   const dates = all.filter((d) => dayBounds(d, timeZone).end <= watermark);
   const incompleteDates = all.filter((d) => !dates.includes(d));
   const refreshId = randomUUID();
-  const rows: Record<ColdTable, number> = { mart_session_analysis: 0, mart_daily_traffic: 0, mart_clinical_areas: 0, mart_popular_documents: 0 };
+  const registry = options.registry ?? MART_REGISTRY;
+  const marts = coldMarts(registry);
+  const staging = stagingTables(registry);
+  const rows: Record<string, number> = Object.fromEntries(marts.map((m) => [m.table, 0]));
   let events = 0;
   let duplicates = 0;
   try {
@@ -60,26 +52,25 @@ export async function fullRefresh(deps: DayStepDeps, options: FullRefreshOptions
       const computed = await computeColdDay(deps.lake, date, timeZone, options.signal);
       events += computed.events;
       duplicates += computed.duplicates;
-      rows.mart_session_analysis += computed.rows.sessionCount;
-      rows.mart_daily_traffic += computed.rows.dailyTraffic.length;
-      rows.mart_clinical_areas += computed.rows.clinicalAreas.length;
-      rows.mart_popular_documents += computed.rows.popularDocuments.length;
-      if (!options.dryRun) await insertColdRows(deps.db, computed.rows, { tables: STAGING, refreshId });
+      for (const [table, n] of Object.entries(countColdRows(computed.rows, registry))) rows[table] = (rows[table] ?? 0) + n;
+      if (!options.dryRun) await insertColdRows(deps.db, computed.rows, { tables: staging, refreshId }, registry);
       options.onProgress?.((0.9 * (i + 1)) / dates.length);
     }
     throwIfCancelled(options.signal, 'full refresh', 'all dates');
     if (!options.dryRun) {
-      for (const table of COLD_TABLES) {
+      for (const [i, mart] of marts.entries()) {
+        // Names from the registry (checked identifiers), never from input.
+        const columns = [...martColumns(mart).map((c) => c.column), 'computed_at'].join(', ');
         await deps.db.transaction(async (tx) => {
-          await lockColdMarts(tx);
-          await tx.query(`DELETE FROM ${table}`);
-          await tx.query(`INSERT INTO ${table} (${COLUMNS[table]}) SELECT ${COLUMNS[table]} FROM ${STAGING[table]} WHERE refresh_id = $1`, [refreshId]);
-          if (table === COLD_TABLES[COLD_TABLES.length - 1]) for (const date of dates) await markDayComputed(tx, date);
+          await lockColdMarts(tx, registry);
+          await tx.query(`DELETE FROM ${mart.table}`);
+          await tx.query(`INSERT INTO ${mart.table} (${columns}) SELECT ${columns} FROM ${mart.staging} WHERE refresh_id = $1`, [refreshId]);
+          if (i === marts.length - 1) for (const date of dates) await markDayComputed(tx, date);
         });
       }
     }
   } finally {
-    if (!options.dryRun) for (const table of COLD_TABLES) await deps.db.query(`DELETE FROM ${STAGING[table]} WHERE refresh_id = $1`, [refreshId]);
+    if (!options.dryRun) for (const mart of marts) await deps.db.query(`DELETE FROM ${mart.staging} WHERE refresh_id = $1`, [refreshId]);
   }
   options.onProgress?.(1);
   deps.log.info(options.dryRun ? 'full refresh (dry run): nothing written' : 'cold marts fully refreshed', { dates: dates.length, incompleteDates, ...rows });

@@ -2,12 +2,11 @@
 // the rows as stored after cold and reconcile, written to quality_results. A 'fail' makes the
 // step throw after the results are written, so the job fails and its alert fires; a 'warn'
 // (row count far from the previous 7 days) is only recorded.
-import type { MartName } from '../../batch/mart-specs.ts';
 import { hasFailure, qualityChecks } from '../../batch/quality-checks.ts';
 import type { MartRowCounts, QualityResult } from '../../batch/quality-checks.ts';
 import type { Queryable } from '../../io/db/database.ts';
 import { coldRowCounts, readColdRows } from '../../io/mart-store/cold-mart-store.ts';
-import { HOT_TABLES, hotRowCounts, readHotRows } from '../../io/mart-store/hot-mart-store.ts';
+import { hotRowCounts, readHotRows } from '../../io/mart-store/hot-mart-store.ts';
 import { archiveWatermark } from '../../io/mart-store/watermarks.ts';
 import { addDays } from '../../marts/time-zone.ts';
 import type { DayStep } from '../day-step.ts';
@@ -30,11 +29,8 @@ async function previousRowCounts(db: Queryable, date: string, timeZone: string):
   for (const day of dates) {
     const { start, end } = dayBounds(day, timeZone);
     const hot = await hotRowCounts(db, start, end);
-    const counts: Partial<Record<MartName, number>> = { ...cold.get(day) };
-    for (const [name, { table }] of Object.entries(HOT_TABLES)) {
-      const n = hot[name as keyof typeof HOT_TABLES];
-      if (n > 0) counts[table] = n;
-    }
+    const counts: Partial<Record<string, number>> = { ...cold.get(day) };
+    for (const [table, n] of Object.entries(hot)) if (n > 0) counts[table] = n;
     if (Object.keys(counts).length > 0) out.push(counts);
   }
   return out;

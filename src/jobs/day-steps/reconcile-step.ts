@@ -17,8 +17,8 @@
 // the stream afterwards; its row then carries the stream's (on-time) continuation.
 // A stream consumer abandoned with an old watermark would block reconcile; the error names it.
 import { HotDayRecompute } from '../../batch/hot-day-recompute.ts';
-import { diffCounts, diffHotMarts } from '../../batch/reconcile-diff.ts';
-import type { DiffCounts, HotMartDiffs } from '../../batch/reconcile-diff.ts';
+import { diffHotMarts, hotMartReports } from '../../batch/reconcile-diff.ts';
+import type { DiffCounts } from '../../batch/reconcile-diff.ts';
 import type { Queryable } from '../../io/db/database.ts';
 import { toSqlTimestamp } from '../../io/hot-sink/timestamps.ts';
 import { emptyReadStats, listArchiveObjects, namedMessageCount, readArchiveObjects } from '../../io/lake/lake-day-reader.ts';
@@ -48,10 +48,6 @@ async function lateEventsOf(db: Queryable, from: number, to: number): Promise<nu
     [toSqlTimestamp(from), toSqlTimestamp(to)],
   );
   return result.rows[0]?.n ?? 0;
-}
-
-function reports(diffs: HotMartDiffs): DiffCounts[] {
-  return [diffs.traffic, diffs.topDocs, diffs.clinicalTrend, diffs.anomalies].map(diffCounts);
 }
 
 export function createReconcileStep(deps: DayStepDeps): DayStep {
@@ -86,7 +82,7 @@ export function createReconcileStep(deps: DayStepDeps): DayStep {
       // Inside the locks, so the stored side of the diff is what the replace overwrites.
       if (!dryRun) await lockHotMarts(tx);
       const current = await readHotRows(tx, start, end);
-      const counts = reports(diffHotMarts(current, recomputed));
+      const counts = hotMartReports(diffHotMarts(current, recomputed));
       const late = await lateEventsOf(tx, start, end);
       if (dryRun) return { counts, late };
       await replaceHotRows(tx, start, end, recomputed);
