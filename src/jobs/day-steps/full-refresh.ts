@@ -8,9 +8,9 @@ import { randomUUID } from 'node:crypto';
 import { COLD_TABLES, insertColdRows, lockColdMarts, markDayComputed } from '../../io/mart-store/cold-mart-store.ts';
 import type { ColdTable } from '../../io/mart-store/cold-mart-store.ts';
 import { listArchiveDates } from '../../io/lake/lake-day-reader.ts';
-import { archiveWatermark } from '../../io/mart-store/watermarks.ts';
 import type { FullRefreshStep } from '../day-step.ts';
 import { computeColdDay } from './cold-step.ts';
+import { effectiveArchiveWatermark } from './completeness-step.ts';
 import { dayBounds, throwIfCancelled } from './day-step-deps.ts';
 import type { DayStepDeps } from './day-step-deps.ts';
 
@@ -47,7 +47,7 @@ export interface FullRefreshResult {
 
 export async function fullRefresh(deps: DayStepDeps, options: FullRefreshOptions): Promise<FullRefreshResult> {
   const timeZone = deps.settings.marts.timeZone;
-  const watermark = (await archiveWatermark(deps.db)) ?? Number.NEGATIVE_INFINITY;
+  const watermark = (await effectiveArchiveWatermark(deps))?.watermark ?? Number.NEGATIVE_INFINITY;
   const all = await listArchiveDates(deps.lake);
   const dates = all.filter((d) => dayBounds(d, timeZone).end <= watermark);
   const incompleteDates = all.filter((d) => !dates.includes(d));
