@@ -58,6 +58,21 @@ export async function markAbandonedRuns(db: Queryable, self: string, staleMs: nu
   };
 }
 
+/**
+ * A process stopping mid-run (SIGTERM on an in-process backfill): its own running rows become
+ * abandoned at once, not after OWNER_STALE_MS. Returns the run ids.
+ */
+export async function abandonOwnRuns(db: Queryable, owner: string, why: string): Promise<string[]> {
+  const { rows } = await db.query<{ run_id: string | null; step: string | null }>(
+    `UPDATE job_runs SET outcome = 'abandoned', finished_at = greatest(now(), started_at), error = coalesce(error, $2),
+            detail = coalesce(detail, '{}'::jsonb) || jsonb_build_object('abandoned_at', now(), 'resumable', true)
+      WHERE outcome = 'running' AND owner = $1
+      RETURNING run_id, step`,
+    [owner, why],
+  );
+  return rows.filter((r) => r.step === null && r.run_id !== null).map((r) => r.run_id as string);
+}
+
 /** In-process runs of this owner someone asked to cancel (`backfill --cancel` from another terminal). */
 export async function cancelRequestsFor(db: Queryable, owner: string): Promise<string[]> {
   const { rows } = await db.query<{ run_id: string }>(

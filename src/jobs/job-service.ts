@@ -14,7 +14,7 @@ import type { AssumedComplete, DayStep, DayStepName, FullRefreshStep } from './d
 import { DAILY_TRIGGER_TASK, DAY_STEP_TASK, dayChain, dayStepHandler, orderedSteps } from './daily-flow.ts';
 import { alertFailedDay } from './job-alerts.ts';
 import { FULL_REFRESH_TASK, fullRefreshChain, fullRefreshHandler, stepsAfterFullRefresh } from './full-refresh-flow.ts';
-import { OWNER_HEARTBEAT_MS, OWNER_STALE_MS, beatOwner, cancelRequestsFor, markAbandonedRuns, newOwnerId, retireOwner } from './job-owner.ts';
+import { OWNER_HEARTBEAT_MS, OWNER_STALE_MS, abandonOwnRuns, beatOwner, cancelRequestsFor, markAbandonedRuns, newOwnerId, retireOwner } from './job-owner.ts';
 import { FULL_REFRESH_CHAIN_KEY, getRun, insertRun, listRuns, listStepRuns, markCancelRequested, reopenAbandonedRun, settleRunDate } from './job-runs.ts';
 import type { RunSummary, StepRun } from './job-runs.ts';
 
@@ -62,6 +62,8 @@ export interface JobService {
   startDaily(options?: { readonly nowMs?: number; readonly requestedBy?: string }): Promise<RunStarted>;
   /** Cancels a run; false when there is no such run. */
   cancelRun(runId: string, requestedBy: string): Promise<boolean>;
+  /** Marks this process's running in-process runs abandoned (it is being stopped); their ids. */
+  abandonOwnRuns(why: string): Promise<string[]>;
   /** Runs an abandoned run again under its id (succeeded steps are skipped); false when it is not abandoned. */
   resumeRun(runId: string, requestedBy: string): Promise<RunStarted | null>;
   listRuns(limit?: number): Promise<RunSummary[]>;
@@ -205,6 +207,7 @@ export function createJobService(options: JobServiceOptions): JobService {
       const assumed = reason === undefined ? undefined : { by: request.requestedBy, reason };
       return start('backfill', runId, dates, steps, request.requestedBy, request.dryRun ?? false, request.fullRefresh ?? false, assumed);
     },
+    abandonOwnRuns: (why) => abandonOwnRuns(db, owner, why),
     async resumeRun(runId, requestedBy) {
       if (runOwner === undefined) throw new RangeError('only an in-process run can be abandoned and resumed; a BullMQ run is finished by the workers');
       await register();

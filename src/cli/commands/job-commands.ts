@@ -241,14 +241,7 @@ and failed quality checks alert ALERT_WEBHOOK_URL from here (as a worker).
               return 1;
             }
             process.stdout.write(`run ${resumed.runId} resumed: ${runPlan(resumed, false)} (in-process)\n`);
-            const worker = await service.startWorker();
-            try {
-              const done = await followRun(service, resumed.runId, who);
-              process.stdout.write(`${summaryTable(done)}\n`);
-              return done.run.outcome === 'succeeded' ? 0 : 1;
-            } finally {
-              await worker.close(0);
-            }
+            return await runInProcess(service, resumed.runId, who);
           }
           let from = values.from === undefined ? undefined : String(values.from);
           let to = values.to === undefined ? undefined : String(values.to);
@@ -277,14 +270,12 @@ and failed quality checks alert ALERT_WEBHOOK_URL from here (as a worker).
           }
           process.stdout.write(`run ${started.runId}: ${runPlan(started, fullRefresh)}${config.redis.url === null ? ' (in-process)' : ''}\n`);
           if (values.detach === true && config.redis.url !== null) return 0;
-          const worker = config.redis.url === null ? await service.startWorker() : null;
-          try {
+          if (config.redis.url !== null) {
             const done = await followRun(service, started.runId, who);
             process.stdout.write(`${summaryTable(done)}\n`);
             return done.run.outcome === 'succeeded' ? 0 : 1;
-          } finally {
-            await worker?.close(0);
           }
+          return await runInProcess(service, started.runId, who);
         } finally {
           await db.close();
         }
@@ -315,8 +306,42 @@ function runPlan(started: RunStarted, fullRefresh: boolean): string {
   return started.steps.length === 0 ? `full refresh of the cold marts` : `full refresh of the cold marts, then ${days}`;
 }
 
+/**
+ * Runs an in-process run here to its end. SIGTERM (a service manager stopping this process) is
+ * not a cancel: the running steps are handed back, the run is marked abandoned at once, and
+ * `--resume RUN_ID` continues it later.
+ */
+async function runInProcess(service: JobService, runId: string, who: string): Promise<number> {
+  const started = await service.startWorker();
+  let closed = false;
+  const worker = {
+    close: async (graceMs: number): Promise<void> => {
+      if (closed) return;
+      closed = true;
+      await started.close(graceMs);
+    },
+  };
+  const stop = new AbortController();
+  const onTerm = (): void => stop.abort();
+  process.once('SIGTERM', onTerm);
+  try {
+    const done = await followRun(service, runId, who, stop.signal);
+    process.stdout.write(`${summaryTable(done)}\n`);
+    return done.run.outcome === 'succeeded' ? 0 : 1;
+  } catch (error) {
+    if (!stop.signal.aborted) throw error;
+    await worker.close(0);
+    await service.abandonOwnRuns('stopped by SIGTERM');
+    process.stdout.write(`\nrun ${runId} abandoned (SIGTERM); continue it with \`tidemark backfill --resume ${runId}\`\n`);
+    return 1;
+  } finally {
+    process.removeListener('SIGTERM', onTerm);
+    await worker.close(0);
+  }
+}
+
 /** Waits for a run, drawing progress; the first Ctrl-C cancels the run. */
-async function followRun(service: JobService, runId: string, who: string): Promise<RunProgress> {
+async function followRun(service: JobService, runId: string, who: string, signal?: AbortSignal): Promise<RunProgress> {
   const tty = process.stdout.isTTY === true;
   const reported = new Set<string>();
   const onInterrupt = (): void => {
@@ -332,6 +357,7 @@ async function followRun(service: JobService, runId: string, who: string): Promi
   const waitsShown = new Set<string>();
   try {
     const done = await service.waitForRun(runId, {
+      ...(signal === undefined ? {} : { signal }),
       onProgress: (progress) => {
         if (progress.stepRuns.length > 0) clearTimeout(idleHint);
         // Each new wait (a new attempt) gets its own line: which step, which watermark, next retry.
