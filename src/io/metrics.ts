@@ -156,6 +156,10 @@ export function operatorMetrics(registry: Registry) {
       new Histogram('tidemark_job_duration_seconds', 'Duration of finished job runs, by job.', [1, 5, 15, 60, 300, 900, 3600, 4 * 3600]),
     ),
     alertDeliveries: registry.register(new Counter('tidemark_alert_deliveries_total', 'Webhook deliveries, by kind and outcome.')),
+    reconcileDrift: registry.register(
+      new Gauge('tidemark_reconcile_drift_rows', 'Hot rows the latest reconcile of each mart changed, added or removed (its newest report).'),
+    ),
+    reconcileCompared: registry.register(new Gauge('tidemark_reconcile_rows_compared', 'Hot rows the latest reconcile of each mart compared (its newest report).')),
   };
 }
 export type OperatorMetrics = ReturnType<typeof operatorMetrics>;

@@ -16,6 +16,7 @@ import { operatorStatus } from '../../io/queries/operator-status.ts';
 import type { OperatorStatus } from '../../io/queries/operator-status.ts';
 import { parseRawMessage } from '../../marts/event-contract.ts';
 import { runComponents } from '../app/components.ts';
+import { demoGeneratorProducer } from '../app/demo-feed.ts';
 import { streamLag, topicEndOffsets } from '../app/kafka-sources.ts';
 import { openConfiguredDatabase } from '../app/open-database.ts';
 import { operatorSurface } from '../app/operator-surface.ts';
@@ -75,6 +76,24 @@ function takeClicks(count: number, options: Parameters<typeof generateClicks>[0]
   return clicks;
 }
 
+/** `generate --kafka --follow`: the demo's live producer alone, until SIGINT/SIGTERM. */
+async function followGenerator(config: TidemarkConfig): Promise<number> {
+  const log = createLogger(config.log.level, { component: 'generate' });
+  const db = await openConfiguredDatabase(config);
+  const stop = new AbortController();
+  const onSignal = (): void => stop.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    await runComponents([demoGeneratorProducer(db, config).component], stop.signal, log);
+    return 0;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await db.close();
+  }
+}
+
 export const OPERATOR_COMMANDS: Record<string, Command> = {
   status: {
     summary: 'One screen: watermark, lag, checkpoint age, last job runs, reconcile drift',
@@ -113,7 +132,10 @@ anomalous session every --anomaly-every, and a trickle of late, duplicate and ma
   --start ISO          event time of the first event (default: so that the last one is now)
   --seed S             generator seed (default 1); the same seed gives the same events
   --anomaly-every DUR  one anomalous session per DUR of event time (default GENERATOR_ANOMALY_EVERY)
-  --clean              no late, duplicate or malformed messages`,
+  --clean              no late, duplicate or malformed messages
+  --follow             with --kafka: live demo traffic instead (GENERATOR_RATE events/s in real time,
+                       after DEMO_BACKFILL of history) until SIGINT/SIGTERM, exactly as \`tidemark demo\`
+                       produces it; a restart resumes the sequence (state in DATABASE_URL)`,
     run: async (args) => {
       const { values } = parseFlags(args, {
         kafka: { type: 'boolean' },
@@ -125,6 +147,7 @@ anomalous session every --anomaly-every, and a trickle of late, duplicate and ma
         seed: { type: 'string' },
         'anomaly-every': { type: 'string' },
         clean: { type: 'boolean' },
+        follow: { type: 'boolean' },
       });
       const flag = (name: string): string | undefined => {
         const value = (values as Record<string, unknown>)[name];
@@ -133,6 +156,11 @@ anomalous session every --anomaly-every, and a trickle of late, duplicate and ma
       const outFile = flag('out');
       if ((values.kafka === true) === (outFile !== undefined)) throw new UsageError('give exactly one of --kafka and --out FILE');
       const config = loadConfigFromProcess();
+      if (values.follow === true) {
+        if (values.kafka !== true) throw new UsageError('--follow needs --kafka');
+        if (config.kafka.brokers.length === 0) throw new UsageError('--kafka needs KAFKA_BROKERS');
+        return followGenerator(config);
+      }
       const count = positiveInt(flag('events'), 10_000, '--events');
       const rate = positiveInt(flag('rate'), config.generator.eventsPerSecond, '--rate');
       const seed = positiveInt(flag('seed'), 1, '--seed');
