@@ -14,6 +14,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statS
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
 import { parse } from 'yaml';
 import { afterAll, describe, expect, it } from 'vitest';
 import { endOffsets } from '../../src/io/kafka/kafka-admin.ts';
@@ -118,9 +119,11 @@ describe.runIf(brokers !== undefined && pg !== undefined && s3 !== undefined && 
       cpSync(join(ROOT, source), target, { recursive: true });
     }
     // node and npm of this test's Node first on PATH; npm's cache is the test's own, because the
-    // Dockerfile's RUN line cleans it.
+    // Dockerfile's RUN line cleans it. The machine's way to the registry (user npmrc, proxy, CA
+    // bundle) is kept: a build host has its own.
     const nodeDir = dirname(process.execPath);
-    const baseEnv = { PATH: `${nodeDir}:${process.env['PATH'] ?? ''}`, HOME: app, npm_config_cache: join(app, '.npm-cache'), ...dockerfile.env };
+    const network = Object.fromEntries(Object.entries(process.env).filter(([k, v]) => v !== undefined && /proxy|_CA_|CA_CERTS|SSL_CERT|^npm_config_/i.test(k))) as Record<string, string>;
+    const baseEnv = { ...network, PATH: `${nodeDir}:${process.env['PATH'] ?? ''}`, HOME: process.env['HOME'] ?? app, npm_config_cache: join(app, '.npm-cache'), ...dockerfile.env };
     const npmRuns = dockerfile.runs.filter((r) => r.startsWith('npm '));
     expect(npmRuns).toEqual(['npm ci --omit=dev --no-audit && npm cache clean --force']);
     for (const line of npmRuns) {
@@ -136,8 +139,12 @@ describe.runIf(brokers !== undefined && pg !== undefined && s3 !== undefined && 
     cleanups.push(() => t.dispose());
     const database = new URL(t.url!).pathname.slice(1);
     await applyDbInit(admin!, database);
-    const redis = await startPrivateRedis('noeviction', ['--requirepass', REDIS_PASSWORD]);
+    // Compose's Redis requires a password (redis-server --requirepass): set it once it is up.
+    const redis = await startPrivateRedis('noeviction');
     cleanups.push(() => redis.dispose());
+    const setup = new Redis(redis.url);
+    await setup.config('SET', 'requirepass', REDIS_PASSWORD);
+    setup.disconnect();
     // kafka-init (the Kafka image's own tool) creates the topic with the partitions it names.
     const kafkaInit = (parse(readFileSync(join(ROOT, 'docker-compose.yaml'), 'utf8'), { merge: true }) as { services: Record<string, Service> }).services['kafka-init']?.command ?? [];
     const topic = await kafka.createTopic(Number(kafkaInit[kafkaInit.indexOf('--partitions') + 1]));

@@ -19,6 +19,7 @@ import { runComponents } from '../app/components.ts';
 import { demoGeneratorProducer } from '../app/demo-feed.ts';
 import { streamLag, topicEndOffsets } from '../app/kafka-sources.ts';
 import { openConfiguredDatabase } from '../app/open-database.ts';
+import { EmbeddedDatabaseBusyError } from '../../io/db/pglite-database.ts';
 import { operatorSurface } from '../app/operator-surface.ts';
 import { QUEUE_BOARD_PREFIX, consoleJobs } from '../app/console-jobs.ts';
 import { DEFAULT_QUEUE_NAME } from '../../jobs/job-service.ts';
@@ -35,7 +36,24 @@ async function kafkaLag(config: TidemarkConfig, db: Database): Promise<number | 
   }
 }
 
-function formatStatus(s: OperatorStatus): string {
+function alertsLine(pending: number, webhook: boolean | null): string {
+  if (webhook === false) return `${pending} alerts in the outbox (no ALERT_WEBHOOK_URL here: nothing delivers them)`;
+  return `${pending} alerts awaiting delivery`;
+}
+
+async function statusFromRunningProcess(port: number, why: string): Promise<OperatorStatus> {
+  const url = `http://127.0.0.1:${port}/api/status`;
+  try {
+    const response = await fetch(url, { signal: AbortSignal.timeout(10_000) });
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    return (await response.json()) as OperatorStatus;
+  } catch (error) {
+    throw new StartupError(`${why}; asking it at ${url} failed too (${(error as Error).message}): is PORT the demo's?`);
+  }
+}
+
+/** `webhook`: whether ALERT_WEBHOOK_URL is set here (null: not known, another process's status). */
+function formatStatus(s: OperatorStatus, webhook: boolean | null): string {
   const sec = (v: number | null): string => (v === null ? '–' : v < 120 ? `${v.toFixed(1)} s` : v < 7200 ? `${(v / 60).toFixed(1)} min` : `${(v / 3600).toFixed(1)} h`);
   const lines = [`tidemark status at ${s.now}`, '', 'Stream consumers'];
   if (s.consumers.length === 0) lines.push('  (none has committed a checkpoint yet)');
@@ -46,7 +64,7 @@ function formatStatus(s: OperatorStatus): string {
     );
   }
   lines.push(`  lag: ${s.lag === null ? 'unknown (no Kafka configured; see /metrics of the stream process)' : `${s.lag} messages`}`);
-  lines.push(`  last hour: ${s.dead_letters_1h} dead letters, ${s.late_events_1h} late events; ${s.alerts_pending} alerts awaiting delivery`, '', 'Job runs (newest first)');
+  lines.push(`  last hour: ${s.dead_letters_1h} dead letters, ${s.late_events_1h} late events; ${alertsLine(s.alerts_pending, webhook)}`, '', 'Job runs (newest first)');
   if (s.last_runs.length === 0) lines.push('  (none)');
   for (const r of s.last_runs) {
     const range = r.range_from === null ? '' : r.range_to === null || r.range_to === r.range_from ? ` ${r.range_from}` : ` ${r.range_from} … ${r.range_to}`;
@@ -102,15 +120,25 @@ export const OPERATOR_COMMANDS: Record<string, Command> = {
 Reads the database (DATABASE_URL or the embedded one under TIDEMARK_HOME) and prints each stream
 consumer's watermark and last checkpoint, the Kafka lag of KAFKA_GROUP_ID (when KAFKA_BROKERS is
 set), dead letters and late events of the last hour, the newest job runs and the latest
-reconcile drift per mart. The embedded database can be read only while no demo holds it.
+reconcile drift per mart. While a demo holds the embedded database, it asks that demo over HTTP
+(GET http://127.0.0.1:PORT/api/status) instead.
   --json   print the same as JSON (the body of GET /api/status)`,
     run: async (args) => {
       const { values } = parseFlags(args, { json: { type: 'boolean' } });
       const config = loadConfigFromProcess();
-      const db = await openConfiguredDatabase(config);
+      let db: Database;
+      try {
+        db = await openConfiguredDatabase(config);
+      } catch (error) {
+        // A running demo holds the embedded database: ask it instead (its GET /api/status on PORT).
+        if (!(error instanceof StartupError && error.cause instanceof EmbeddedDatabaseBusyError)) throw error;
+        const status = await statusFromRunningProcess(config.server.port, error.message);
+        process.stdout.write(values.json === true ? `${JSON.stringify(status, null, 2)}\n` : formatStatus(status, null));
+        return 0;
+      }
       try {
         const status = await operatorStatus(db, { nowMs: Date.now(), lag: await kafkaLag(config, db) });
-        process.stdout.write(values.json === true ? `${JSON.stringify(status, null, 2)}\n` : formatStatus(status));
+        process.stdout.write(values.json === true ? `${JSON.stringify(status, null, 2)}\n` : formatStatus(status, config.alerts.webhookUrl !== null));
       } finally {
         await db.close();
       }
