@@ -45,6 +45,7 @@ export function operatorSurface(options: OperatorSurfaceOptions): Component[] {
           port: config.server.port,
           apiToken: config.server.apiToken,
           readiness: config.readiness,
+          martTimeZone: config.marts.timeZone,
           ...(options.lag === undefined ? {} : { lag: options.lag }),
           ...(options.consumers === undefined ? {} : { consumers: options.consumers }),
           ...(options.jobs === undefined ? {} : { jobs: options.jobs }),
