@@ -103,8 +103,9 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
     },
     'GET /metrics': async (_req, res) => {
       await options.registry.collect();
-      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
-      res.end(options.registry.render());
+      const body = await options.registry.render();
+      res.writeHead(200, { 'content-type': options.registry.contentType });
+      res.end(body);
     },
     'GET /api/live': async (req, res) => live.subscribe(req, res),
     ...api,

@@ -243,6 +243,10 @@ for (const factory of testDatabaseFactories()) {
       expect(family('tidemark_batch_duration_seconds')?.type).toBe('HISTOGRAM');
       expect(Number(family('tidemark_batch_duration_seconds')?.metrics[0]?.count)).toBeGreaterThan(0);
       expect(family('tidemark_watermark_delay_seconds')?.type).toBe('GAUGE');
+      // prom-client's default process and Node runtime metrics, as Node dashboards expect them.
+      for (const name of ['process_cpu_user_seconds_total', 'process_resident_memory_bytes', 'nodejs_heap_size_used_bytes', 'nodejs_eventloop_lag_seconds', 'nodejs_gc_duration_seconds']) {
+        expect(family(name), name).toBeDefined();
+      }
       // Job runs come from job_runs: the finished one counted once, however often /metrics is read.
       await fetch(`${server.url}/metrics`);
       const text = await (await fetch(`${server.url}/metrics`)).text();
