@@ -10,18 +10,20 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { waitFor } from '../support/net.ts';
+import { freePort, waitFor } from '../support/net.ts';
+import { runCli } from '../support/run-cli.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 describe('npm start', () => {
-  it('exits 0 on Ctrl-C', { timeout: 180_000 }, async () => {
+  it('exits 0 on Ctrl-C; meanwhile `tidemark status` asks it over HTTP', { timeout: 180_000 }, async () => {
     const home = mkdtempSync(join(tmpdir(), 'tidemark-npm-start-'));
+    const port = String(await freePort());
     // Its own process group, like a terminal's foreground job.
     const child = spawn('npm', ['start'], {
       cwd: ROOT,
       detached: true,
-      env: { PATH: `${dirname(process.execPath)}:${process.env['PATH'] ?? ''}`, HOME: home, TIDEMARK_HOME: home, PORT: '0', DEMO_BACKFILL: '2m', LOG_LEVEL: 'info' },
+      env: { PATH: `${dirname(process.execPath)}:${process.env['PATH'] ?? ''}`, HOME: home, TIDEMARK_HOME: home, PORT: port, DEMO_BACKFILL: '2m', LOG_LEVEL: 'info' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
@@ -36,6 +38,24 @@ describe('npm start', () => {
     );
     try {
       await waitFor('the demo to serve its console', async () => (output.includes('console on http://localhost:') ? true : undefined), 150_000);
+      // The demo holds the embedded database: status reads the same screen from the demo's API.
+      await waitFor(
+        'the demo to commit a checkpoint',
+        async () => {
+          const body = (await (await fetch(`http://127.0.0.1:${port}/api/status`)).json()) as { consumers: unknown[]; archive: unknown[] };
+          return body.consumers.length > 0 ? true : undefined;
+        },
+        120_000,
+      );
+      const status = await runCli(['status', '--json'], { TIDEMARK_HOME: home, PORT: port });
+      expect(status.code, status.stderr).toBe(0);
+      const body = JSON.parse(status.stdout) as { consumers: { consumer: string }[]; archive: { consumer: string }[] };
+      expect(body.consumers.map((c) => c.consumer)).toEqual(['demo']);
+      // The same screen as the demo's own /api/status: the archive panel's data is there too.
+      expect(Array.isArray(body.archive)).toBe(true);
+      const text = await runCli(['status'], { TIDEMARK_HOME: home, PORT: port });
+      expect(text.code, text.stderr).toBe(0);
+      expect(text.stdout).toMatch(/^tidemark status at \S+\n\nStream consumers\n {2}demo: /);
       process.kill(-(child.pid as number), 'SIGINT');
       // Killed by its own SIGINT (a shell between npm and node re-raising it) would read "signal SIGINT": a shell prints 130.
       expect(await exited, output.slice(-2000)).toBe('code 0');

@@ -44,7 +44,8 @@ function alertsLine(pending: number, webhook: boolean | null): string {
 async function statusFromRunningProcess(port: number, why: string): Promise<OperatorStatus> {
   const url = `http://127.0.0.1:${port}/api/status`;
   try {
-    const response = await fetch(url, { signal: AbortSignal.timeout(10_000) });
+    // A demo catching up answers slowly (one embedded database, busy): give it time.
+    const response = await fetch(url, { signal: AbortSignal.timeout(60_000) });
     if (!response.ok) throw new Error(`HTTP ${response.status}`);
     return (await response.json()) as OperatorStatus;
   } catch (error) {
@@ -64,7 +65,13 @@ function formatStatus(s: OperatorStatus, webhook: boolean | null): string {
     );
   }
   lines.push(`  lag: ${s.lag === null ? 'unknown (no Kafka configured; see /metrics of the stream process)' : `${s.lag} messages`}`);
-  lines.push(`  last hour: ${s.dead_letters_1h} dead letters, ${s.late_events_1h} late events; ${alertsLine(s.alerts_pending, webhook)}`, '', 'Job runs (newest first)');
+  const reasons = s.dead_letter_reasons_1h.map((r) => `${r.reason} ${r.count}`).join(', ');
+  lines.push(`  last hour: ${s.dead_letters_1h} dead letters${reasons === '' ? '' : ` (${reasons})`}, ${s.late_events_1h} late events; ${alertsLine(s.alerts_pending, webhook)}`, '', 'Archive writers');
+  if (s.archive.length === 0) lines.push('  (none has flushed yet)');
+  for (const a of s.archive) {
+    lines.push(`  ${a.consumer}: watermark ${a.watermark ?? '+∞ (source ended)'} (delay ${sec(a.watermark_delay_sec)}), last flush ${a.last_flush ?? '–'} (${sec(a.last_flush_age_sec)} ago), ${a.committed_offsets} offsets archived`);
+  }
+  lines.push('', 'Job runs (newest first)');
   if (s.last_runs.length === 0) lines.push('  (none)');
   for (const r of s.last_runs) {
     const range = r.range_from === null ? '' : r.range_to === null || r.range_to === r.range_from ? ` ${r.range_from}` : ` ${r.range_from} … ${r.range_to}`;
