@@ -30,16 +30,16 @@ const HOW_IT_MOVES =
 
 /**
  * Throws DayStepNotReadyError unless the archive is complete for `date` (or an operator assumed
- * it); returns the watermark (the end of the day when assumed).
+ * it); returns the watermark (the end of the day when assumed) and whether idleness raised it.
  */
 export async function assertArchiveComplete(
   deps: Pick<DayStepDeps, 'db' | 'idle'>,
   date: string,
   timeZone: string,
   assumed?: AssumedComplete,
-): Promise<number> {
+): Promise<{ readonly watermark: number; readonly byIdleness: boolean }> {
   const { end } = dayBounds(date, timeZone);
-  if (assumed !== undefined) return end;
+  if (assumed !== undefined) return { watermark: end, byIdleness: false };
   const found = await effectiveArchiveWatermark(deps);
   if (found === null) {
     throw new DayStepNotReadyError(`archive of ${date} is not complete: no archive watermark yet (has the archive writer run?)`, {
@@ -57,20 +57,20 @@ export async function assertArchiveComplete(
       { waitingFor: 'archive', consumer: holder.consumer, needed: end, current: watermark },
     );
   }
-  return watermark;
+  return { watermark, byIdleness: holder.idle };
 }
 
 export function createCompletenessStep(deps: DayStepDeps): DayStep {
   return async ({ date, assumeComplete }) => {
     const { start, end } = dayBounds(date, deps.settings.marts.timeZone);
-    const found = assumeComplete === undefined ? null : await effectiveArchiveWatermark(deps);
-    const watermark = await assertArchiveComplete(deps, date, deps.settings.marts.timeZone, assumeComplete);
     const facts = { day_start: iso(start), day_end: iso(end), day_hours: (end - start) / 3_600_000 };
     if (assumeComplete !== undefined) {
+      // Audited with the watermark as it really was.
+      const found = await effectiveArchiveWatermark(deps);
       const actual = found === null ? null : iso(found.watermark);
       return { summary: { ...facts, archive_watermark: actual, assumed_complete_by: assumeComplete.by, assumed_complete_reason: assumeComplete.reason } };
     }
-    const idle = (await effectiveArchiveWatermark(deps))?.holder.idle === true;
-    return { summary: { ...facts, archive_watermark: iso(watermark), ...(idle ? { completed_by: 'idleness' } : {}) } };
+    const { watermark, byIdleness } = await assertArchiveComplete(deps, date, deps.settings.marts.timeZone);
+    return { summary: { ...facts, archive_watermark: iso(watermark), ...(byIdleness ? { completed_by: 'idleness' } : {}) } };
   };
 }
