@@ -42,6 +42,8 @@ export interface HttpServerOptions {
   readonly liveEveryMs?: number;
   /** MART_TIMEZONE, for the console's dates (default UTC). */
   readonly martTimeZone?: string;
+  /** Whether this process delivers the alert outbox (ALERT_WEBHOOK_URL set); unknown when absent. */
+  readonly alertWebhook?: boolean;
   readonly clock?: () => number;
 }
 
@@ -73,7 +75,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
     clock,
     everyMs: options.liveEveryMs ?? 2000,
     log: options.log,
-    context: { timeZone: options.martTimeZone ?? 'UTC', readiness },
+    context: { timeZone: options.martTimeZone ?? 'UTC', readiness, alertWebhook: options.alertWebhook ?? null },
   });
   const page = assets.get('/');
   const api = apiRoutes({

@@ -14,6 +14,8 @@ export interface ConsoleContext {
   /** MART_TIMEZONE: dates and times on the page are shown in it. */
   readonly timeZone: string;
   readonly readiness: () => Promise<unknown>;
+  /** Whether this process delivers the alert outbox (ALERT_WEBHOOK_URL); null: not known. */
+  readonly alertWebhook: boolean | null;
 }
 
 export async function consoleSnapshot(db: Queryable, nowMs: number, lag: number | null, context: ConsoleContext) {
@@ -26,6 +28,7 @@ export async function consoleSnapshot(db: Queryable, nowMs: number, lag: number 
   return {
     now: new Date(nowMs).toISOString(),
     time_zone: context.timeZone,
+    alert_webhook: context.alertWebhook,
     final_before: finalBefore === null || !Number.isFinite(finalBefore) ? null : new Date(finalBefore).toISOString(),
     traffic,
     top: await topDocs(db, { atMs: nowMs, limit: 10 }),

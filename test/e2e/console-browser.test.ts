@@ -190,6 +190,7 @@ describe('console in Chromium against `tidemark demo`', () => {
     expect(Number(await page.getAttribute('[data-testid="traffic-chart"]', 'data-provisional-points'))).toBeGreaterThan(0);
     expect(await page.textContent('[data-testid="final-before"]')).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/);
     expect(await page.textContent('[data-testid="trend-explained"]')).toContain('the 24 h before it');
+    expect(await page.textContent('[data-testid="alert-webhook"]')).toBe('No ALERT_WEBHOOK_URL in this process: it delivers none of them.');
 
     // The first render carries data: with the live feed blocked, the page still shows numbers.
     const still: Page = await browser.newPage({ viewport: { width: 1400, height: 1100 } });

@@ -46,6 +46,7 @@ export function operatorSurface(options: OperatorSurfaceOptions): Component[] {
           apiToken: config.server.apiToken,
           readiness: config.readiness,
           martTimeZone: config.marts.timeZone,
+          alertWebhook: config.alerts.webhookUrl !== null,
           ...(options.lag === undefined ? {} : { lag: options.lag }),
           ...(options.consumers === undefined ? {} : { consumers: options.consumers }),
           ...(options.jobs === undefined ? {} : { jobs: options.jobs }),

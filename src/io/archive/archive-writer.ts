@@ -29,6 +29,7 @@ import type { Database } from '../db/database.ts';
 import type { Lake } from '../lake/lake.ts';
 import { encodeEventsToParquet } from '../lake/parquet-events.ts';
 import type { ArchiveRow } from '../lake/parquet-events.ts';
+import { createCatchUpLog } from '../catch-up-log.ts';
 import type { Logger } from '../log.ts';
 import type { ArchiveMetrics } from '../metrics.ts';
 import type { MessageSource } from '../source.ts';
@@ -262,6 +263,8 @@ async function runFromCheckpoint(options: ArchiveRunOptions, source: MessageSour
 
   let logEnds: ReadonlyMap<number, string> | undefined;
   let logEndsAt = Number.NEGATIVE_INFINITY;
+  // Messages behind and the time to caught up, in the log after a restart or an outage.
+  const catchUp = createCatchUpLog(log, clock);
   /**
    * The watermark from durable clocks only: per partition the largest archived event_ts, the
    * minimum over partitions that are not idle (a partition holding buffered messages, or with a
@@ -353,6 +356,10 @@ async function runFromCheckpoint(options: ArchiveRunOptions, source: MessageSour
       p.reset();
     }
     storedWatermark = summary.watermark;
+    catchUp.committed(
+      [...flushes.values()].map((f) => ({ partition: f.claim.partition, nextOffset: f.nextOffset })),
+      logEnds,
+    );
     totals.flushes++;
     totals.archived += summary.rows;
     totals.objects += planned.length;

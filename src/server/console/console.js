@@ -203,6 +203,9 @@
     drawAnomalies(snapshot.anomalies);
     drawStatus(snapshot.status);
     drawArchive(snapshot.status);
+    byTestId('alert-webhook').textContent = snapshot.alert_webhook === false
+      ? 'No ALERT_WEBHOOK_URL in this process: it delivers none of them.'
+      : snapshot.alert_webhook === true ? 'Delivered to ALERT_WEBHOOK_URL.' : '';
     drawReadiness(snapshot.readiness);
     document.body.setAttribute('data-updated', snapshot.now);
   }
