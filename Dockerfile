@@ -1,7 +1,10 @@
-# tidemark's processes (stream, archive, worker, console) and one-shot jobs (db migrate, the
-# Superset bundle). Node runs the TypeScript sources directly through type stripping, so there is
-# no build step and no dist/ — and dev dependencies stay (npm ci, not --omit=dev): the bundle
-# builder's zip writer is one of them.
+# tidemark's processes (stream, archive, worker, console, generator) and one-shot jobs (db
+# migrate, schedule, the Superset bundle). Node runs the TypeScript sources directly through type
+# stripping, so there is no build step and no dist/. Only runtime dependencies are installed
+# (NODE_ENV=production makes npm ci omit dev ones): everything the commands of
+# docker-compose.yaml import — the bundle builder's zip writer and YAML reader included — is a
+# runtime dependency. test/integration/compose-services.test.ts installs the project this way and
+# runs every one of those commands.
 FROM node:24-bookworm-slim
 
 ENV NODE_ENV=production \
@@ -13,7 +16,7 @@ WORKDIR /app
 
 # Dependencies first: this layer is reused until the lock file changes.
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit && npm cache clean --force
+RUN npm ci --omit=dev --no-audit && npm cache clean --force
 
 COPY bin ./bin
 COPY src ./src

@@ -3,6 +3,7 @@
 import { FULL_REFRESH_STEP } from '../jobs/full-refresh-flow.ts';
 import type { StepRun } from '../jobs/job-runs.ts';
 import type { RunProgress } from '../jobs/job-service.ts';
+import { runWaits } from '../jobs/run-waits.ts';
 
 const BAR_WIDTH = 24;
 
@@ -15,7 +16,16 @@ export function progressLine(progress: RunProgress): string {
   const filled = total === 0 ? BAR_WIDTH : Math.round((done / total) * BAR_WIDTH);
   const failedDays = new Set(stepRuns.filter((s) => s.outcome === 'failed').map((s) => s.date)).size;
   return `[${'#'.repeat(filled)}${'-'.repeat(BAR_WIDTH - filled)}] ${done}/${total} steps, ${run.datesSettled}/${run.dates.length} days` +
-    (failedDays > 0 ? `, ${failedDays} with failed attempts` : '');
+    (failedDays > 0 ? `, ${failedDays} with failed attempts` : '') +
+    waitingNote(progress);
+}
+
+/** ", 1 waiting (next retry …)": the details are printed on their own lines (describeWait). */
+function waitingNote(progress: RunProgress): string {
+  const waits = runWaits(progress);
+  if (waits.length === 0) return '';
+  const next = waits.map((w) => w.nextRetryAt).filter((t): t is string => t !== null).sort()[0];
+  return `, ${waits.length} waiting${next === undefined ? '' : ` (next retry ${next})`}`;
 }
 
 function duration(ms: number): string {

@@ -39,4 +39,15 @@ export function addOperatorCollectors(registry: Registry, db: Queryable, metrics
     if (value !== null) metrics.consumerLag.set(value);
   });
   registry.addCollector(jobRunsCollector(db, metrics));
+  registry.addCollector(async () => {
+    // The newest report per mart: what the last reconcile had to correct (alert rule: drift ratio).
+    const { rows } = await db.query<{ mart: string; compared: number; drift: number }>(
+      `SELECT DISTINCT ON (mart) mart, rows_compared AS compared, rows_changed + rows_added + rows_removed AS drift
+         FROM reconcile_reports ORDER BY mart, created_at DESC`,
+    );
+    for (const r of rows) {
+      metrics.reconcileDrift.set(Number(r.drift), { mart: r.mart });
+      metrics.reconcileCompared.set(Number(r.compared), { mart: r.mart });
+    }
+  });
 }

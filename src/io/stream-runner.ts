@@ -6,6 +6,7 @@ import type { Clock, StreamSettings } from '../stream/stream-processor.ts';
 import type { Database } from './db/database.ts';
 import { loadCombinerFrontiers, loadConsumerWatermark, loadExternalPartitions, loadGroupClocks, loadNextOffsets, loadPartitionCheckpoint } from './hot-sink/checkpoint-store.ts';
 import { CheckpointFencedError, alertPayload, commitBatch } from './hot-sink/hot-mart-sink.ts';
+import { createCatchUpLog } from './catch-up-log.ts';
 import type { Logger } from './log.ts';
 import type { StreamMetrics } from './metrics.ts';
 import type { MessageSource } from './source.ts';
@@ -118,7 +119,10 @@ async function runFromCheckpoint(options: StreamRunOptions, source: MessageSourc
   const clock = options.clock ?? Date.now;
   const initialWatermark = await loadConsumerWatermark(db, consumer);
   const processor = new StreamProcessor(options.settings, clock, initialWatermark === undefined ? {} : { initialWatermark });
+  const catchUp = createCatchUpLog(log, clock);
 
+  let logEnds: ReadonlyMap<number, string> | undefined;
+  let logEndsAt = Number.NEGATIVE_INFINITY;
   const commit = async (batch: BatchOutput, startedAt: number): Promise<void> => {
     if (!hasWork(batch)) return;
     await db.transaction((tx) => commitBatch(tx, consumer, batch));
@@ -142,13 +146,12 @@ async function runFromCheckpoint(options: StreamRunOptions, source: MessageSourc
       metrics.batchDuration.observe((clock() - startedAt) / 1000);
     }
     options.onCommit?.(batch);
+    catchUp.committed(batch.partitions, logEnds);
   };
 
   // The group's other partitions (owned by other instances) take part in the watermark and move
   // the newest snapshot horizon; their committed clocks come from the checkpoint table. With
   // several instances, the combiner also reads the buckets the others wrote since its last read.
-  let logEnds: ReadonlyMap<number, string> | undefined;
-  let logEndsAt = Number.NEGATIVE_INFINITY;
   let externalVersions = new Map<number, bigint>();
   let combinerSource: string | null = null;
   let provisionalAt = Number.NEGATIVE_INFINITY;

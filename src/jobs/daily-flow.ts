@@ -15,10 +15,10 @@
 // does not apply a step twice.
 import type { Database } from '../io/db/database.ts';
 import type { Logger } from '../io/log.ts';
-import { TaskCancelledError, TaskNotReadyError, abortedForShutdown, errorText } from '../io/queue/queue-port.ts';
+import { DEFAULT_RETRY_POLICY, TaskCancelledError, TaskNotReadyError, abortedForShutdown, errorText, retryDelayMs, shouldRetry } from '../io/queue/queue-port.ts';
 import type { ChainSpec, TaskContext, TaskHandler, TaskSpec } from '../io/queue/queue-port.ts';
 import { DAY_STEP_NAMES, DayStepCancelledError, DayStepNotReadyError } from './day-step.ts';
-import type { DayStep, DayStepName, DayStepResult } from './day-step.ts';
+import type { AssumedComplete, DayStep, DayStepName, DayStepResult, StepWait } from './day-step.ts';
 import { finishStepRun, startStepRun, taskSucceeded } from './job-runs.ts';
 import type { RunKind, StepStart } from './job-runs.ts';
 
@@ -32,6 +32,8 @@ export interface DayStepTaskData {
   readonly date: string;
   readonly dryRun: boolean;
   readonly requestedBy: string;
+  /** `backfill --assume-complete`: the steps do not wait for watermarks. */
+  readonly assumeComplete?: AssumedComplete;
 }
 
 export function dayStepTaskId(runId: string, step: DayStepName, date: string): string {
@@ -49,11 +51,19 @@ export interface DayChainOptions {
   readonly steps: readonly DayStepName[];
   readonly dryRun: boolean;
   readonly requestedBy: string;
+  readonly assumeComplete?: AssumedComplete;
 }
 
 export function dayChain(date: string, options: DayChainOptions): ChainSpec {
   const tasks: TaskSpec[] = orderedSteps(options.steps).map((step) => {
-    const data: DayStepTaskData = { job: options.job, step, date, dryRun: options.dryRun, requestedBy: options.requestedBy };
+    const data: DayStepTaskData = {
+      job: options.job,
+      step,
+      date,
+      dryRun: options.dryRun,
+      requestedBy: options.requestedBy,
+      ...(options.assumeComplete === undefined ? {} : { assumeComplete: options.assumeComplete }),
+    };
     return { id: dayStepTaskId(options.runId, step, date), name: DAY_STEP_TASK, data: { ...data } };
   });
   return { runId: options.runId, key: date, tasks };
@@ -92,8 +102,9 @@ export async function runAuditedStep(
   } catch (error) {
     const text = errorText(error);
     if (error instanceof DayStepNotReadyError) {
-      await finishStepRun(db, rowId, 'not_ready', text, null);
-      throw new TaskNotReadyError(text);
+      const notReady = new TaskNotReadyError(text);
+      await finishStepRun(db, rowId, 'not_ready', text, waitFacts(error.wait, context, notReady, Date.now()));
+      throw notReady;
     }
     if (error instanceof DayStepCancelledError || context.signal.aborted) {
       const shutdown = abortedForShutdown(context.signal);
@@ -107,8 +118,28 @@ export async function runAuditedStep(
   }
 }
 
+function isoOrNull(ms: number | null): string | null {
+  if (ms === null) return null;
+  return Number.isFinite(ms) ? new Date(ms).toISOString() : String(ms);
+}
+
+/**
+ * What a waiting step records in job_runs, so a backfill's progress can say which watermark it
+ * waits for, where it is, and when the next attempt comes (null: none, the wait budget is spent).
+ */
+function waitFacts(wait: StepWait | null, context: TaskContext, error: TaskNotReadyError, at: number): Record<string, string | null> {
+  const policy = context.retry ?? DEFAULT_RETRY_POLICY;
+  const next = shouldRetry(policy, context.attempt, error) ? at + retryDelayMs(policy, context.attempt, error) : null;
+  return {
+    ...(wait === null
+      ? {}
+      : { waiting_for: wait.waitingFor, waiting_on: wait.consumer, needed_watermark: isoOrNull(wait.needed), watermark: isoOrNull(wait.current) }),
+    next_retry_at: isoOrNull(next),
+  };
+}
+
 /** The handler of every day-step task: the task's step on its date, audited (runAuditedStep). */
-export function dayStepHandler(db: Database, steps: Readonly<Record<DayStepName, DayStep>>, log: Logger): TaskHandler {
+export function dayStepHandler(db: Database, steps: Readonly<Record<DayStepName, DayStep>>, log: Logger, owner?: string): TaskHandler {
   return async (task, context) => {
     const data = taskData(task);
     await runAuditedStep(
@@ -116,8 +147,15 @@ export function dayStepHandler(db: Database, steps: Readonly<Record<DayStepName,
       log,
       task,
       context,
-      { job: data.job, step: data.step, date: data.date, requestedBy: data.requestedBy, dryRun: data.dryRun },
-      () => steps[data.step]({ date: data.date, dryRun: data.dryRun, signal: context.signal, onProgress: (f) => context.progress(f) }),
+      { job: data.job, step: data.step, date: data.date, requestedBy: data.requestedBy, dryRun: data.dryRun, ...(owner === undefined ? {} : { owner }) },
+      () =>
+        steps[data.step]({
+          date: data.date,
+          dryRun: data.dryRun,
+          signal: context.signal,
+          onProgress: (f) => context.progress(f),
+          ...(data.assumeComplete === undefined ? {} : { assumeComplete: data.assumeComplete }),
+        }),
     );
   };
 }

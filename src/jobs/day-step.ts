@@ -15,6 +15,26 @@ export interface DayStepOptions {
   readonly signal: AbortSignal;
   /** Progress in 0..1, for progress bars and job progress. */
   readonly onProgress?: (fraction: number) => void;
+  /** An operator declared the day complete (`backfill --assume-complete`): do not wait for watermarks. */
+  readonly assumeComplete?: AssumedComplete;
+}
+
+/** Who declared a day complete, and why (audited in job_runs). */
+export interface AssumedComplete {
+  readonly by: string;
+  readonly reason: string;
+}
+
+/** What a not-ready step waits for, for the progress of a backfill (CLI, API, console). */
+export interface StepWait {
+  /** The watermark waited for: the archive writer's or a stream consumer's. */
+  readonly waitingFor: 'archive' | 'stream';
+  /** The consumer holding it back. */
+  readonly consumer: string | null;
+  /** Epoch ms the watermark must reach (the end of the day). */
+  readonly needed: number;
+  /** Where it is (null: no watermark yet). */
+  readonly current: number | null;
 }
 
 export interface DayStepResult {
@@ -27,6 +47,11 @@ export type DayStep = (options: DayStepOptions) => Promise<DayStepResult>;
 /** A step that cannot run yet and should be retried later (e.g. the archive is not complete). */
 export class DayStepNotReadyError extends Error {
   readonly code = 'DAY_STEP_NOT_READY';
+  readonly wait: StepWait | null;
+  constructor(message: string, wait: StepWait | null = null) {
+    super(message);
+    this.wait = wait;
+  }
 }
 
 /** A step stopped by its signal; it left the day's tables as they were. */

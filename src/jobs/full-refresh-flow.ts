@@ -45,7 +45,7 @@ function taskData(task: TaskSpec): FullRefreshTaskData {
 }
 
 /** The full-refresh task: the refresh (audited like a day step over the run's range), then the per-day chains. */
-export function fullRefreshHandler(deps: { readonly db: Database; readonly queue: QueuePort; readonly refresh: FullRefreshStep | undefined; readonly log: Logger }): TaskHandler {
+export function fullRefreshHandler(deps: { readonly db: Database; readonly queue: QueuePort; readonly refresh: FullRefreshStep | undefined; readonly log: Logger; readonly owner?: string }): TaskHandler {
   return async (task, context) => {
     const data = taskData(task);
     const refresh = deps.refresh;
@@ -57,7 +57,7 @@ export function fullRefreshHandler(deps: { readonly db: Database; readonly queue
       deps.log,
       task,
       context,
-      { job: data.job, step: FULL_REFRESH_STEP, date: first, to: last, requestedBy: data.requestedBy, dryRun: data.dryRun },
+      { job: data.job, step: FULL_REFRESH_STEP, date: first, to: last, requestedBy: data.requestedBy, dryRun: data.dryRun, ...(deps.owner === undefined ? {} : { owner: deps.owner }) },
       () => refresh({ dryRun: data.dryRun, signal: context.signal, onProgress: (f) => context.progress(f) }),
     );
     if (data.steps.length === 0) return;

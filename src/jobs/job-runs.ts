@@ -2,10 +2,12 @@
 // per step attempt, written by the worker around every step, read by the CLI, the HTTP API and
 // the console. The queue's own records are trimmed; these are not.
 import type { Database, Queryable } from '../io/db/database.ts';
+import type { AssumedComplete } from './day-step.ts';
 
 export type RunKind = 'daily' | 'backfill';
-export type RunOutcome = 'running' | 'succeeded' | 'failed' | 'cancelled';
-export type StepOutcome = RunOutcome | 'not_ready' | 'abandoned';
+/** abandoned: an in-process run whose process died (job-owner.ts); it can be resumed. */
+export type RunOutcome = 'running' | 'succeeded' | 'failed' | 'cancelled' | 'abandoned';
+export type StepOutcome = RunOutcome | 'not_ready';
 
 export interface RunSummary {
   readonly runId: string;
@@ -25,6 +27,10 @@ export interface RunSummary {
   readonly datesSettled: number;
   /** Set once someone asked to cancel: who and when. */
   readonly cancelRequestedBy: string | null;
+  /** `--assume-complete`: who declared the days complete, and why. */
+  readonly assumeComplete: AssumedComplete | null;
+  /** The process running an in-process run (null: a BullMQ run). */
+  readonly owner: string | null;
 }
 
 export interface StepRun {
@@ -48,14 +54,17 @@ export interface NewRun {
   readonly steps: readonly string[];
   readonly dryRun: boolean;
   readonly fullRefresh: boolean;
+  readonly assumeComplete?: AssumedComplete;
+  /** Only for in-process runs: the one process that can finish them. */
+  readonly owner?: string;
 }
 
 /** Records a run; false when a run with this id exists already (a repeated request). */
 export async function insertRun(db: Queryable, run: NewRun): Promise<boolean> {
   const sorted = [...run.dates].sort();
   const result = await db.query(
-    `INSERT INTO job_runs (job, step, range_from, range_to, requested_by, run_id, detail)
-     VALUES ($1, NULL, $2, $3, $4, $5, $6)
+    `INSERT INTO job_runs (job, step, range_from, range_to, requested_by, run_id, detail, owner)
+     VALUES ($1, NULL, $2, $3, $4, $5, $6, $7)
      ON CONFLICT (run_id) WHERE step IS NULL DO NOTHING`,
     [
       run.job,
@@ -63,7 +72,14 @@ export async function insertRun(db: Queryable, run: NewRun): Promise<boolean> {
       sorted[sorted.length - 1],
       run.requestedBy,
       run.runId,
-      JSON.stringify({ dates: sorted, steps: run.steps, dry_run: run.dryRun, full_refresh: run.fullRefresh }),
+      JSON.stringify({
+        dates: sorted,
+        steps: run.steps,
+        dry_run: run.dryRun,
+        full_refresh: run.fullRefresh,
+        ...(run.assumeComplete === undefined ? {} : { assume_complete: run.assumeComplete }),
+      }),
+      run.owner ?? null,
     ],
   );
   return result.rowCount === 1;
@@ -80,6 +96,8 @@ export interface StepStart {
   readonly requestedBy: string;
   readonly attempt: number;
   readonly dryRun: boolean;
+  /** The process running the attempt (job-owner.ts). */
+  readonly owner?: string;
 }
 
 /** Whether this task already succeeded once (its effects are in the database). */
@@ -90,9 +108,20 @@ export async function taskSucceeded(db: Queryable, taskId: string): Promise<bool
 
 export async function startStepRun(db: Queryable, start: StepStart): Promise<string> {
   const { rows } = await db.query<{ id: string }>(
-    `INSERT INTO job_runs (job, step, range_from, range_to, requested_by, run_id, task_id, attempt, detail)
-     VALUES ($1, $2, $3, $9, $4, $5, $6, $7, $8) RETURNING id::text`,
-    [start.job, start.step, start.date, start.requestedBy, start.runId, start.taskId, start.attempt, JSON.stringify({ dry_run: start.dryRun }), start.to ?? start.date],
+    `INSERT INTO job_runs (job, step, range_from, range_to, requested_by, run_id, task_id, attempt, detail, owner)
+     VALUES ($1, $2, $3, $9, $4, $5, $6, $7, $8, $10) RETURNING id::text`,
+    [
+      start.job,
+      start.step,
+      start.date,
+      start.requestedBy,
+      start.runId,
+      start.taskId,
+      start.attempt,
+      JSON.stringify({ dry_run: start.dryRun }),
+      start.to ?? start.date,
+      start.owner ?? null,
+    ],
   );
   return (rows[0] as { id: string }).id;
 }
@@ -166,6 +195,24 @@ export async function settleRunDate(
   });
 }
 
+/**
+ * Reopens an abandoned run for `owner` (`backfill --resume`): running again, its unsettled days
+ * forgotten so that they settle anew. Steps that succeeded are skipped by their task ids.
+ */
+export async function reopenAbandonedRun(db: Database, runId: string, owner: string, who: string): Promise<boolean> {
+  return db.transaction(async (tx) => {
+    const reopened = await tx.query(
+      `UPDATE job_runs SET outcome = 'running', finished_at = NULL, owner = $2,
+              detail = detail || jsonb_build_object('resumed_by', $3::text, 'resumed_at', now())
+        WHERE run_id = $1 AND step IS NULL AND outcome = 'abandoned'`,
+      [runId, owner, who],
+    );
+    if (reopened.rowCount !== 1) return false;
+    await tx.query(`DELETE FROM job_run_days WHERE run_id = $1 AND outcome <> 'succeeded'`, [runId]);
+    return true;
+  });
+}
+
 export async function markCancelRequested(db: Queryable, runId: string, who: string): Promise<boolean> {
   const result = await db.query(
     `UPDATE job_runs SET detail = detail || jsonb_build_object('cancel_requested_by', $2::text, 'cancel_requested_at', now())
@@ -184,12 +231,13 @@ interface RunRow {
   started_at: Date;
   finished_at: Date | null;
   outcome: RunOutcome;
-  detail: { dates: string[]; steps: string[]; dry_run: boolean; full_refresh?: boolean; cancel_requested_by?: string };
+  detail: { dates: string[]; steps: string[]; dry_run: boolean; full_refresh?: boolean; cancel_requested_by?: string; assume_complete?: AssumedComplete };
   settled: number;
+  owner: string | null;
 }
 
 const RUN_COLUMNS = `r.run_id, r.job, r.range_from::text, r.range_to::text, r.requested_by, r.started_at, r.finished_at,
-  r.outcome, r.detail, (SELECT count(*)::int FROM job_run_days d WHERE d.run_id = r.run_id) AS settled`;
+  r.outcome, r.detail, r.owner, (SELECT count(*)::int FROM job_run_days d WHERE d.run_id = r.run_id) AS settled`;
 
 function toSummary(row: RunRow): RunSummary {
   return {
@@ -207,6 +255,8 @@ function toSummary(row: RunRow): RunSummary {
     fullRefresh: row.detail.full_refresh === true,
     datesSettled: row.settled,
     cancelRequestedBy: row.detail.cancel_requested_by ?? null,
+    assumeComplete: row.detail.assume_complete ?? null,
+    owner: row.owner,
   };
 }
 

@@ -6,14 +6,16 @@ import type { AlertNotifier } from '../io/alerts/alert-notifier.ts';
 import type { Database } from '../io/db/database.ts';
 import type { Logger } from '../io/log.ts';
 import { yesterdayIn } from '../io/queue/daily-time.ts';
+import { errorText } from '../io/queue/queue-port.ts';
 import type { QueuePort, WorkerHandle } from '../io/queue/queue-port.ts';
-import { addDays } from '../marts/time-zone.ts';
+import { addDays, localDate } from '../marts/time-zone.ts';
 import { DAY_STEP_NAMES } from './day-step.ts';
-import type { DayStep, DayStepName, FullRefreshStep } from './day-step.ts';
+import type { AssumedComplete, DayStep, DayStepName, FullRefreshStep } from './day-step.ts';
 import { DAILY_TRIGGER_TASK, DAY_STEP_TASK, dayChain, dayStepHandler, orderedSteps } from './daily-flow.ts';
 import { alertFailedDay } from './job-alerts.ts';
 import { FULL_REFRESH_TASK, fullRefreshChain, fullRefreshHandler, stepsAfterFullRefresh } from './full-refresh-flow.ts';
-import { FULL_REFRESH_CHAIN_KEY, getRun, insertRun, listRuns, listStepRuns, markCancelRequested, settleRunDate } from './job-runs.ts';
+import { OWNER_HEARTBEAT_MS, OWNER_STALE_MS, abandonOwnRuns, beatOwner, cancelRequestsFor, markAbandonedRuns, newOwnerId, retireOwner } from './job-owner.ts';
+import { FULL_REFRESH_CHAIN_KEY, getRun, insertRun, listRuns, listStepRuns, markCancelRequested, reopenAbandonedRun, settleRunDate } from './job-runs.ts';
 import type { RunSummary, StepRun } from './job-runs.ts';
 
 /** The BullMQ queue the worker, `schedule`, `backfill` and the HTTP API share unless told otherwise. */
@@ -37,6 +39,8 @@ export interface BackfillRequest {
   readonly requestedBy: string;
   /** Idempotency key of the request; default a new `backfill-<uuid>`. */
   readonly runId?: string;
+  /** `--assume-complete`: the operator declares the days complete (who: requestedBy). */
+  readonly assumeComplete?: { readonly reason: string };
 }
 
 export interface RunStarted {
@@ -58,6 +62,10 @@ export interface JobService {
   startDaily(options?: { readonly nowMs?: number; readonly requestedBy?: string }): Promise<RunStarted>;
   /** Cancels a run; false when there is no such run. */
   cancelRun(runId: string, requestedBy: string): Promise<boolean>;
+  /** Marks this process's running in-process runs abandoned (it is being stopped); their ids. */
+  abandonOwnRuns(why: string): Promise<string[]>;
+  /** Runs an abandoned run again under its id (succeeded steps are skipped); false when it is not abandoned. */
+  resumeRun(runId: string, requestedBy: string): Promise<RunStarted | null>;
   listRuns(limit?: number): Promise<RunSummary[]>;
   getRun(runId: string): Promise<RunProgress | null>;
   /** Polls job_runs until the run has ended; onProgress sees every change. */
@@ -88,6 +96,10 @@ export interface JobServiceOptions {
    * failed, and once per quality check that failed it. Optional: without it failures are logged.
    */
   readonly alerts?: AlertNotifier;
+  /** This process's owner id (job-owner.ts); default a new one. */
+  readonly owner?: string;
+  /** How often the worker beats and looks for cancel requests; at most OWNER_HEARTBEAT_MS. */
+  readonly ownerHeartbeatMs?: number;
 }
 
 const DATE_PATTERN = /^\d{4}-\d{2}-\d{2}$/;
@@ -120,9 +132,24 @@ export async function scheduleDailyFlow(queue: QueuePort, timeZone: string, star
   return nextRunAt;
 }
 
+/** RangeError when the range ends after today in the mart time zone: such a day has no events yet. */
+export function refuseFutureDates(to: string, nowMs: number, timeZone: string): void {
+  const today = localDate(nowMs, timeZone);
+  if (to > today) throw new RangeError(`${to} is in the future (today is ${today} in ${timeZone}): there is nothing to compute yet`);
+}
+
 export function createJobService(options: JobServiceOptions): JobService {
   const { db, queue, log } = options;
   const now = options.now ?? Date.now;
+  const owner = options.owner ?? newOwnerId();
+  // Only this process can finish an in-process run: it owns it. BullMQ runs belong to no process.
+  const runOwner = queue.kind === 'in-process' ? owner : undefined;
+  let registered = false;
+  const register = async (): Promise<void> => {
+    if (registered) return;
+    await beatOwner(db, owner);
+    registered = true;
+  };
 
   const start = async (
     job: 'daily' | 'backfill',
@@ -132,13 +159,33 @@ export function createJobService(options: JobServiceOptions): JobService {
     requestedBy: string,
     dryRun: boolean,
     fullRefresh: boolean,
+    assumeComplete?: AssumedComplete,
   ): Promise<RunStarted> => {
-    const created = await insertRun(db, { runId, job, requestedBy, dates, steps, dryRun, fullRefresh });
+    if (runOwner !== undefined) await register();
+    const created = await insertRun(db, {
+      runId,
+      job,
+      requestedBy,
+      dates,
+      steps,
+      dryRun,
+      fullRefresh,
+      ...(assumeComplete === undefined ? {} : { assumeComplete }),
+      ...(runOwner === undefined ? {} : { owner: runOwner }),
+    });
     // A repeated request enqueues what the first one recorded, so its task ids match.
     const run = created ? null : await getRun(db, runId);
     const actualDates = run?.dates ?? dates;
     const actualSteps = (run?.steps as DayStepName[] | undefined) ?? steps;
-    const chainOptions = { job, runId, steps: actualSteps, dryRun: run?.dryRun ?? dryRun, requestedBy: run?.requestedBy ?? requestedBy };
+    const assumed = run === null ? assumeComplete : (run.assumeComplete ?? undefined);
+    const chainOptions = {
+      job,
+      runId,
+      steps: actualSteps,
+      dryRun: run?.dryRun ?? dryRun,
+      requestedBy: run?.requestedBy ?? requestedBy,
+      ...(assumed === undefined ? {} : { assumeComplete: assumed }),
+    };
     // A full refresh is one run-wide task that enqueues the per-day chains once it has swapped the tables.
     const chains = (run?.fullRefresh ?? fullRefresh) ? [fullRefreshChain(actualDates, chainOptions)] : actualDates.map((date) => dayChain(date, chainOptions));
     await queue.enqueue(chains);
@@ -149,12 +196,26 @@ export function createJobService(options: JobServiceOptions): JobService {
   const service: JobService = {
     async startBackfill(request) {
       const dates = datesBetween(request.from, request.to);
+      refuseFutureDates(request.to, now(), options.timeZone);
+      const reason = request.assumeComplete?.reason.trim();
+      if (request.assumeComplete !== undefined && (reason === undefined || reason === '')) throw new RangeError('--assume-complete needs a reason');
       const requested = orderedSteps(request.steps ?? DAY_STEP_NAMES);
       if (requested.length === 0) throw new RangeError('no steps to run');
       const steps = request.fullRefresh === true ? stepsAfterFullRefresh(requested) : requested;
       const runId = request.runId ?? `backfill-${randomUUID()}`;
       if (runId.includes(':')) throw new RangeError('a run id may not contain ":"');
-      return start('backfill', runId, dates, steps, request.requestedBy, request.dryRun ?? false, request.fullRefresh ?? false);
+      const assumed = reason === undefined ? undefined : { by: request.requestedBy, reason };
+      return start('backfill', runId, dates, steps, request.requestedBy, request.dryRun ?? false, request.fullRefresh ?? false, assumed);
+    },
+    abandonOwnRuns: (why) => abandonOwnRuns(db, owner, why),
+    async resumeRun(runId, requestedBy) {
+      if (runOwner === undefined) throw new RangeError('only an in-process run can be abandoned and resumed; a BullMQ run is finished by the workers');
+      await register();
+      if (!(await reopenAbandonedRun(db, runId, runOwner, requestedBy))) return null;
+      const run = await getRun(db, runId);
+      if (run === null) return null;
+      log.info('abandoned run resumed', { run: runId, by: requestedBy });
+      return start(run.job, runId, run.dates, run.steps as DayStepName[], run.requestedBy, run.dryRun, run.fullRefresh);
     },
     async startDaily(startOptions = {}) {
       const day = yesterdayIn(startOptions.nowMs ?? now(), options.timeZone);
@@ -182,7 +243,12 @@ export function createJobService(options: JobServiceOptions): JobService {
       for (;;) {
         const progress = await service.getRun(runId);
         if (progress === null) throw new Error(`no run ${runId}`);
-        const fingerprint = JSON.stringify([progress.run.outcome, progress.run.datesSettled, progress.stepRuns.map((s) => [s.id, s.outcome])]);
+        const fingerprint = JSON.stringify([
+          progress.run.outcome,
+          progress.run.datesSettled,
+          progress.run.cancelRequestedBy,
+          progress.stepRuns.map((s) => [s.id, s.outcome]),
+        ]);
         if (fingerprint !== last) {
           last = fingerprint;
           waitOptions.onProgress?.(progress);
@@ -205,11 +271,26 @@ export function createJobService(options: JobServiceOptions): JobService {
         alerting.add(sending);
         void sending.finally(() => alerting.delete(sending));
       };
+      await register();
+      // No orphans: rows of processes that died (kill -9, a lost machine) stop claiming to run.
+      // PGlite is held by one process at a time, so whatever ran before this one is gone.
+      const abandoned = await markAbandonedRuns(db, owner, db.dialect === 'pglite' ? 0 : OWNER_STALE_MS);
+      if (abandoned.steps > 0 || abandoned.runs.length > 0) {
+        log.warn('marked the runs of stopped processes abandoned; resume one with `tidemark backfill --resume RUN_ID`', { steps: abandoned.steps, runs: abandoned.runs });
+      }
+      const heartbeat = setInterval(() => {
+        void (async () => {
+          await beatOwner(db, owner);
+          // In-process runs are cancelled through job_runs (`backfill --cancel` needs no Redis).
+          for (const runId of await cancelRequestsFor(db, owner)) await queue.cancelRun(runId);
+        })().catch((error: unknown) => log.warn('job owner heartbeat failed', { error: errorText(error) }));
+      }, Math.min(OWNER_HEARTBEAT_MS, options.ownerHeartbeatMs ?? OWNER_HEARTBEAT_MS));
+      heartbeat.unref();
       const handle = await queue.startWorker({
         concurrency: options.concurrency,
         handlers: {
-          [DAY_STEP_TASK]: dayStepHandler(db, options.steps, log),
-          [FULL_REFRESH_TASK]: fullRefreshHandler({ db, queue, refresh: options.fullRefresh, log }),
+          [DAY_STEP_TASK]: dayStepHandler(db, options.steps, log, owner),
+          [FULL_REFRESH_TASK]: fullRefreshHandler({ db, queue, refresh: options.fullRefresh, log, owner }),
           [DAILY_TRIGGER_TASK]: async () => {
             await service.startDaily();
             await options.dailyRetention?.();
@@ -238,6 +319,7 @@ export function createJobService(options: JobServiceOptions): JobService {
       });
       return {
         close: async (graceMs) => {
+          clearInterval(heartbeat);
           await handle.close(graceMs);
           // A webhook that hangs must not hold a shutdown for its whole retry budget (minutes).
           let timer: NodeJS.Timeout | undefined;
@@ -245,6 +327,7 @@ export function createJobService(options: JobServiceOptions): JobService {
           await Promise.race([Promise.all([...alerting]), bound]);
           clearTimeout(timer);
           if (alerting.size > 0) log.warn('stopped with alerts still undelivered', { alerts: alerting.size });
+          await retireOwner(db, owner).catch(() => undefined);
         },
       };
     },

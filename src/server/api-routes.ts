@@ -4,6 +4,8 @@ import type { IncomingMessage } from 'node:http';
 import type { Queryable } from '../io/db/database.ts';
 import { anomalyAlerts, clinicalTrend, jobRuns, topDocs, trafficMinutes } from '../io/queries/mart-queries.ts';
 import { operatorStatus } from '../io/queries/operator-status.ts';
+import { getRun, listStepRuns } from '../jobs/job-runs.ts';
+import { runWaits } from '../jobs/run-waits.ts';
 import { checkBearerToken } from './bearer-token.ts';
 import { HttpError, sendJson } from './http-helpers.ts';
 import type { Handler } from './http-helpers.ts';
@@ -48,6 +50,22 @@ export function apiRoutes(options: ApiOptions): Record<string, Handler> {
     },
     'GET /api/job-runs': async (_req, res, url) => {
       sendJson(res, 200, { rows: await jobRuns(db, intParam(url, 'limit', 20, 1, 500)) });
+    },
+    // One run's progress, as `tidemark backfill` shows it: steps done, and what waits for what.
+    'GET /api/job-run': async (_req, res, url) => {
+      const id = url.searchParams.get('id');
+      if (id === null || id === '' || id.length > 200) throw new HttpError(400, 'id (a run id) is required');
+      const run = await getRun(db, id);
+      if (run === null) throw new HttpError(404, `no run ${id}`);
+      const progress = { run, stepRuns: await listStepRuns(db, id) };
+      const done = new Set(progress.stepRuns.filter((s) => s.outcome === 'succeeded').map((s) => `${s.date}.${s.step}`)).size;
+      sendJson(res, 200, {
+        run,
+        steps: { done, total: run.dates.length * run.steps.length + (run.fullRefresh ? 1 : 0) },
+        days: { settled: run.datesSettled, total: run.dates.length },
+        waits: runWaits(progress),
+        attempts: progress.stepRuns,
+      });
     },
     'GET /api/status': async (_req, res) => {
       sendJson(res, 200, await operatorStatus(db, { nowMs: clock(), lag: await options.lag().catch(() => null) }));

@@ -40,6 +40,10 @@ export interface HttpServerOptions {
   readonly mounts?: readonly Mount[];
   /** How often the live feed pushes a fresh snapshot (default 2 s). */
   readonly liveEveryMs?: number;
+  /** MART_TIMEZONE, for the console's dates (default UTC). */
+  readonly martTimeZone?: string;
+  /** Whether this process delivers the alert outbox (ALERT_WEBHOOK_URL set); unknown when absent. */
+  readonly alertWebhook?: boolean;
   readonly clock?: () => number;
 }
 
@@ -55,11 +59,25 @@ export interface RunningHttpServer {
   close(): Promise<void>;
 }
 
+/** JSON inside a <script> element: nothing in it may close the element or open a comment. */
+function scriptSafe(json: string): string {
+  return json.replace(/</g, '\\u003c').replace(/>/g, '\\u003e').replace(/&/g, '\\u0026').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+}
+
 export async function startHttpServer(options: HttpServerOptions): Promise<RunningHttpServer> {
   const clock = options.clock ?? Date.now;
   const lag = options.lag ?? (async () => null);
   const assets = await loadConsoleAssets();
-  const live = new LiveFeed({ db: options.db, lag, clock, everyMs: options.liveEveryMs ?? 2000, log: options.log });
+  const readiness = (): Promise<unknown> => checkReadiness(options.db, { ...options.readiness, lag, consumers: options.consumers, nowMs: clock() });
+  const live = new LiveFeed({
+    db: options.db,
+    lag,
+    clock,
+    everyMs: options.liveEveryMs ?? 2000,
+    log: options.log,
+    context: { timeZone: options.martTimeZone ?? 'UTC', readiness, alertWebhook: options.alertWebhook ?? null },
+  });
+  const page = assets.get('/');
   const api = apiRoutes({
     db: options.db,
     apiToken: options.apiToken,
@@ -75,10 +93,21 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
       const result = await checkReadiness(options.db, { ...options.readiness, lag, consumers: options.consumers, nowMs: clock() });
       sendJson(res, result.ready ? 200 : 503, result);
     },
+    // The page with a first snapshot inside: a screenshot or a slow client sees numbers at once,
+    // before the live feed connects.
+    'GET /': async (_req, res) => {
+      const html = (page?.body ?? Buffer.from('')).toString('utf8');
+      const snapshot = await live.initial();
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
+      const marker = '<script id="initial-snapshot" type="application/json">null</script>';
+      // A function replacer: the snapshot's text may hold `$&` and the like.
+      res.end(snapshot === null ? html : html.replace(marker, () => `<script id="initial-snapshot" type="application/json">${scriptSafe(snapshot)}</script>`));
+    },
     'GET /metrics': async (_req, res) => {
       await options.registry.collect();
-      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
-      res.end(options.registry.render());
+      const body = await options.registry.render();
+      res.writeHead(200, { 'content-type': options.registry.contentType });
+      res.end(body);
     },
     'GET /api/live': async (req, res) => live.subscribe(req, res),
     ...api,

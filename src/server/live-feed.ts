@@ -9,16 +9,33 @@ import { operatorStatus } from '../io/queries/operator-status.ts';
 /** Minutes of traffic the console's chart shows. */
 const TRAFFIC_WINDOW_MS = 3 * 3_600_000;
 
-export async function consoleSnapshot(db: Queryable, nowMs: number, lag: number | null) {
+/** What the page shows besides the marts: the mart time zone, and /readyz's verdict. */
+export interface ConsoleContext {
+  /** MART_TIMEZONE: dates and times on the page are shown in it. */
+  readonly timeZone: string;
+  readonly readiness: () => Promise<unknown>;
+  /** Whether this process delivers the alert outbox (ALERT_WEBHOOK_URL); null: not known. */
+  readonly alertWebhook: boolean | null;
+}
+
+export async function consoleSnapshot(db: Queryable, nowMs: number, lag: number | null, context: ConsoleContext) {
   // Provisional minutes may lie a little ahead of the wall clock (events within MAX_FUTURE_SKEW).
   const traffic = await trafficMinutes(db, nowMs - TRAFFIC_WINDOW_MS, nowMs + 10 * 60_000);
+  const status = await operatorStatus(db, { nowMs, lag });
+  // Rows at or after the stream's watermark are provisional: late-arriving events still change them.
+  const watermarks = status.consumers.map((c) => (c.watermark === null ? Number.POSITIVE_INFINITY : Date.parse(c.watermark)));
+  const finalBefore = watermarks.length === 0 ? null : Math.min(...watermarks);
   return {
     now: new Date(nowMs).toISOString(),
+    time_zone: context.timeZone,
+    alert_webhook: context.alertWebhook,
+    final_before: finalBefore === null || !Number.isFinite(finalBefore) ? null : new Date(finalBefore).toISOString(),
     traffic,
     top: await topDocs(db, { atMs: nowMs, limit: 10 }),
     trend: await clinicalTrend(db, { atMs: nowMs }),
     anomalies: await anomalyAlerts(db, 20),
-    status: await operatorStatus(db, { nowMs, lag }),
+    status,
+    readiness: await context.readiness().catch((error: unknown) => ({ ready: false, reasons: [(error as Error).message] })),
   };
 }
 
@@ -28,6 +45,7 @@ export interface LiveFeedOptions {
   readonly clock: () => number;
   readonly everyMs: number;
   readonly log: Logger;
+  readonly context: ConsoleContext;
 }
 
 export class LiveFeed {
@@ -56,6 +74,17 @@ export class LiveFeed {
     if (payload !== undefined && !res.writableEnded && !res.destroyed) res.write(payload);
   }
 
+  /** One snapshot as JSON, for the page's first render (null when the database did not answer). */
+  async initial(): Promise<string | null> {
+    try {
+      const now = this.options.clock();
+      return JSON.stringify(await consoleSnapshot(this.options.db, now, await this.options.lag().catch(() => null), this.options.context));
+    } catch (error) {
+      this.options.log.warn('initial snapshot failed', { error: (error as Error).message });
+      return null;
+    }
+  }
+
   close(): void {
     this.stopTicking();
     for (const res of this.clients) res.end();
@@ -82,7 +111,7 @@ export class LiveFeed {
   private async snapshot(): Promise<string | undefined> {
     try {
       const now = this.options.clock();
-      const body = await consoleSnapshot(this.options.db, now, await this.options.lag().catch(() => null));
+      const body = await consoleSnapshot(this.options.db, now, await this.options.lag().catch(() => null), this.options.context);
       return `event: snapshot\ndata: ${JSON.stringify(body)}\n\n`;
     } catch (error) {
       this.options.log.warn('live snapshot failed', { error: (error as Error).message });

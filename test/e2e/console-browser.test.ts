@@ -16,6 +16,7 @@ import { freePort, waitFor } from '../support/net.ts';
 // so declare just what they touch.
 interface PageElement {
   getAttribute(name: string): string | null;
+  readonly textContent: string | null;
   readonly children: ArrayLike<{ readonly textContent: string | null }>;
 }
 declare const document: {
@@ -39,6 +40,8 @@ async function startDemo(home: string, port: number): Promise<Demo> {
     GENERATOR_RATE: '100',
     DEMO_BACKFILL: '10m',
     GENERATOR_ANOMALY_EVERY: '1m',
+    // Not UTC: the page must show the mart time zone, not the browser's.
+    MART_TIMEZONE: 'Europe/Berlin',
     LOG_LEVEL: 'warn',
   });
   const url = `http://127.0.0.1:${port}`;
@@ -131,6 +134,73 @@ describe('console in Chromium against `tidemark demo`', () => {
     ).catch((error: unknown) => {
       throw new Error(`${(error as Error).message}; last seen: ${lastMismatch}`);
     });
+
+    // The on-call panels against the API: archive health, alert delivery, dead-letter reasons of
+    // the last hour, readiness; the zone, the provisional minutes, the trend's comparison window.
+    let lastPanels = '';
+    await waitFor(
+      'the on-call panels to equal the API',
+      async () => {
+        const shown = await page.evaluate(() => {
+          const text = (id: string): string => document.querySelector(`[data-testid="${id}"]`)?.textContent ?? '';
+          return {
+            zone: text('time-zone'),
+            archive: [...document.querySelectorAll('[data-testid="archive-row"]')].map((tr) => ({
+              consumer: tr.getAttribute('data-consumer'),
+              watermark: tr.getAttribute('data-watermark'),
+            })),
+            delivery: { queued: Number(text('alerts-queued')), retrying: Number(text('alerts-retrying')), sent: Number(text('alerts-sent')), failed: Number(text('alerts-failed')) },
+            reasons: [...document.querySelectorAll('[data-testid="dead-letter-reason-row"]')].map((tr) => ({
+              reason: tr.getAttribute('data-reason'),
+              count: Number(tr.getAttribute('data-count')),
+            })),
+            ready: document.querySelector('[data-testid="readiness"]')?.getAttribute('data-ready') ?? '',
+            readyText: text('status-ready'),
+          };
+        });
+        const status = await json<{
+          archive: { consumer: string; watermark: string | null }[];
+          alert_delivery: Record<string, number>;
+          dead_letter_reasons_1h: { reason: string; count: number }[];
+        }>(`${demo!.url}/api/status`);
+        const readyz = await json<{ ready: boolean }>(`${demo!.url}/readyz`);
+        const expected = {
+          zone: 'Europe/Berlin',
+          archive: status.archive.map((a) => ({ consumer: a.consumer, watermark: a.watermark ?? '' })),
+          delivery: status.alert_delivery,
+          reasons: status.dead_letter_reasons_1h,
+          ready: String(readyz.ready),
+          readyText: readyz.ready ? 'ready' : 'not ready',
+        };
+        lastPanels = JSON.stringify({ shown, expected });
+        return JSON.stringify(shown) === JSON.stringify(expected) ? shown : undefined;
+      },
+      30_000,
+    ).then((shown) => {
+      expect(shown.archive.map((a) => a.consumer)).toEqual(['demo-archive']);
+      // The demo's generator sends a malformed message every 1999: dead letters by reason show.
+      expect(shown.reasons.length).toBeGreaterThan(0);
+      // No webhook in this demo: every raised alert is queued, none sent.
+      expect(shown.delivery.sent).toBe(0);
+      expect(shown.delivery.queued).toBeGreaterThan(0);
+    }, (error: unknown) => {
+      throw new Error(`${(error as Error).message}; last seen: ${lastPanels}`);
+    });
+    // The minutes at or after the stream's watermark (WATERMARK_DELAY, 10 min) are drawn as provisional.
+    expect(Number(await page.getAttribute('[data-testid="traffic-chart"]', 'data-provisional-points'))).toBeGreaterThan(0);
+    expect(await page.textContent('[data-testid="final-before"]')).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/);
+    expect(await page.textContent('[data-testid="trend-explained"]')).toContain('the 24 h before it');
+    expect(await page.textContent('[data-testid="alert-webhook"]')).toBe('No ALERT_WEBHOOK_URL in this process: it delivers none of them.');
+
+    // The first render carries data: with the live feed blocked, the page still shows numbers.
+    const still: Page = await browser.newPage({ viewport: { width: 1400, height: 1100 } });
+    await still.route('**/api/live', (route) => route.abort());
+    await still.goto(demo.url);
+    expect(await still.textContent('[data-testid="status-connection"]')).not.toBe('live');
+    expect(await still.locator('[data-testid="top-doc-row"]').count()).toBe(10);
+    expect(await still.textContent('[data-testid="status-watermark"]')).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/);
+    expect(await still.locator('[data-testid="archive-row"]').count()).toBe(1);
+    await still.close();
 
     // Alerts: the newest alert on the page is the newest in the outbox (or a newer one arrived).
     const anomalies = await json<{ rows: { session_id: string; severity: string }[] }>(`${demo.url}/api/anomalies?limit=20`);

@@ -93,6 +93,8 @@ for (const factory of testDatabaseFactories().filter((f) => f.kind === 'pg')) {
         const out = result.stdout;
         expect(out).toMatch(/^ {2}known: watermark \+∞ \(source ended\) \(delay –\), last checkpoint \S+ \(\d+\.\d s ago\), 1 partition\(s\), 16 offsets committed$/m);
         expect(out).toContain('  lag: unknown (no Kafka configured; see /metrics of the stream process)\n');
+        // Dead letters by reason; the outbox says nothing delivers it without a webhook here.
+        expect(out).toContain('  last hour: 1 dead letters (invalid_json 1), 0 late events; 3 alerts in the outbox (no ALERT_WEBHOOK_URL here: nothing delivers them)\n\nArchive writers\n  (none has flushed yet)\n');
         expect(out).toMatch(/^ {2}#\d+ daily\/reconcile 2026-01-09: failed in 3\.0 s \(started 2026-01-10T02:00:00\.000Z by scheduler\)$/m);
         expect(out).toContain('  mart_realtime_top_docs_1h 2026-01-09: 12 changed, 0 added, 1 removed of 28800; max |diff| 3; 5 late events\n');
         const json = await runCli(['status', '--json'], { DATABASE_URL: t.url!, TIDEMARK_HOME: dir });

@@ -243,6 +243,10 @@ for (const factory of testDatabaseFactories()) {
       expect(family('tidemark_batch_duration_seconds')?.type).toBe('HISTOGRAM');
       expect(Number(family('tidemark_batch_duration_seconds')?.metrics[0]?.count)).toBeGreaterThan(0);
       expect(family('tidemark_watermark_delay_seconds')?.type).toBe('GAUGE');
+      // prom-client's default process and Node runtime metrics, as Node dashboards expect them.
+      for (const name of ['process_cpu_user_seconds_total', 'process_resident_memory_bytes', 'nodejs_heap_size_used_bytes', 'nodejs_eventloop_lag_seconds', 'nodejs_gc_duration_seconds']) {
+        expect(family(name), name).toBeDefined();
+      }
       // Job runs come from job_runs: the finished one counted once, however often /metrics is read.
       await fetch(`${server.url}/metrics`);
       const text = await (await fetch(`${server.url}/metrics`)).text();
@@ -307,6 +311,53 @@ for (const factory of testDatabaseFactories()) {
         expect(await scrape('tidemark_checkpoint_age_seconds', { consumer: 'known' })).toBeGreaterThanOrEqual(0);
         expect(await scrape('tidemark_checkpoint_age_seconds', { consumer: 'known' })).toBeLessThan(60);
         expect(await scrape('tidemark_consumer_lag_messages')).toBe(0);
+      } finally {
+        await server.close();
+        await t.dispose();
+      }
+    });
+  });
+}
+
+for (const factory of testDatabaseFactories()) {
+  describe(`GET /api/job-run on ${factory.label}`, () => {
+    it("shows a run's progress and what its waiting step waits for", async () => {
+      const t = await factory.create();
+      const server = await startHttpServer({ db: t.db, registry: new Registry(), log: createLogger('error'), port: 0, host: '127.0.0.1', readiness: { maxCheckpointAgeMs: 60_000, maxLag: 10 }, apiToken: null });
+      try {
+        await t.db.query(
+          `INSERT INTO job_runs (job, step, range_from, range_to, requested_by, run_id, detail, started_at)
+           VALUES ('backfill', NULL, '2026-03-09', '2026-03-10', 'night-shift', 'backfill-w', '{"dates":["2026-03-09","2026-03-10"],"steps":["completeness","cold"],"dry_run":false}', '2026-03-11T08:00:00Z')`,
+        );
+        const wait = { dry_run: false, waiting_for: 'archive', waiting_on: 'tidemark-archive', watermark: '2026-03-10T01:50:54.000Z', needed_watermark: '2026-03-11T00:00:00.000Z', next_retry_at: '2026-03-11T08:01:01.000Z' };
+        await t.db.query(
+          `INSERT INTO job_runs (job, step, range_from, range_to, requested_by, run_id, task_id, attempt, detail, started_at, finished_at, outcome, error)
+           VALUES ('backfill', 'completeness', '2026-03-09', '2026-03-09', 'night-shift', 'backfill-w', 'backfill-w.completeness.2026-03-09', 1, '{"dry_run":false}', '2026-03-11T08:00:00Z', '2026-03-11T08:00:00.5Z', 'succeeded', NULL),
+                  ('backfill', 'cold', '2026-03-09', '2026-03-09', 'night-shift', 'backfill-w', 'backfill-w.cold.2026-03-09', 1, '{"dry_run":false}', '2026-03-11T08:00:01Z', '2026-03-11T08:00:03Z', 'succeeded', NULL),
+                  ('backfill', 'completeness', '2026-03-10', '2026-03-10', 'night-shift', 'backfill-w', 'backfill-w.completeness.2026-03-10', 1, $1, '2026-03-11T08:00:00Z', '2026-03-11T08:00:01Z', 'not_ready', 'archive of 2026-03-10 is not complete')`,
+          [JSON.stringify(wait)],
+        );
+        const res = await fetch(`${server.url}/api/job-run?id=backfill-w`);
+        expect(res.status).toBe(200);
+        const body = (await res.json()) as Record<string, unknown>;
+        expect(body['steps']).toEqual({ done: 2, total: 4 });
+        expect(body['days']).toEqual({ settled: 0, total: 2 });
+        expect(body['waits']).toEqual([
+          {
+            date: '2026-03-10',
+            step: 'completeness',
+            attempt: 1,
+            waitingFor: 'archive',
+            waitingOn: 'tidemark-archive',
+            watermark: '2026-03-10T01:50:54.000Z',
+            neededWatermark: '2026-03-11T00:00:00.000Z',
+            nextRetryAt: '2026-03-11T08:01:01.000Z',
+            reason: 'archive of 2026-03-10 is not complete',
+          },
+        ]);
+        expect((body['attempts'] as unknown[]).length).toBe(3);
+        expect((await fetch(`${server.url}/api/job-run?id=nope`)).status).toBe(404);
+        expect((await fetch(`${server.url}/api/job-run`)).status).toBe(400);
       } finally {
         await server.close();
         await t.dispose();

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { progressLine, summaryTable } from '../../src/cli/backfill-report.ts';
 import type { RunProgress } from '../../src/jobs/job-service.ts';
 import type { StepRun } from '../../src/jobs/job-runs.ts';
+import { describeWait, runWaits } from '../../src/jobs/run-waits.ts';
 
 const at = (s: string): Date => new Date(`2026-03-01T10:00:${s}Z`);
 
@@ -26,6 +27,8 @@ const progress: RunProgress = {
     fullRefresh: false,
     datesSettled: 2,
     cancelRequestedBy: null,
+    assumeComplete: null,
+    owner: null,
   },
   stepRuns: [
     stepRun('2026-02-27', 'cold', 1, 'succeeded', '00', '01'),
@@ -70,5 +73,43 @@ describe('backfill report', () => {
         'run backfill-1: running',
       ].join('\n'),
     );
+  });
+
+  it('says which step waits, for which watermark, and when it is tried again', () => {
+    const wait = {
+      waiting_for: 'archive',
+      waiting_on: 'tidemark-archive',
+      watermark: '2026-02-28T01:50:54.000Z',
+      needed_watermark: '2026-03-01T00:00:00.000Z',
+      next_retry_at: '2026-03-01T10:02:10.000Z',
+    };
+    const waiting: RunProgress = {
+      run: { ...progress.run, outcome: 'running', finishedAt: null, datesSettled: 1 },
+      stepRuns: [
+        stepRun('2026-02-27', 'cold', 1, 'succeeded', '00', '01'),
+        stepRun('2026-02-27', 'reconcile', 1, 'succeeded', '01', '03'),
+        { ...stepRun('2026-02-28', 'cold', 2, 'not_ready', '04', '04', 'archive of 2026-02-28 is not complete'), detail: wait },
+      ],
+    };
+    expect(progressLine(waiting)).toBe('[############------------] 2/4 steps, 1/2 days, 1 waiting (next retry 2026-03-01T10:02:10.000Z)');
+    const waits = runWaits(waiting);
+    expect(waits).toEqual([
+      {
+        date: '2026-02-28',
+        step: 'cold',
+        attempt: 2,
+        waitingFor: 'archive',
+        waitingOn: 'tidemark-archive',
+        watermark: '2026-02-28T01:50:54.000Z',
+        neededWatermark: '2026-03-01T00:00:00.000Z',
+        nextRetryAt: '2026-03-01T10:02:10.000Z',
+        reason: 'archive of 2026-02-28 is not complete',
+      },
+    ]);
+    expect(describeWait(waits[0]!)).toBe(
+      '2026-02-28 cold waits for the archive watermark of tidemark-archive (at 2026-02-28T01:50:54.000Z, needs 2026-03-01T00:00:00.000Z); next retry 2026-03-01T10:02:10.000Z (attempt 2)',
+    );
+    // A run that ended waits for nothing.
+    expect(runWaits({ ...waiting, run: { ...waiting.run, outcome: 'failed' } })).toEqual([]);
   });
 });

@@ -27,6 +27,8 @@ interface Service {
   readonly healthcheck?: { readonly test?: unknown };
   readonly depends_on?: Record<string, { readonly condition: string }>;
   readonly volumes?: string[];
+  readonly ports?: string[];
+  readonly profiles?: string[];
 }
 
 interface Compose {
@@ -90,12 +92,17 @@ describe('docker-compose.yaml', () => {
   });
 
   it('runs every service the stack needs', () => {
-    for (const name of ['kafka', 'minio', 'minio-init', 'postgres', 'redis', 'superset', 'superset-init', 'stream', 'archive', 'worker', 'console']) {
+    for (const name of ['kafka', 'minio', 'minio-init', 'postgres', 'redis', 'superset', 'superset-init', 'stream', 'archive', 'worker', 'console', 'schedule', 'generator', 'prometheus']) {
       expect(compose.services, name).toHaveProperty(name);
     }
-    for (const name of ['stream', 'archive', 'console']) {
-      expect(commandText(compose.services[name] ?? {})).toBe(`node src/cli/main.ts ${name}`);
-    }
+    // stream and archive serve /metrics (and /healthz) for Prometheus.
+    for (const name of ['stream', 'archive']) expect(commandText(compose.services[name] ?? {})).toBe(`node src/cli/main.ts ${name} --http`);
+    expect(commandText(compose.services['console'] ?? {})).toBe('node src/cli/main.ts console');
+    expect(commandText(compose.services['schedule'] ?? {})).toBe('node src/cli/main.ts schedule');
+    expect(compose.services['schedule']?.restart).toBe('no');
+    // Demo traffic only when asked for: `docker compose --profile demo up`.
+    expect(commandText(compose.services['generator'] ?? {})).toBe('node src/cli/main.ts generate --kafka --follow');
+    expect(compose.services['generator']?.profiles).toEqual(['demo']);
     // The worker alone runs with small young-generation semi-spaces (README, "Memory").
     expect(commandText(compose.services['worker'] ?? {})).toBe('node --max-semi-space-size=16 src/cli/main.ts worker');
   });
@@ -115,7 +122,7 @@ describe('docker-compose.yaml', () => {
       }
     }
     // Long-running services that others wait on all report health.
-    for (const name of ['kafka', 'minio', 'postgres', 'redis', 'superset-db', 'superset-redis', 'superset', 'console']) {
+    for (const name of ['kafka', 'minio', 'postgres', 'redis', 'superset-db', 'superset-redis', 'superset', 'console', 'stream', 'archive', 'prometheus']) {
       expect(compose.services[name]?.healthcheck, name).toBeDefined();
     }
   });
@@ -183,5 +190,43 @@ describe('docker-compose.yaml', () => {
     const sources = [...dockerfile.matchAll(/^COPY (.+) \S+$/gm)].flatMap((match) => (match[1] ?? '').split(/\s+/));
     expect(sources.length).toBeGreaterThan(0);
     for (const source of sources) expect(existsSync(`${ROOT}${source}`), source).toBe(true);
+  });
+
+  it('publishes no database, broker or queue port by default', () => {
+    const published = Object.entries(compose.services)
+      .filter(([, service]) => (service.ports ?? []).length > 0)
+      .map(([name, service]) => `${name} ${(service.ports ?? []).join(',')}`)
+      .sort();
+    expect(published).toEqual(['console 8080:8080', 'minio 9001:9001', 'prometheus 9090:9090', 'superset 8088:8088']);
+  });
+
+  it('runs Prometheus on the shipped scrape config and alert rules for what on-call pages on', () => {
+    expect(compose.services['prometheus']?.volumes).toContain('./ops/prometheus:/etc/prometheus:ro');
+    const config = parse(readFileSync(`${ROOT}ops/prometheus/prometheus.yml`, 'utf8')) as { rule_files: string[]; scrape_configs: { job_name: string }[] };
+    expect(config.rule_files).toEqual(['/etc/prometheus/alerts.yml']);
+    expect(config.scrape_configs.map((c) => c.job_name)).toEqual(['tidemark-stream', 'tidemark-archive', 'tidemark-console']);
+    const rules = parse(readFileSync(`${ROOT}ops/prometheus/alerts.yml`, 'utf8')) as { groups: { rules: { alert: string; expr: string; for?: string }[] }[] };
+    const alerts = rules.groups.flatMap((g) => g.rules);
+    expect(alerts.map((r) => r.alert)).toEqual([
+      'TidemarkConsumerLag',
+      'TidemarkCheckpointStale',
+      'TidemarkArchiveWatermarkStale',
+      'TidemarkDeadLetterRate',
+      'TidemarkJobFailed',
+      'TidemarkReconcileDrift',
+    ]);
+    for (const rule of alerts) if (rule.for !== undefined) expect(rule.for, rule.alert).toMatch(DURATION);
+  });
+
+  it('installs only runtime dependencies in the image, and the bundle builder needs no other', () => {
+    const dockerfile = readFileSync(`${ROOT}Dockerfile`, 'utf8');
+    // NODE_ENV=production comes first: npm ci omits dev dependencies either way, explicitly.
+    expect(dockerfile.indexOf('NODE_ENV=production')).toBeLessThan(dockerfile.indexOf('RUN npm ci'));
+    expect(dockerfile).toMatch(/^RUN npm ci --omit=dev /m);
+    const pkg = JSON.parse(readFileSync(`${ROOT}package.json`, 'utf8')) as { dependencies: Record<string, string> };
+    const script = readFileSync(`${ROOT}scripts/build-superset-bundle.ts`, 'utf8');
+    const packages = [...script.matchAll(/from '([^.'][^']*)'/g)].map((m) => m[1] as string).filter((name) => !name.startsWith('node:'));
+    expect(packages.length).toBeGreaterThan(0);
+    for (const name of packages) expect(pkg.dependencies, name).toHaveProperty(name);
   });
 });

@@ -13,6 +13,7 @@ import type { Logger } from '../../io/log.ts';
 import type { MessageSource } from '../../io/source.ts';
 import type { Component } from './components.ts';
 import { generatorProducer } from './generator-producer.ts';
+import type { GeneratorProducer } from './generator-producer.ts';
 import { kafkaArchiveSource, kafkaStreamSource, streamLag, topicEndOffsets } from './kafka-sources.ts';
 import type { EndOffsets } from './kafka-sources.ts';
 
@@ -102,9 +103,12 @@ async function generatorFeed(db: Database, config: TidemarkConfig, log: Logger):
   };
 }
 
-/** KAFKA_BROKERS set: the generator produces into KAFKA_TOPIC; stream and archive consume it as in production. */
-function kafkaFeed(db: Database, config: TidemarkConfig): DemoFeed {
-  const producer = generatorProducer({
+/**
+ * The demo's live generator producing into KAFKA_TOPIC (the demo with KAFKA_BROKERS, and
+ * `tidemark generate --kafka --follow`, compose's generator service); a restart resumes the sequence.
+ */
+export function demoGeneratorProducer(db: Database, config: TidemarkConfig): GeneratorProducer {
+  return generatorProducer({
     db,
     brokers: config.kafka.brokers,
     topic: config.kafka.topic,
@@ -114,6 +118,11 @@ function kafkaFeed(db: Database, config: TidemarkConfig): DemoFeed {
     partitionsIfMissing: DEMO_TOPIC_PARTITIONS,
     log: createLogger(config.log.level, { component: 'generator-producer', topic: config.kafka.topic }),
   });
+}
+
+/** KAFKA_BROKERS set: the generator produces into KAFKA_TOPIC; stream and archive consume it as in production. */
+function kafkaFeed(db: Database, config: TidemarkConfig): DemoFeed {
+  const producer = demoGeneratorProducer(db, config);
   const ends = topicEndOffsets(config);
   return {
     streamSource: kafkaStreamSource(config),

@@ -56,12 +56,21 @@ export function kafkaArchiveSource(config: TidemarkConfig): () => MessageSource 
 
 /** Messages in the topic that `consumer` has not committed yet (its stream_partitions checkpoint). */
 export async function streamLag(db: Queryable, consumer: string, source: string, ends: EndOffsets): Promise<number> {
+  return committedLag(db, 'stream_partitions', consumer, source, ends);
+}
+
+/** Messages in the topic the archive writer `consumer` has not committed to the lake yet. */
+export async function archiveLag(db: Queryable, consumer: string, source: string, ends: EndOffsets): Promise<number> {
+  return committedLag(db, 'archive_partitions', consumer, source, ends);
+}
+
+async function committedLag(db: Queryable, table: 'stream_partitions' | 'archive_partitions', consumer: string, source: string, ends: EndOffsets): Promise<number> {
   const end = await ends();
-  const { rows } = await db.query<{ kafka_partition: number; next_offset: string }>(
-    `SELECT kafka_partition, next_offset FROM stream_partitions WHERE consumer = $1 AND source = $2`,
+  const { rows } = await db.query<{ kafka_partition: number; next_offset: string | null }>(
+    `SELECT kafka_partition, next_offset FROM ${table} WHERE consumer = $1 AND source = $2`,
     [consumer, source],
   );
-  const committed = new Map(rows.map((r) => [r.kafka_partition, Number(r.next_offset)]));
+  const committed = new Map(rows.map((r) => [r.kafka_partition, Number(r.next_offset ?? 0)]));
   let total = 0;
   for (const [partition, offset] of end) total += Math.max(0, Number(offset) - (committed.get(partition) ?? 0));
   return total;

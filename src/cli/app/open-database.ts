@@ -13,7 +13,7 @@ export async function openConfiguredDatabase(config: TidemarkConfig, options: { 
   try {
     db = await openDatabase({ url: config.database.url ?? undefined, embeddedDir: config.database.embeddedDir, pg: { connectTimeoutMs: 5000 } });
   } catch (error) {
-    throw new StartupError(`${key}: ${(error as Error).message}`);
+    throw new StartupError(`${key}: ${(error as Error).message}`, { cause: error });
   }
   try {
     // pg connects lazily: the first statement is where an unreachable server shows.

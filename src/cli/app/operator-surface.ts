@@ -45,6 +45,8 @@ export function operatorSurface(options: OperatorSurfaceOptions): Component[] {
           port: config.server.port,
           apiToken: config.server.apiToken,
           readiness: config.readiness,
+          martTimeZone: config.marts.timeZone,
+          alertWebhook: config.alerts.webhookUrl !== null,
           ...(options.lag === undefined ? {} : { lag: options.lag }),
           ...(options.consumers === undefined ? {} : { consumers: options.consumers }),
           ...(options.jobs === undefined ? {} : { jobs: options.jobs }),

@@ -42,12 +42,14 @@ async function runLiveDemo(config: TidemarkConfig): Promise<number> {
   }
   const stop = new AbortController();
   const onSignal = (signal: string): void => {
-    log.info('stopping: finishing the batch in flight', { signal });
+    if (!stop.signal.aborted) log.info('stopping: finishing the batch in flight', { signal });
     stop.abort();
   };
   // Installed before the (slow, first-time) database start, so Ctrl-C then still exits cleanly.
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  // `on`, not `once`: under `npm start` a Ctrl-C reaches this process twice (from the terminal,
+  // and forwarded by npm), and a second SIGINT without a handler would kill it (exit 130).
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   let db: Database;
   try {
     db = await openConfiguredDatabase(config);

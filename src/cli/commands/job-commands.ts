@@ -2,7 +2,7 @@
 // 02:00 Job Scheduler, `backfill` runs (or cancels) the flow for a date range — on BullMQ when
 // REDIS_URL is set, otherwise on the in-process queue inside this process.
 import { userInfo } from 'node:os';
-import { ConfigError, loadConfigFromProcess, parseDuration } from '../../config.ts';
+import { loadConfigFromProcess, parseDuration } from '../../config.ts';
 import type { TidemarkConfig } from '../../config.ts';
 import type { Database } from '../../io/db/database.ts';
 import { migrate } from '../../io/db/migrate.ts';
@@ -20,6 +20,7 @@ import { DEFAULT_QUEUE_NAME, datesBetween, scheduleDailyFlow } from '../../jobs/
 import type { JobService, RunProgress, RunStarted } from '../../jobs/job-service.ts';
 import { configuredAlertNotifier } from '../app/job-alerts.ts';
 import { checkRedis, requireRedis } from '../app/redis-check.ts';
+import { describeWait, runWaits } from '../../jobs/run-waits.ts';
 import { progressLine, summaryTable } from '../backfill-report.ts';
 import { UsageError, parseFlags } from '../command.ts';
 import type { Command } from '../command.ts';
@@ -148,7 +149,9 @@ run and exits. Running it again replaces the schedule; it never adds a second on
     usage: `tidemark backfill --from D1 --to D2 [--steps cold,reconcile,…] [--dry-run] [--full-refresh]
                   [--who NAME] [--run-id ID] [--detach] [--queue NAME]
 tidemark backfill --full-refresh [--from D1] [--to D2] [--steps …] [--dry-run] [--who NAME] […]
+tidemark backfill --from D1 --to D2 --assume-complete --reason TEXT [--who NAME] […]
 tidemark backfill --cancel RUN_ID [--who NAME]
+tidemark backfill --resume RUN_ID [--who NAME]
 tidemark backfill --list
 
 Runs completeness → cold → reconcile → quality (or the --steps subset, in that order) for every
@@ -156,11 +159,18 @@ date from D1 to D2 (YYYY-MM-DD, MART_TIMEZONE), at most JOB_CONCURRENCY steps at
 REDIS_URL the run goes to BullMQ and \`tidemark worker\` processes do it (this command waits and
 shows progress unless --detach); without it, this process runs it on the in-process queue.
 Every attempt is recorded in job_runs (who: --who or your user name). A run prints a table of
-every (date, step) and exits 1 when a date failed or the run was cancelled. Ctrl-C cancels the
-run; so does --cancel RUN_ID from anywhere (with REDIS_URL). Running the same range again is a
-new run and gives the same tables; --run-id makes a retried request idempotent. Without
-REDIS_URL, failed days and failed quality checks alert ALERT_WEBHOOK_URL from here (as a worker).
+every (date, step) and exits 1 when a date failed or the run was cancelled. A step that waits
+for a watermark says which one, where it is, what it needs and when it is tried again. Dates
+after today (MART_TIMEZONE) are refused. Ctrl-C cancels the run; so does --cancel RUN_ID from
+anywhere (an in-process run: its process sees the request in job_runs within seconds). Running
+the same range again is a new run and gives the same tables; --run-id makes a retried request
+idempotent. An in-process run whose process died is marked abandoned when the next one starts;
+--resume RUN_ID runs it again (steps that succeeded are skipped). Without REDIS_URL, failed days
+and failed quality checks alert ALERT_WEBHOOK_URL from here (as a worker).
   --dry-run        steps compute and report but change nothing
+  --assume-complete  the operator declares the days complete: no step waits for the archive or
+                   stream watermark (when no more events will come and the writers are gone);
+                   needs --reason, recorded in job_runs with --who
   --full-refresh   first recompute the cold marts of every complete date in the lake and swap each
                    whole cold table atomically (one task; rows of dates no longer in the lake go),
                    then run the other steps per date; --from/--to default to the lake's first
@@ -177,16 +187,23 @@ REDIS_URL, failed days and failed quality checks alert ALERT_WEBHOOK_URL from he
         detach: { type: 'boolean' },
         queue: { type: 'string' },
         cancel: { type: 'string' },
+        resume: { type: 'string' },
         list: { type: 'boolean' },
+        'assume-complete': { type: 'boolean' },
+        reason: { type: 'string' },
       });
       const who = whoAmI(values.who);
       const steps = parseSteps(values.steps);
       const fullRefresh = values['full-refresh'] === true;
       const cancelling = typeof values.cancel === 'string';
+      const resuming = typeof values.resume === 'string';
       const listing = values.list === true;
-      if (!cancelling && !listing && !fullRefresh && (values.from === undefined || values.to === undefined)) {
-        throw new UsageError('--from and --to are required (or --full-refresh, --cancel RUN_ID, --list)');
+      const assume = values['assume-complete'] === true;
+      if (!cancelling && !resuming && !listing && !fullRefresh && (values.from === undefined || values.to === undefined)) {
+        throw new UsageError('--from and --to are required (or --full-refresh, --cancel RUN_ID, --resume RUN_ID, --list)');
       }
+      if (assume && (typeof values.reason !== 'string' || values.reason.trim() === '')) throw new UsageError('--assume-complete needs --reason TEXT (it is audited)');
+      if (assume && fullRefresh) throw new UsageError('--assume-complete does not apply to --full-refresh (it refreshes the complete dates only)');
       if (values.from !== undefined && values.to !== undefined) {
         try {
           datesBetween(String(values.from), String(values.to));
@@ -199,8 +216,6 @@ REDIS_URL, failed days and failed quality checks alert ALERT_WEBHOOK_URL from he
       if (config.redis.url !== null) {
         const refused = await checkRedis(config.redis.url, 'backfill');
         if (refused !== null) return refused;
-      } else if (cancelling) {
-        throw new ConfigError('REDIS_URL', 'REDIS_URL is not set: an in-process backfill is cancelled with Ctrl-C in its own terminal');
       }
       const queue = config.redis.url === null ? createInProcessQueue() : createBullmqQueue({ redisUrl: config.redis.url, queueName: name });
       try {
@@ -214,8 +229,19 @@ REDIS_URL, failed days and failed quality checks alert ALERT_WEBHOOK_URL from he
           }
           if (cancelling) {
             const found = await service.cancelRun(String(values.cancel), who);
-            process.stdout.write(found ? `cancelling run ${values.cancel}\n` : `no run ${values.cancel}\n`);
+            const where = config.redis.url === null ? ' (the process running it stops it within seconds)' : '';
+            process.stdout.write(found ? `cancelling run ${values.cancel}${where}\n` : `no run ${values.cancel}\n`);
             return found ? 0 : 1;
+          }
+          if (resuming) {
+            if (config.redis.url !== null) throw new UsageError('--resume is for in-process runs (without REDIS_URL); BullMQ runs are resumed by the workers');
+            const resumed = await service.resumeRun(String(values.resume), who);
+            if (resumed === null) {
+              process.stdout.write(`run ${values.resume} is not abandoned: nothing to resume\n`);
+              return 1;
+            }
+            process.stdout.write(`run ${resumed.runId} resumed: ${runPlan(resumed, false)} (in-process)\n`);
+            return await runInProcess(service, resumed.runId, who);
           }
           let from = values.from === undefined ? undefined : String(values.from);
           let to = values.to === undefined ? undefined : String(values.to);
@@ -225,25 +251,31 @@ REDIS_URL, failed days and failed quality checks alert ALERT_WEBHOOK_URL from he
             to ??= await lastCompleteDay(db, config.marts.timeZone);
             if (from === undefined) throw new UsageError('--full-refresh: the lake has no dates yet; give --from');
           }
-          const started = await service.startBackfill({
-            from: from as string,
-            to: to as string,
-            ...(steps === undefined ? {} : { steps }),
-            dryRun: values['dry-run'] === true,
-            fullRefresh,
-            requestedBy: who,
-            ...(typeof values['run-id'] === 'string' ? { runId: values['run-id'] } : {}),
-          });
+          let started: RunStarted;
+          try {
+            started = await service.startBackfill({
+              from: from as string,
+              to: to as string,
+              ...(steps === undefined ? {} : { steps }),
+              dryRun: values['dry-run'] === true,
+              fullRefresh,
+              requestedBy: who,
+              ...(typeof values['run-id'] === 'string' ? { runId: values['run-id'] } : {}),
+              ...(assume ? { assumeComplete: { reason: String(values.reason) } } : {}),
+            });
+          } catch (error) {
+            // A future date, a reversed range, a bad run id: the caller's to fix.
+            if (error instanceof RangeError) throw new UsageError(error.message);
+            throw error;
+          }
           process.stdout.write(`run ${started.runId}: ${runPlan(started, fullRefresh)}${config.redis.url === null ? ' (in-process)' : ''}\n`);
           if (values.detach === true && config.redis.url !== null) return 0;
-          const worker = config.redis.url === null ? await service.startWorker() : null;
-          try {
+          if (config.redis.url !== null) {
             const done = await followRun(service, started.runId, who);
             process.stdout.write(`${summaryTable(done)}\n`);
             return done.run.outcome === 'succeeded' ? 0 : 1;
-          } finally {
-            await worker?.close(0);
           }
+          return await runInProcess(service, started.runId, who);
         } finally {
           await db.close();
         }
@@ -274,8 +306,42 @@ function runPlan(started: RunStarted, fullRefresh: boolean): string {
   return started.steps.length === 0 ? `full refresh of the cold marts` : `full refresh of the cold marts, then ${days}`;
 }
 
+/**
+ * Runs an in-process run here to its end. SIGTERM (a service manager stopping this process) is
+ * not a cancel: the running steps are handed back, the run is marked abandoned at once, and
+ * `--resume RUN_ID` continues it later.
+ */
+async function runInProcess(service: JobService, runId: string, who: string): Promise<number> {
+  const started = await service.startWorker();
+  let closed = false;
+  const worker = {
+    close: async (graceMs: number): Promise<void> => {
+      if (closed) return;
+      closed = true;
+      await started.close(graceMs);
+    },
+  };
+  const stop = new AbortController();
+  const onTerm = (): void => stop.abort();
+  process.once('SIGTERM', onTerm);
+  try {
+    const done = await followRun(service, runId, who, stop.signal);
+    process.stdout.write(`${summaryTable(done)}\n`);
+    return done.run.outcome === 'succeeded' ? 0 : 1;
+  } catch (error) {
+    if (!stop.signal.aborted) throw error;
+    await worker.close(0);
+    await service.abandonOwnRuns('stopped by SIGTERM');
+    process.stdout.write(`\nrun ${runId} abandoned (SIGTERM); continue it with \`tidemark backfill --resume ${runId}\`\n`);
+    return 1;
+  } finally {
+    process.removeListener('SIGTERM', onTerm);
+    await worker.close(0);
+  }
+}
+
 /** Waits for a run, drawing progress; the first Ctrl-C cancels the run. */
-async function followRun(service: JobService, runId: string, who: string): Promise<RunProgress> {
+async function followRun(service: JobService, runId: string, who: string, signal?: AbortSignal): Promise<RunProgress> {
   const tty = process.stdout.isTTY === true;
   const reported = new Set<string>();
   const onInterrupt = (): void => {
@@ -288,10 +354,19 @@ async function followRun(service: JobService, runId: string, who: string): Promi
     process.stdout.write(`${tty ? '\n' : ''}no step has started yet: is a \`tidemark worker\` running on this queue?\n`);
   }, 15_000);
   idleHint.unref();
+  const waitsShown = new Set<string>();
   try {
     const done = await service.waitForRun(runId, {
+      ...(signal === undefined ? {} : { signal }),
       onProgress: (progress) => {
         if (progress.stepRuns.length > 0) clearTimeout(idleHint);
+        // Each new wait (a new attempt) gets its own line: which step, which watermark, next retry.
+        for (const wait of runWaits(progress)) {
+          const key = `${wait.date}.${wait.step}.${wait.attempt}`;
+          if (waitsShown.has(key)) continue;
+          waitsShown.add(key);
+          process.stdout.write(`${tty ? '\n' : ''}${describeWait(wait)}\n  ${wait.reason}\n`);
+        }
         if (tty) {
           process.stdout.write(`\r${progressLine(progress)}`);
           return;

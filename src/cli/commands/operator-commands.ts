@@ -16,8 +16,10 @@ import { operatorStatus } from '../../io/queries/operator-status.ts';
 import type { OperatorStatus } from '../../io/queries/operator-status.ts';
 import { parseRawMessage } from '../../marts/event-contract.ts';
 import { runComponents } from '../app/components.ts';
+import { demoGeneratorProducer } from '../app/demo-feed.ts';
 import { streamLag, topicEndOffsets } from '../app/kafka-sources.ts';
 import { openConfiguredDatabase } from '../app/open-database.ts';
+import { EmbeddedDatabaseBusyError } from '../../io/db/pglite-database.ts';
 import { operatorSurface } from '../app/operator-surface.ts';
 import { QUEUE_BOARD_PREFIX, consoleJobs } from '../app/console-jobs.ts';
 import { DEFAULT_QUEUE_NAME } from '../../jobs/job-service.ts';
@@ -34,7 +36,25 @@ async function kafkaLag(config: TidemarkConfig, db: Database): Promise<number | 
   }
 }
 
-function formatStatus(s: OperatorStatus): string {
+function alertsLine(pending: number, webhook: boolean | null): string {
+  if (webhook === false) return `${pending} alerts in the outbox (no ALERT_WEBHOOK_URL here: nothing delivers them)`;
+  return `${pending} alerts awaiting delivery`;
+}
+
+async function statusFromRunningProcess(port: number, why: string): Promise<OperatorStatus> {
+  const url = `http://127.0.0.1:${port}/api/status`;
+  try {
+    // A demo catching up answers slowly (one embedded database, busy): give it time.
+    const response = await fetch(url, { signal: AbortSignal.timeout(60_000) });
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    return (await response.json()) as OperatorStatus;
+  } catch (error) {
+    throw new StartupError(`${why}; asking it at ${url} failed too (${(error as Error).message}): is PORT the demo's?`);
+  }
+}
+
+/** `webhook`: whether ALERT_WEBHOOK_URL is set here (null: not known, another process's status). */
+function formatStatus(s: OperatorStatus, webhook: boolean | null): string {
   const sec = (v: number | null): string => (v === null ? '–' : v < 120 ? `${v.toFixed(1)} s` : v < 7200 ? `${(v / 60).toFixed(1)} min` : `${(v / 3600).toFixed(1)} h`);
   const lines = [`tidemark status at ${s.now}`, '', 'Stream consumers'];
   if (s.consumers.length === 0) lines.push('  (none has committed a checkpoint yet)');
@@ -45,7 +65,13 @@ function formatStatus(s: OperatorStatus): string {
     );
   }
   lines.push(`  lag: ${s.lag === null ? 'unknown (no Kafka configured; see /metrics of the stream process)' : `${s.lag} messages`}`);
-  lines.push(`  last hour: ${s.dead_letters_1h} dead letters, ${s.late_events_1h} late events; ${s.alerts_pending} alerts awaiting delivery`, '', 'Job runs (newest first)');
+  const reasons = s.dead_letter_reasons_1h.map((r) => `${r.reason} ${r.count}`).join(', ');
+  lines.push(`  last hour: ${s.dead_letters_1h} dead letters${reasons === '' ? '' : ` (${reasons})`}, ${s.late_events_1h} late events; ${alertsLine(s.alerts_pending, webhook)}`, '', 'Archive writers');
+  if (s.archive.length === 0) lines.push('  (none has flushed yet)');
+  for (const a of s.archive) {
+    lines.push(`  ${a.consumer}: watermark ${a.watermark ?? '+∞ (source ended)'} (delay ${sec(a.watermark_delay_sec)}), last flush ${a.last_flush ?? '–'} (${sec(a.last_flush_age_sec)} ago), ${a.committed_offsets} offsets archived`);
+  }
+  lines.push('', 'Job runs (newest first)');
   if (s.last_runs.length === 0) lines.push('  (none)');
   for (const r of s.last_runs) {
     const range = r.range_from === null ? '' : r.range_to === null || r.range_to === r.range_from ? ` ${r.range_from}` : ` ${r.range_from} … ${r.range_to}`;
@@ -75,6 +101,24 @@ function takeClicks(count: number, options: Parameters<typeof generateClicks>[0]
   return clicks;
 }
 
+/** `generate --kafka --follow`: the demo's live producer alone, until SIGINT/SIGTERM. */
+async function followGenerator(config: TidemarkConfig): Promise<number> {
+  const log = createLogger(config.log.level, { component: 'generate' });
+  const db = await openConfiguredDatabase(config);
+  const stop = new AbortController();
+  const onSignal = (): void => stop.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    await runComponents([demoGeneratorProducer(db, config).component], stop.signal, log);
+    return 0;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await db.close();
+  }
+}
+
 export const OPERATOR_COMMANDS: Record<string, Command> = {
   status: {
     summary: 'One screen: watermark, lag, checkpoint age, last job runs, reconcile drift',
@@ -83,15 +127,25 @@ export const OPERATOR_COMMANDS: Record<string, Command> = {
 Reads the database (DATABASE_URL or the embedded one under TIDEMARK_HOME) and prints each stream
 consumer's watermark and last checkpoint, the Kafka lag of KAFKA_GROUP_ID (when KAFKA_BROKERS is
 set), dead letters and late events of the last hour, the newest job runs and the latest
-reconcile drift per mart. The embedded database can be read only while no demo holds it.
+reconcile drift per mart. While a demo holds the embedded database, it asks that demo over HTTP
+(GET http://127.0.0.1:PORT/api/status) instead.
   --json   print the same as JSON (the body of GET /api/status)`,
     run: async (args) => {
       const { values } = parseFlags(args, { json: { type: 'boolean' } });
       const config = loadConfigFromProcess();
-      const db = await openConfiguredDatabase(config);
+      let db: Database;
+      try {
+        db = await openConfiguredDatabase(config);
+      } catch (error) {
+        // A running demo holds the embedded database: ask it instead (its GET /api/status on PORT).
+        if (!(error instanceof StartupError && error.cause instanceof EmbeddedDatabaseBusyError)) throw error;
+        const status = await statusFromRunningProcess(config.server.port, error.message);
+        process.stdout.write(values.json === true ? `${JSON.stringify(status, null, 2)}\n` : formatStatus(status, null));
+        return 0;
+      }
       try {
         const status = await operatorStatus(db, { nowMs: Date.now(), lag: await kafkaLag(config, db) });
-        process.stdout.write(values.json === true ? `${JSON.stringify(status, null, 2)}\n` : formatStatus(status));
+        process.stdout.write(values.json === true ? `${JSON.stringify(status, null, 2)}\n` : formatStatus(status, config.alerts.webhookUrl !== null));
       } finally {
         await db.close();
       }
@@ -113,7 +167,10 @@ anomalous session every --anomaly-every, and a trickle of late, duplicate and ma
   --start ISO          event time of the first event (default: so that the last one is now)
   --seed S             generator seed (default 1); the same seed gives the same events
   --anomaly-every DUR  one anomalous session per DUR of event time (default GENERATOR_ANOMALY_EVERY)
-  --clean              no late, duplicate or malformed messages`,
+  --clean              no late, duplicate or malformed messages
+  --follow             with --kafka: live demo traffic instead (GENERATOR_RATE events/s in real time,
+                       after DEMO_BACKFILL of history) until SIGINT/SIGTERM, exactly as \`tidemark demo\`
+                       produces it; a restart resumes the sequence (state in DATABASE_URL)`,
     run: async (args) => {
       const { values } = parseFlags(args, {
         kafka: { type: 'boolean' },
@@ -125,6 +182,7 @@ anomalous session every --anomaly-every, and a trickle of late, duplicate and ma
         seed: { type: 'string' },
         'anomaly-every': { type: 'string' },
         clean: { type: 'boolean' },
+        follow: { type: 'boolean' },
       });
       const flag = (name: string): string | undefined => {
         const value = (values as Record<string, unknown>)[name];
@@ -133,6 +191,11 @@ anomalous session every --anomaly-every, and a trickle of late, duplicate and ma
       const outFile = flag('out');
       if ((values.kafka === true) === (outFile !== undefined)) throw new UsageError('give exactly one of --kafka and --out FILE');
       const config = loadConfigFromProcess();
+      if (values.follow === true) {
+        if (values.kafka !== true) throw new UsageError('--follow needs --kafka');
+        if (config.kafka.brokers.length === 0) throw new UsageError('--kafka needs KAFKA_BROKERS');
+        return followGenerator(config);
+      }
       const count = positiveInt(flag('events'), 10_000, '--events');
       const rate = positiveInt(flag('rate'), config.generator.eventsPerSecond, '--rate');
       const seed = positiveInt(flag('seed'), 1, '--seed');

@@ -24,10 +24,12 @@ import { parseRawMessage } from '../../marts/event-contract.ts';
 import { localDate } from '../../marts/time-zone.ts';
 import type { RawMessage } from '../../marts/types.ts';
 import { WatermarkTracker } from '../../stream/watermark-tracker.ts';
+import type { ExternalPartitionClock } from '../../stream/watermark-tracker.ts';
 import type { Database } from '../db/database.ts';
 import type { Lake } from '../lake/lake.ts';
 import { encodeEventsToParquet } from '../lake/parquet-events.ts';
 import type { ArchiveRow } from '../lake/parquet-events.ts';
+import { createCatchUpLog } from '../catch-up-log.ts';
 import type { Logger } from '../log.ts';
 import type { ArchiveMetrics } from '../metrics.ts';
 import type { MessageSource } from '../source.ts';
@@ -261,6 +263,8 @@ async function runFromCheckpoint(options: ArchiveRunOptions, source: MessageSour
 
   let logEnds: ReadonlyMap<number, string> | undefined;
   let logEndsAt = Number.NEGATIVE_INFINITY;
+  // Messages behind and the time to caught up, in the log after a restart or an outage.
+  const catchUp = createCatchUpLog(log, clock);
   /**
    * The watermark from durable clocks only: per partition the largest archived event_ts, the
    * minimum over partitions that are not idle (a partition holding buffered messages, or with a
@@ -272,11 +276,14 @@ async function runFromCheckpoint(options: ArchiveRunOptions, source: MessageSour
       logEnds = await options.logEndOffsets();
     }
     const src = [...owned.values()][0]?.claim.source;
+    let external: ExternalPartitionClock[] = [];
     if (src !== undefined) {
       const mine = new Set([...owned.values()].map((p) => p.claim.partition));
       const clocks = await loadArchiveGroupClocks(db, consumer, src, logEnds);
-      tracker.setExternal(clocks.filter((c) => !mine.has(c.partition)));
+      external = clocks.filter((c) => !mine.has(c.partition));
+      tracker.setExternal(external);
     }
+    let allIdle = logEnds !== undefined && external.every((c) => c.caughtUp && now - c.committedAt >= settings.idlePartitionTimeoutMs);
     for (const p of owned.values()) {
       const flush = durable.get(p);
       const next = flush?.nextOffset ?? p.claim.nextOffset;
@@ -284,9 +291,15 @@ async function runFromCheckpoint(options: ArchiveRunOptions, source: MessageSour
       const behind = end !== undefined && (next === null ? 0n : BigInt(next)) < BigInt(end);
       const buffered = flush === undefined && p.messages > 0;
       const maxEventTs = flush?.maxEventTs ?? p.claim.maxEventTs;
-      tracker.track(p.claim.partition, maxEventTs, behind || buffered ? now : p.lastMessageAt);
+      const activeAt = behind || buffered ? now : p.lastMessageAt;
+      tracker.track(p.claim.partition, maxEventTs, activeAt);
+      if (end === undefined || now - activeAt < settings.idlePartitionTimeoutMs) allIdle = false;
     }
-    return tracker.recompute(now);
+    const watermark = tracker.recompute(now);
+    // Completeness that ends (src/io/mart-store/idle-watermarks.ts): with every partition of the
+    // group caught up and idle, nothing holds time back, so the watermark may follow the wall
+    // clock. An event that still comes is archived as late and marks its day dirty.
+    return allIdle ? Math.max(watermark, now - settings.watermarkDelayMs) : watermark;
   };
 
   const flush = async (reason: FlushSummary['reason']): Promise<void> => {
@@ -343,6 +356,10 @@ async function runFromCheckpoint(options: ArchiveRunOptions, source: MessageSour
       p.reset();
     }
     storedWatermark = summary.watermark;
+    catchUp.committed(
+      [...flushes.values()].map((f) => ({ partition: f.claim.partition, nextOffset: f.nextOffset })),
+      logEnds,
+    );
     totals.flushes++;
     totals.archived += summary.rows;
     totals.objects += planned.length;

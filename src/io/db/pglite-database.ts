@@ -108,6 +108,11 @@ function tryCreateLock(lockPath: string): boolean {
   return true;
 }
 
+/** The embedded database is open in another live process (a running demo, say). */
+export class EmbeddedDatabaseBusyError extends Error {
+  readonly code = 'EMBEDDED_DATABASE_BUSY';
+}
+
 function acquireDirLock(dir: string): () => void {
   const lockPath = `${resolve(dir)}.lock`;
   mkdirSync(dirname(lockPath), { recursive: true });
@@ -123,7 +128,7 @@ function acquireDirLock(dir: string): () => void {
     const holder = Number.parseInt(readFileSync(lockPath, 'utf8'), 10);
     if (holder === process.pid) throw new Error(`embedded database ${dir} is already open in this process`);
     if (Number.isInteger(holder) && holder > 0 && isAlive(holder)) {
-      throw new Error(
+      throw new EmbeddedDatabaseBusyError(
         `embedded database ${dir} is open in process ${holder}; PGlite serves one process only ` +
           '(run every part in one process, or set DATABASE_URL to a PostgreSQL server)',
       );

@@ -29,6 +29,29 @@ export interface DriftRow {
   readonly created_at: string;
 }
 
+/** The archive writer: how far the lake is complete, and when it last flushed. */
+export interface ArchiveStatus {
+  readonly consumer: string;
+  /** null for +∞ (a bounded source that ended). */
+  readonly watermark: string | null;
+  readonly watermark_delay_sec: number | null;
+  readonly last_flush: string | null;
+  readonly last_flush_age_sec: number | null;
+  readonly partitions: number;
+  readonly committed_offsets: number;
+}
+
+/** The anomaly alert outbox by delivery state. */
+export interface AlertDelivery {
+  /** Not tried yet. */
+  readonly queued: number;
+  /** Tried, failed, retried with back-off. */
+  readonly retrying: number;
+  readonly sent: number;
+  /** Refused for good by the webhook (a 4xx): parked with its error. */
+  readonly failed: number;
+}
+
 export interface OperatorStatus {
   readonly now: string;
   readonly consumers: readonly ConsumerStatus[];
@@ -40,6 +63,10 @@ export interface OperatorStatus {
   readonly last_runs: readonly JobRunRow[];
   /** The newest reconcile report of each mart. */
   readonly drift: readonly DriftRow[];
+  readonly archive: readonly ArchiveStatus[];
+  readonly alert_delivery: AlertDelivery;
+  /** Dead letters of the last hour by reason, most frequent first. */
+  readonly dead_letter_reasons_1h: readonly { readonly reason: string; readonly count: number }[];
 }
 
 export async function consumerStatus(db: Queryable, nowMs: number): Promise<ConsumerStatus[]> {
@@ -80,6 +107,40 @@ export async function reconcileDrift(db: Queryable): Promise<DriftRow[]> {
   return rows.map((r) => ({ ...r, max_abs_diff: Number(r.max_abs_diff), created_at: iso(r.created_at)! }));
 }
 
+export async function archiveStatus(db: Queryable, nowMs: number): Promise<ArchiveStatus[]> {
+  const { rows } = await db.query<{ consumer: string; watermark_ts: Date | number; last_flush: Date | null; partitions: number; committed: string | null }>(
+    `SELECT w.consumer, w.watermark_ts, max(p.updated_at) AS last_flush, count(p.kafka_partition)::int AS partitions, sum(p.next_offset)::text AS committed
+       FROM archive_watermark w
+       LEFT JOIN archive_partitions p ON p.consumer = w.consumer
+      GROUP BY w.consumer, w.watermark_ts
+      ORDER BY w.consumer`,
+  );
+  return rows.map((r) => {
+    const watermark = r.watermark_ts instanceof Date ? r.watermark_ts.getTime() : r.watermark_ts;
+    const flushed = r.last_flush === null ? null : r.last_flush.getTime();
+    return {
+      consumer: r.consumer,
+      watermark: iso(watermark),
+      watermark_delay_sec: Number.isFinite(watermark) ? round1((nowMs - watermark) / 1000) : null,
+      last_flush: iso(flushed),
+      last_flush_age_sec: flushed === null ? null : round1((nowMs - flushed) / 1000),
+      partitions: r.partitions,
+      committed_offsets: Number(r.committed ?? 0),
+    };
+  });
+}
+
+async function alertDelivery(db: Queryable): Promise<AlertDelivery> {
+  const { rows } = await db.query<AlertDelivery>(
+    `SELECT count(*) FILTER (WHERE delivered_at IS NULL AND attempts = 0 AND next_attempt_at IS DISTINCT FROM 'infinity')::int AS queued,
+            count(*) FILTER (WHERE delivered_at IS NULL AND attempts > 0 AND next_attempt_at IS DISTINCT FROM 'infinity')::int AS retrying,
+            count(*) FILTER (WHERE delivered_at IS NOT NULL)::int AS sent,
+            count(*) FILTER (WHERE delivered_at IS NULL AND next_attempt_at = 'infinity')::int AS failed
+       FROM anomaly_alerts`,
+  );
+  return rows[0]!;
+}
+
 export async function operatorStatus(db: Queryable, options: { nowMs: number; lag: number | null; runs?: number }): Promise<OperatorStatus> {
   const since = new Date(options.nowMs - 3_600_000).toISOString();
   const counts = await db.query<{ dead: number; late: number; pending: number }>(
@@ -98,6 +159,14 @@ export async function operatorStatus(db: Queryable, options: { nowMs: number; la
     alerts_pending: c.pending,
     last_runs: await jobRuns(db, options.runs ?? 10),
     drift: await reconcileDrift(db),
+    archive: await archiveStatus(db, options.nowMs),
+    alert_delivery: await alertDelivery(db),
+    dead_letter_reasons_1h: (
+      await db.query<{ reason: string; count: number }>(
+        `SELECT reason, count(*)::int AS count FROM dead_letter_events WHERE received_at >= $1::timestamptz GROUP BY reason ORDER BY count(*) DESC, reason`,
+        [since],
+      )
+    ).rows,
   };
 }
 

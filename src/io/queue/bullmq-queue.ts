@@ -117,6 +117,7 @@ export function createBullmqQueue(options: BullmqQueueOptions): QueuePort {
           chainKey: data.chainKey,
           attempt,
           signal: controllerSignal,
+          retry: policy,
           progress: (fraction) => void job.updateProgress(Math.round(fraction * 100)).catch(() => {}),
         });
         if (data.last) await settle(data, task.id, 'succeeded', null);

@@ -96,7 +96,7 @@ export function createInProcessQueue(options: InProcessQueueOptions = {}): Queue
     try {
       const handler = active.handlers[task.name];
       if (handler === undefined) throw new Error(`no handler for task ${JSON.stringify(task.name)}`);
-      await handler(task, { runId: chain.spec.runId, chainKey: chain.spec.key, attempt, signal: controller.signal, progress: () => {} });
+      await handler(task, { runId: chain.spec.runId, chainKey: chain.spec.key, attempt, signal: controller.signal, retry: policy, progress: () => {} });
       chain.index += 1;
       chain.attempts = 0;
       if (chain.index >= chain.spec.tasks.length) await settle(chain, 'succeeded', null);

@@ -69,6 +69,8 @@ export interface TaskContext {
   readonly attempt: number;
   /** Aborted when the run is cancelled or the worker shuts down. */
   readonly signal: AbortSignal;
+  /** The queue's retry policy: tells a waiting task when its next attempt comes. */
+  readonly retry?: RetryPolicy;
   progress(fraction: number): void;
 }
 

@@ -68,9 +68,9 @@ export function coldSummary(c: ColdDayComputation): Record<string, number> {
 }
 
 export function createColdStep(deps: DayStepDeps): DayStep {
-  return async ({ date, dryRun, signal, onProgress }) => {
+  return async ({ date, dryRun, signal, onProgress, assumeComplete }) => {
     const timeZone = deps.settings.marts.timeZone;
-    await assertArchiveComplete(deps.db, date, timeZone);
+    await assertArchiveComplete(deps, date, timeZone, assumeComplete);
     const started = deps.clock();
     const computed = await computeColdDay(deps.lake, date, timeZone, signal, onProgress);
     const read = deps.clock();

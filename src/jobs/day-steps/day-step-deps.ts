@@ -1,6 +1,7 @@
 // What the daily steps need from the outside world, and the small helpers they share.
 import type { Database } from '../../io/db/database.ts';
 import type { Lake } from '../../io/lake/lake.ts';
+import type { IdleRule } from '../../io/mart-store/idle-watermarks.ts';
 import type { Logger } from '../../io/log.ts';
 import { endOfLocalDay, startOfLocalDay } from '../../marts/time-zone.ts';
 import type { MartSettings } from '../../marts/types.ts';
@@ -20,6 +21,8 @@ export interface DayStepDeps {
   readonly log: Logger;
   /** Wall clock, epoch ms (retention cut-offs, durations); tests pin it. */
   readonly clock: () => number;
+  /** With Kafka: caught-up, idle consumers count as at wall clock − WATERMARK_DELAY (idle-watermarks.ts). */
+  readonly idle?: IdleRule;
 }
 
 export interface DayBounds {

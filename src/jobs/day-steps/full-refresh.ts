@@ -7,11 +7,11 @@
 import { randomUUID } from 'node:crypto';
 import { countColdRows, insertColdRows, lockColdMarts, markDayComputed } from '../../io/mart-store/cold-mart-store.ts';
 import { listArchiveDates } from '../../io/lake/lake-day-reader.ts';
-import { archiveWatermark } from '../../io/mart-store/watermarks.ts';
 import { coldMarts, martColumns, MART_REGISTRY, stagingTables } from '../../marts/mart-registry.ts';
 import type { MartRegistry } from '../../marts/mart-registry.ts';
 import type { FullRefreshStep } from '../day-step.ts';
 import { computeColdDay } from './cold-step.ts';
+import { effectiveArchiveWatermark } from './completeness-step.ts';
 import { dayBounds, throwIfCancelled } from './day-step-deps.ts';
 import type { DayStepDeps } from './day-step-deps.ts';
 
@@ -36,7 +36,7 @@ export interface FullRefreshResult {
 
 export async function fullRefresh(deps: DayStepDeps, options: FullRefreshOptions): Promise<FullRefreshResult> {
   const timeZone = deps.settings.marts.timeZone;
-  const watermark = (await archiveWatermark(deps.db)) ?? Number.NEGATIVE_INFINITY;
+  const watermark = (await effectiveArchiveWatermark(deps))?.watermark ?? Number.NEGATIVE_INFINITY;
   const all = await listArchiveDates(deps.lake);
   const dates = all.filter((d) => dayBounds(d, timeZone).end <= watermark);
   const incompleteDates = all.filter((d) => !dates.includes(d));

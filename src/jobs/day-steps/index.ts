@@ -3,7 +3,9 @@
 // Record<DayStepName, DayStep> and the FullRefreshStep this returns.
 import type { TidemarkConfig } from '../../config.ts';
 import type { Database } from '../../io/db/database.ts';
+import { endOffsets } from '../../io/kafka/kafka-admin.ts';
 import { openLake } from '../../io/lake/open-lake.ts';
+import type { IdleRule } from '../../io/mart-store/idle-watermarks.ts';
 import { createLogger } from '../../io/log.ts';
 import type { Logger } from '../../io/log.ts';
 import type { DayStep, DayStepName, FullRefreshStep } from '../day-step.ts';
@@ -14,6 +16,19 @@ import { createJobService } from '../job-service.ts';
 import type { JobService } from '../job-service.ts';
 import type { AlertNotifier } from '../../io/alerts/alert-notifier.ts';
 import type { QueuePort } from '../../io/queue/queue-port.ts';
+
+/** The idleness rule of the watermarks the steps wait for, on KAFKA_TOPIC (idle-watermarks.ts). */
+function idleRuleOf(config: TidemarkConfig): IdleRule {
+  const brokers = [...config.kafka.brokers];
+  const topic = config.kafka.topic;
+  return {
+    source: `kafka:${topic}`,
+    logEndOffsets: () => endOffsets(brokers, topic),
+    watermarkDelayMs: config.stream.watermarkDelayMs,
+    idleTimeoutMs: config.stream.idlePartitionTimeoutMs,
+    now: Date.now,
+  };
+}
 
 interface ConfiguredSteps {
   readonly steps: Record<DayStepName, DayStep>;
@@ -29,6 +44,7 @@ function createConfiguredSteps(deps: { readonly db: Database; readonly config: T
     settings: { marts: config.marts },
     log: createLogger(config.log.level, { component: 'day-steps' }),
     clock: Date.now,
+    ...(config.kafka.brokers.length === 0 ? {} : { idle: idleRuleOf(config) }),
   };
   return { steps: createDaySteps(stepDeps), fullRefresh: createFullRefreshStep(stepDeps) };
 }

@@ -1,10 +1,14 @@
-// The console page: subscribes to /api/live (server-sent events) and redraws every panel from
-// each snapshot. Plain browser JavaScript, no build step; uPlot comes from /vendor.
+// The console page: draws the snapshot the server put into the page (so the first render has
+// data), then subscribes to /api/live (server-sent events) and redraws every panel from each
+// snapshot. Dates and times are shown in the mart time zone. Plain browser JavaScript, no build
+// step; uPlot comes from /vendor.
 (function () {
   'use strict';
 
   var chartEl = document.getElementById('traffic-chart');
   var chart = null;
+  var timeZone = 'UTC';
+  var finalBefore = null;
 
   function byTestId(id) {
     return document.querySelector('[data-testid="' + id + '"]');
@@ -40,24 +44,36 @@
     return (value / 3600).toFixed(1) + ' h';
   }
 
+  // "2026-03-10 14:05:00" in the mart time zone (the zone is named in the header).
   function timeOf(iso) {
-    return iso ? new Date(iso).toLocaleTimeString() : '–';
+    if (!iso) return '–';
+    return new Intl.DateTimeFormat('sv-SE', { timeZone: timeZone, dateStyle: 'short', timeStyle: 'medium' }).format(new Date(iso));
+  }
+
+  function provisional(iso) {
+    return finalBefore === null ? false : Date.parse(iso) >= Date.parse(finalBefore);
   }
 
   function drawTraffic(points) {
     var xs = points.map(function (p) { return Date.parse(p.event_minute) / 1000; });
-    var clicks = points.map(function (p) { return p.total_clicks; });
+    // Final minutes solid; provisional ones (at or after the watermark) dashed, joined to the last final one.
+    var lastFinal = -1;
+    points.forEach(function (p, i) { if (!provisional(p.event_minute)) lastFinal = i; });
+    var clicks = points.map(function (p, i) { return i <= lastFinal ? p.total_clicks : null; });
+    var pending = points.map(function (p, i) { return lastFinal < 0 || i >= lastFinal ? p.total_clicks : null; });
     var sessions = points.map(function (p) { return p.unique_sessions; });
-    var data = [xs, clicks, sessions];
+    var data = [xs, clicks, pending, sessions];
     var width = Math.max(300, chartEl.clientWidth);
     if (chart === null) {
       chart = new uPlot({
         width: width,
         height: 260,
+        tzDate: function (ts) { return uPlot.tzDate(new Date(ts * 1000), timeZone); },
         series: [
           {},
           { label: 'clicks', stroke: '#4ca3ff', width: 2, fill: 'rgba(76,163,255,0.12)' },
-          { label: 'sessions', stroke: '#f2b134', width: 1.5 },
+          { label: 'clicks (provisional)', stroke: '#f2b134', width: 2, dash: [6, 4] },
+          { label: 'sessions', stroke: '#b38cff', width: 1.5 },
         ],
         axes: [
           { stroke: '#8aa0b2', grid: { stroke: '#223140' } },
@@ -69,10 +85,13 @@
       if (Math.abs(chart.width - width) > 4) chart.setSize({ width: width, height: 260 });
     }
     chartEl.setAttribute('data-points', String(xs.length));
+    chartEl.setAttribute('data-provisional-points', String(points.length - 1 - lastFinal));
   }
 
   function drawTop(top) {
-    byTestId('top-docs-snapshot').textContent = top.snapshot_ts ? 'window ending ' + timeOf(top.snapshot_ts) : 'no snapshot yet';
+    byTestId('top-docs-snapshot').textContent = top.snapshot_ts
+      ? 'window ending ' + timeOf(top.snapshot_ts) + (provisional(top.snapshot_ts) ? ' (provisional)' : '')
+      : 'no snapshot yet';
     byTestId('top-docs').setAttribute('data-snapshot', top.snapshot_ts || '');
     replaceRows('top-docs', top.rows.map(function (r) {
       return row([
@@ -85,7 +104,9 @@
   }
 
   function drawTrend(trend) {
-    byTestId('clinical-trend-snapshot').textContent = trend.snapshot_ts ? 'as of ' + timeOf(trend.snapshot_ts) : 'no snapshot yet';
+    byTestId('clinical-trend-snapshot').textContent = trend.snapshot_ts
+      ? 'as of ' + timeOf(trend.snapshot_ts) + (provisional(trend.snapshot_ts) ? ' (provisional)' : '')
+      : 'no snapshot yet';
     replaceRows('clinical-trend', trend.rows.map(function (r) {
       var arrow = r.trend_pct === null ? '' : r.trend_pct > 0 ? '↑ ' : r.trend_pct < 0 ? '↓ ' : '→ ';
       var label = r.trend_pct === null ? 'new' : arrow + r.trend_pct.toFixed(2) + ' %';
@@ -136,16 +157,65 @@
     }));
   }
 
+  function drawArchive(status) {
+    replaceRows('archive', status.archive.map(function (a) {
+      return row([
+        cell(a.consumer),
+        cell(a.watermark ? timeOf(a.watermark) : '+∞ (source ended)'),
+        cell(seconds(a.watermark_delay_sec), 'num'),
+        cell(a.last_flush ? timeOf(a.last_flush) + ' (' + seconds(a.last_flush_age_sec) + ' ago)' : 'none yet'),
+        cell(a.committed_offsets, 'num'),
+      ], { 'data-testid': 'archive-row', 'data-consumer': a.consumer, 'data-watermark': a.watermark || '' });
+    }));
+    var d = status.alert_delivery;
+    byTestId('alerts-queued').textContent = String(d.queued);
+    byTestId('alerts-retrying').textContent = String(d.retrying);
+    byTestId('alerts-sent').textContent = String(d.sent);
+    byTestId('alerts-failed').textContent = String(d.failed);
+    replaceRows('dead-letter-reasons', status.dead_letter_reasons_1h.map(function (r) {
+      return row([cell(r.reason), cell(r.count, 'num')], { 'data-testid': 'dead-letter-reason-row', 'data-reason': r.reason, 'data-count': String(r.count) });
+    }));
+  }
+
+  function drawReadiness(readiness) {
+    var ready = byTestId('status-ready');
+    ready.textContent = readiness.ready ? 'ready' : 'not ready';
+    ready.className = readiness.ready ? 'ready' : 'not-ready';
+    var list = byTestId('readiness');
+    var reasons = readiness.reasons && readiness.reasons.length > 0 ? readiness.reasons : [readiness.ready ? 'ready: database answers, checkpoints fresh, lag within bounds' : 'not ready'];
+    list.replaceChildren.apply(list, reasons.map(function (r) {
+      var li = document.createElement('li');
+      li.textContent = typeof r === 'string' ? r : JSON.stringify(r);
+      return li;
+    }));
+    list.setAttribute('data-ready', String(readiness.ready));
+  }
+
   function render(snapshot) {
+    timeZone = snapshot.time_zone || 'UTC';
+    finalBefore = snapshot.final_before;
+    byTestId('time-zone').textContent = timeZone;
+    byTestId('snapshot-time').textContent = timeOf(snapshot.now);
+    byTestId('final-before').textContent = finalBefore ? timeOf(finalBefore) : 'none';
     drawTraffic(snapshot.traffic);
     drawTop(snapshot.top);
     drawTrend(snapshot.trend);
     drawAnomalies(snapshot.anomalies);
     drawStatus(snapshot.status);
+    drawArchive(snapshot.status);
+    byTestId('alert-webhook').textContent = snapshot.alert_webhook === false
+      ? 'No ALERT_WEBHOOK_URL in this process: it delivers none of them.'
+      : snapshot.alert_webhook === true ? 'Delivered to ALERT_WEBHOOK_URL.' : '';
+    drawReadiness(snapshot.readiness);
     document.body.setAttribute('data-updated', snapshot.now);
   }
 
+  // The server's snapshot, in the page itself: numbers before the feed connects.
+  var initial = JSON.parse(document.getElementById('initial-snapshot').textContent || 'null');
+  if (initial !== null) render(initial);
+
   var connection = byTestId('status-connection');
+  if (initial !== null) connection.textContent = 'page snapshot, connecting';
   var feed = new EventSource('/api/live');
   feed.addEventListener('snapshot', function (event) {
     connection.textContent = 'live';
