@@ -105,8 +105,12 @@ describe.skipIf(brokers === undefined || pg === undefined)('tidemark demo with K
     expect(rows).toEqual([0, 1, 2].map((p) => ({ consumer: groups.stream, source: `kafka:${topic}`, kafka_partition: p })));
     const { rows: producers } = await t.db.query<{ topic: string; base_offsets: unknown }>(`SELECT topic, base_offsets FROM generator_producers`);
     expect(producers).toEqual([{ topic, base_offsets: { '0': '0', '1': '0', '2': '0' } }]);
-    const minutes = await t.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM mart_realtime_traffic_minute`);
-    expect(minutes.rows[0]!.n).toBeGreaterThan(0);
+    // Provisional rows follow the commits within a second while a backlog is read.
+    const minutes = await waitFor('traffic minutes in the hot mart', async () => {
+      const { rows: counted } = await t.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM mart_realtime_traffic_minute`);
+      return counted[0]!.n > 0 ? counted[0]!.n : undefined;
+    });
+    expect(minutes).toBeGreaterThan(0);
     // Lag on /readyz and /metrics is measured against the topic's end offsets: a number (not
     // null, as without a log to measure), at most what the topic holds.
     const inTopic = [...(await endOffsets(brokers!, topic)).values()].reduce((a, o) => a + Number(o), 0);
