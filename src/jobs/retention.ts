@@ -1,5 +1,4 @@
-// The daily retention job (SPEC §6): hot marts (and the stream's per-partition partials of
-// them) older than HOT_RETENTION_DAYS, dead letters and late events older than 30 days are
+// The daily retention job (SPEC §6): hot marts older than HOT_RETENTION_DAYS, dead letters and late events older than 30 days are
 // deleted in batches — short transactions that never hold long locks or bloat one statement.
 // Cold marts are kept. A dry run only counts.
 import type { Queryable } from '../io/db/database.ts';

@@ -57,17 +57,15 @@ export interface HotMartDefinition<R extends object = AnyRow> extends MartBase<R
   readonly kind: 'hot';
   /**
    * The instant a row is keyed by: reconcile and the quality checks take a local day's rows by
-   * it, retention ages rows (and the partial tables' rows) by it.
+   * it, retention ages rows by it.
    */
   readonly timeColumn: string;
   /**
    * Name of the transaction-scoped advisory lock (pg_advisory_xact_lock(hashtext(lock))) that
-   * the stream sink holds while it recombines rows of this mart and reconcile holds while it
+   * the stream's combiner holds while it writes rows of this mart and reconcile holds while it
    * replaces a day. Both sides take the locks they need in registry order, so they never deadlock.
    */
   readonly lock: string;
-  /** The stream's per-partition partial tables of this mart, aged with it by the same timeColumn. */
-  readonly partials: readonly string[];
 }
 
 export interface ColdMartDefinition<R extends object = AnyRow> extends MartBase<R> {
@@ -117,7 +115,6 @@ export const HOT_MARTS = {
     dayEvents: { role: 'sum', field: 'totalClicks' },
     timeColumn: 'event_minute',
     lock: 'tidemark:traffic',
-    partials: ['hot_partial_traffic'],
   }),
   topDocs: hotMart<TopDocRow>({
     kind: 'hot',
@@ -135,7 +132,6 @@ export const HOT_MARTS = {
     ],
     timeColumn: 'snapshot_ts',
     lock: 'tidemark:top_docs',
-    partials: ['hot_partial_top_docs'],
   }),
   clinicalTrend: hotMart<ClinicalTrendRow>({
     kind: 'hot',
@@ -153,7 +149,6 @@ export const HOT_MARTS = {
     ],
     timeColumn: 'snapshot_ts',
     lock: 'tidemark:clinical_trend',
-    partials: ['hot_partial_clinical_trend'],
   }),
   anomalies: hotMart<AnomalyRow>({
     kind: 'hot',
@@ -173,7 +168,6 @@ export const HOT_MARTS = {
     // Reconcile takes it; the sink writes anomaly rows per session rather than recombining them
     // and takes none (src/jobs/day-steps/reconcile-step.ts: episodes open across midnight).
     lock: 'tidemark:anomaly_sessions',
-    partials: [],
   }),
 } as const satisfies { readonly [K in keyof HotMartRows]: HotMartDefinition };
 
@@ -266,7 +260,6 @@ export function defineRegistry(registry: MartRegistry): MartRegistry {
       if (!mart.key.some((c) => c.column === mart.timeColumn && c.type === 'timestamptz')) {
         throw new RangeError(`mart registry: ${mart.table}.${mart.timeColumn} is not a timestamptz key column`);
       }
-      identifiers.push(...mart.partials);
     } else {
       seenCold = true;
       if (!mart.key.some((c) => c.column === mart.dateColumn && c.type === 'date')) {
@@ -319,13 +312,9 @@ export function martColumns<R extends object>(mart: MartDefinition<R>): readonly
   return [...mart.key, ...mart.values];
 }
 
-/** Hot tables and their partial tables with the column their age is judged by: marts first, then partials. */
+/** Hot tables with the column their age is judged by. */
 export function hotRetentionTargets(registry: MartRegistry = MART_REGISTRY): { readonly table: string; readonly column: string }[] {
-  const marts = hotMarts(registry);
-  return [
-    ...marts.map((m) => ({ table: m.table, column: m.timeColumn })),
-    ...marts.flatMap((m) => m.partials.map((table) => ({ table, column: m.timeColumn }))),
-  ];
+  return hotMarts(registry).map((m) => ({ table: m.table, column: m.timeColumn }));
 }
 
 /**

@@ -54,15 +54,14 @@ for (const factory of testDatabaseFactories()) {
       return rows.map((r) => r.c);
     }
 
-    it('defines every mart as the migrations made it: columns, types, primary key, staging and partial tables', async () => {
+    it('defines every mart as the migrations made it: columns, types, primary key and staging tables', async () => {
       for (const mart of MART_REGISTRY.marts) {
         const columns = await columnsOf(mart.table);
         const defined = martColumns(mart);
         expect([...columns.keys()].filter((c) => !BOOKKEEPING.has(c)).sort(), mart.table).toEqual(defined.map((c) => c.column).sort());
         for (const { column, type } of defined) expect(SQL_TYPES[type], `${mart.table}.${column}`).toContain(columns.get(column));
         expect(await primaryKeyOf(mart.table), mart.table).toEqual(mart.key.map((c) => c.column));
-        const others = mart.kind === 'hot' ? mart.partials : [mart.staging];
-        for (const table of others) expect((await columnsOf(table)).size, table).toBeGreaterThan(0);
+        if (mart.kind === 'cold') expect((await columnsOf(mart.staging)).size, mart.staging).toBeGreaterThan(0);
       }
     });
 
@@ -112,8 +111,7 @@ for (const factory of testDatabaseFactories()) {
       });
     });
 
-    it('ages the extra hot mart and its partial table out with the others', async () => {
-      await t.db.query(`INSERT INTO hot_partial_referrers (event_minute, kafka_partition) VALUES ($1::timestamptz, 0)`, [new Date(MINUTE).toISOString()]);
+    it('ages the extra hot mart out with the others', async () => {
       const deps = { db: t.db, clock: () => MINUTE + 8 * DAY_MS, log: createLogger('error') };
       const dryRun = await runRetention(deps, { hotRetentionDays: 7, dryRun: true, registry: FIXTURE });
       expect(dryRun).toEqual({
@@ -122,16 +120,12 @@ for (const factory of testDatabaseFactories()) {
         mart_realtime_clinical_trend_24h: 0,
         mart_realtime_anomaly_sessions: 0,
         mart_realtime_referrer_minute: 2,
-        hot_partial_traffic: 0,
-        hot_partial_top_docs: 0,
-        hot_partial_clinical_trend: 0,
-        hot_partial_referrers: 1,
         dead_letter_events: 0,
         late_events: 0,
       });
       expect(await runRetention(deps, { hotRetentionDays: 7, dryRun: false, registry: FIXTURE })).toEqual(dryRun);
       const { rows } = await t.db.query<{ n: number }>(
-        `SELECT (SELECT count(*) FROM mart_realtime_referrer_minute)::int + (SELECT count(*) FROM hot_partial_referrers)::int AS n`,
+        `SELECT (SELECT count(*) FROM mart_realtime_referrer_minute)::int AS n`,
       );
       expect(rows[0]?.n).toBe(0);
     });

@@ -31,14 +31,11 @@ function expectedOutput(dryRun: boolean, counts: readonly number[]): string {
     'mart_realtime_top_docs_1h',
     'mart_realtime_clinical_trend_24h',
     'mart_realtime_anomaly_sessions',
-    'hot_partial_traffic',
-    'hot_partial_top_docs',
-    'hot_partial_clinical_trend',
     'dead_letter_events',
     'late_events',
   ];
   const verb = dryRun ? 'would delete' : 'deleted';
-  const lines = names.map((name, i) => `${name.padEnd(32)}  ${String(counts[i]).padEnd(verb.length)}  ${i < 7 ? '<hot>' : '<dead>'}`);
+  const lines = names.map((name, i) => `${name.padEnd(32)}  ${String(counts[i]).padEnd(verb.length)}  ${i < 4 ? '<hot>' : '<dead>'}`);
   return [
     `tidemark retention${dryRun ? ' (dry run: nothing deleted)' : ''}: hot data 7 days, dead letters and late events 30 days`,
     `${'table'.padEnd(32)}  ${verb}  older than`,
@@ -64,12 +61,12 @@ describe.runIf(pg !== undefined)('`tidemark retention` (PostgreSQL)', () => {
     const dry = await runCli(['retention', '--dry-run'], env);
     expect(dry.code, dry.stderr).toBe(0);
     expect(withCutoffs(dry.stdout, seeded)).toBe(expectedOutput(true, counts));
-    expect(await agedRowCounts(db)).toBe('4/4/4/4/0/0/0/5/5');
+    expect(await agedRowCounts(db)).toBe('4/4/4/4/5/5');
 
     const real = await runCli(['retention'], env);
     expect(real.code, real.stderr).toBe(0);
     expect(withCutoffs(real.stdout, seeded)).toBe(expectedOutput(false, counts));
-    expect(await agedRowCounts(db)).toBe('2/2/2/2/0/0/0/2/2');
+    expect(await agedRowCounts(db)).toBe('2/2/2/2/2/2');
     const cold = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM mart_daily_traffic`);
     expect(cold.rows[0]?.n).toBe(1);
 
@@ -119,7 +116,7 @@ describe.runIf(pg !== undefined)('`tidemark retention` (PostgreSQL)', () => {
         await new Promise((resolve) => setTimeout(resolve, 200));
       }
       expect(await retention()).toEqual([{ outcome: 'succeeded', requested_by: 'scheduler' }]);
-      expect(await agedRowCounts(handle.db)).toBe('2/2/2/2/0/0/0/2/2');
+      expect(await agedRowCounts(handle.db)).toBe('2/2/2/2/2/2');
       // The daily flow was enqueued first: its run row exists (its steps wait for the archive).
       const daily = await handle.db.query<{ run_id: string }>(`SELECT run_id FROM job_runs WHERE job = 'daily' AND step IS NULL`);
       expect(daily.rows).toEqual([{ run_id: `daily-${yesterdayIn(Date.now(), 'UTC')}` }]);

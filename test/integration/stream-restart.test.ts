@@ -73,7 +73,7 @@ for (const factory of testDatabaseFactories()) {
         }
         expect(runs).toBeGreaterThan(5);
         expect(await readHotMarts(t.db)).toEqual(evaluateHotMarts(all, DEFAULT_MART_SETTINGS));
-        const pending = await t.db.query<{ n: string }>('SELECT count(*)::text AS n FROM stream_pending_events');
+        const pending = await t.db.query<{ n: string }>('SELECT count(*)::text AS n FROM stream_pending_batches');
         expect(pending.rows[0]?.n).toBe('0');
       } finally {
         await t.dispose();

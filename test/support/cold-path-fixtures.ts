@@ -61,9 +61,6 @@ export async function seedAgedRows(db: Queryable, now: number): Promise<Record<R
     mart_realtime_top_docs_1h: 2,
     mart_realtime_clinical_trend_24h: 2,
     mart_realtime_anomaly_sessions: 2,
-    hot_partial_traffic: 0,
-    hot_partial_top_docs: 0,
-    hot_partial_clinical_trend: 0,
     dead_letter_events: 3,
     late_events: 3,
   };
@@ -74,7 +71,6 @@ export async function agedRowCounts(db: Queryable): Promise<string> {
   const { rows } = await db.query<{ n: string }>(
     `SELECT concat_ws('/', (SELECT count(*) FROM mart_realtime_traffic_minute), (SELECT count(*) FROM mart_realtime_top_docs_1h),
             (SELECT count(*) FROM mart_realtime_clinical_trend_24h), (SELECT count(*) FROM mart_realtime_anomaly_sessions),
-            (SELECT count(*) FROM hot_partial_traffic), (SELECT count(*) FROM hot_partial_top_docs), (SELECT count(*) FROM hot_partial_clinical_trend),
             (SELECT count(*) FROM dead_letter_events), (SELECT count(*) FROM late_events)) AS n`,
   );
   return rows[0]?.n ?? '';

@@ -95,7 +95,6 @@ describe('diffRows', () => {
       table: 'mart_realtime_clinical_trend_24h',
       timeColumn: 'snapshot_ts',
       lock: 'tidemark:clinical_trend',
-      partials: [],
       key: [{ column: 'clinical_area', field: 'clinicalArea', type: 'text' }],
       values: [{ column: 'trend_pct', field: 'trendPct', type: 'numeric', measure: true }],
     });

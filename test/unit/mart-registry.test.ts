@@ -25,10 +25,6 @@ describe('a registry with a fifth hot mart and another cold mart', () => {
       'mart_realtime_clinical_trend_24h.snapshot_ts:hot',
       'mart_realtime_anomaly_sessions.detected_ts:hot',
       'mart_realtime_referrer_minute.event_minute:hot',
-      'hot_partial_traffic.event_minute:hot',
-      'hot_partial_top_docs.snapshot_ts:hot',
-      'hot_partial_clinical_trend.snapshot_ts:hot',
-      'hot_partial_referrers.event_minute:hot',
       'dead_letter_events.received_at:dead',
       'late_events.event_ts:dead',
     ]);
@@ -135,7 +131,7 @@ describe('defineRegistry', () => {
   it('refuses names that are not plain identifiers, repeats, misplaced kinds and a missing day total', () => {
     expect(() => defineRegistry({ ...base, marts: [...base.marts, { ...WEEKLY, table: 'mart_x; DROP TABLE job_runs' }] })).toThrow(/"mart_x; DROP TABLE job_runs" is not a plain SQL identifier/);
     expect(() => defineRegistry({ ...base, marts: [...base.marts, { ...WEEKLY, staging: 'Staging' }] })).toThrow(/"Staging" is not a plain SQL identifier/);
-    expect(() => defineRegistry({ ...base, marts: [...base.marts, { ...REFERRERS, partials: ['p-1'] }] })).toThrow(/hot mart mart_realtime_referrer_minute after a cold one/);
+    expect(() => defineRegistry({ ...base, marts: [...base.marts, { ...REFERRERS }] })).toThrow(/hot mart mart_realtime_referrer_minute after a cold one/);
     expect(() => defineRegistry({ ...base, marts: [REFERRERS, ...base.marts, { ...WEEKLY, key: [] }] })).toThrow(/mart_weekly_areas has no key/);
     expect(() => defineRegistry({ ...base, marts: [REFERRERS, ...base.marts, { ...WEEKLY, id: 'dailyTraffic' }] })).toThrow(/id dailyTraffic defined twice/);
     expect(() => defineRegistry({ ...base, marts: [{ ...REFERRERS, timeColumn: 'referrer' }, ...base.marts] })).toThrow(/referrer is not a timestamptz key column/);

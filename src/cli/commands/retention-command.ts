@@ -30,7 +30,7 @@ export const RETENTION_COMMANDS: Record<string, Command> = {
     usage: `tidemark retention [--dry-run]
 
 Deletes the rows past their retention, in batches of short transactions:
-  hot marts, stream partials   keyed (minute, snapshot_ts, detected_ts) over HOT_RETENTION_DAYS ago
+  hot marts                    keyed (minute, snapshot_ts, detected_ts) over HOT_RETENTION_DAYS ago
   dead_letter_events           received more than ${DEAD_LETTER_RETENTION_DAYS} days ago
   late_events                  with event_ts more than ${DEAD_LETTER_RETENTION_DAYS} days ago
 Cold marts are kept. Prints the rows deleted per table; the run is audited in job_runs. The

@@ -3,12 +3,11 @@
 // replace D's hot rows with the recomputed ones marked final, and record the drift per mart in
 // reconcile_reports, all in one transaction.
 //
-// Racing the stream. The hot sink recombines a mart row from its per-partition partials
-// (hot_partial_*) whenever the stream marks that key dirty, and would then overwrite a reconciled
-// row with the stream's value (which lacks the late events). A key only becomes dirty through an
-// on-time event in its window, and once the stream's watermark has passed the end of D no event
-// of a window keyed in D can be on time any more (it would be late, and late events never touch
-// the hot marts). So reconcile waits — DayStepNotReadyError — until every stream consumer's
+// Racing the stream. The stream's combiner writes a key's final row once, when its frontier
+// passes the key, and provisional rows before that; either would overwrite a reconciled row with
+// the stream's value (which lacks the late events). Once the stream's watermark has passed the
+// end of D no event of a window keyed in D can be on time any more (it would be late, and late
+// events never touch the hot marts). So reconcile waits — DayStepNotReadyError — until every stream consumer's
 // watermark is at or past the end of D: from then on the stream never writes a traffic minute,
 // top-docs or trend snapshot of D again, and nothing has to change in the sink. The replace also
 // takes the sink's own advisory locks, so a stream commit in flight is serialised with it.
