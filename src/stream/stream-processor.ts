@@ -94,7 +94,8 @@ export class StreamProcessor {
   private combinerReady = false;
   /** Rows at or after the stored frontiers may be another run's provisional rows: clear them once. */
   private clearPending = true;
-  private readonly provisionalKeys = { traffic: new Set<number>(), top: new Set<number>(), trend: new Set<number>() };
+  /** Provisional rows as last written, per key (JSON): unchanged ones are not written again. */
+  private readonly provisionalRows = { traffic: new Map<number, string>(), top: new Map<number, string>(), trend: new Map<number, string>() };
   private finished = false;
   /** Open buckets are shared through the database (other instances own partitions of the group). */
   private sharing = false;
@@ -472,10 +473,10 @@ export class StreamProcessor {
     // Provisional rows the frontier has passed go, whether or not a final row replaces them.
     const firstOpen = this.firstOpenKeys(next);
     for (const kind of KINDS) {
-      for (const key of this.provisionalKeys[kind]) {
+      for (const key of this.provisionalRows[kind].keys()) {
         if (key < firstOpen[kind]) {
           replace[kind].push(key);
-          this.provisionalKeys[kind].delete(key);
+          this.provisionalRows[kind].delete(key);
         }
       }
     }
@@ -484,13 +485,23 @@ export class StreamProcessor {
       const provTraffic = this.trafficOp.provisional(minuteOf(newest), lookups.traffic, starts.traffic);
       const provTop = this.topOp.provisional(nextBoundaryAfter(newest, this.steps.top), lookups.top, starts.top);
       const provTrend = this.trendOp.provisional(nextBoundaryAfter(newest, this.steps.trend), lookups.trend, starts.trend);
+      // Only keys whose rows changed are rewritten: on the embedded database every rewrite is a
+      // dead row until the next vacuum.
       const rewrite = <R>(kind: BucketKind, rows: readonly KeyedRows<R>[], into: KeyedRows<R>[]): void => {
-        for (const key of this.provisionalKeys[kind]) replace[kind].push(key);
-        this.provisionalKeys[kind].clear();
+        const written = this.provisionalRows[kind];
+        const current = new Set<number>();
         for (const r of rows) {
+          current.add(r.ts);
+          const text = JSON.stringify(r.rows);
+          if (written.get(r.ts) === text) continue;
+          written.set(r.ts, text);
           replace[kind].push(r.ts);
-          this.provisionalKeys[kind].add(r.ts);
           into.push(r);
+        }
+        for (const key of written.keys()) {
+          if (current.has(key)) continue;
+          written.delete(key);
+          replace[kind].push(key);
         }
       };
       rewrite('traffic', provTraffic, traffic);
