@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { PGlite } from '@electric-sql/pglite';
 
 const { values } = parseArgs({ options: { minutes: { type: 'string', default: '20' } } });
 const MINUTES = Number(values.minutes);
@@ -41,6 +42,16 @@ async function freePort(): Promise<number> {
       server.close(() => resolve(port));
     });
   });
+}
+
+async function heapUsedMb(port: number): Promise<number | null> {
+  try {
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    const match = /^nodejs_heap_size_used_bytes (\S+)$/m.exec(text);
+    return match === null ? null : Number(match[1]) / 2 ** 20;
+  } catch {
+    return null;
+  }
 }
 
 async function consumerLag(port: number): Promise<number | null> {
@@ -77,18 +88,29 @@ const catchUpS = (caughtUpAt - started) / 1000;
 await sleep(150_000);
 const from = Date.now();
 const sizeFrom = folderBytes(dbDir);
+const walFrom = folderBytes(join(dbDir, 'pg_wal'));
 let peakRss = 0;
 const samples: number[] = [];
+const heap: number[] = [];
 while (Date.now() - from < MINUTES * 60_000) {
   const rss = rssMb(demo.pid!);
   peakRss = Math.max(peakRss, rss);
   samples.push(rss);
+  const used = await heapUsedMb(port);
+  if (used !== null) heap.push(used);
   await sleep(5000);
 }
 const sizeTo = folderBytes(dbDir);
+const walTo = folderBytes(join(dbDir, 'pg_wal'));
 const minutes = (Date.now() - from) / 60_000;
 demo.kill('SIGTERM');
 await new Promise((r) => demo.on('exit', r));
+// Where the space is: the largest tables of the stopped demo's database.
+const db = await PGlite.create({ dataDir: dbDir });
+const largest = await db.query<{ name: string; kb: number }>(
+  `SELECT relname AS name, (pg_total_relation_size(oid) / 1024)::int AS kb FROM pg_class WHERE relkind = 'r' AND relnamespace = 'public'::regnamespace ORDER BY 2 DESC LIMIT 6`,
+);
+await db.close();
 rmSync(home, { recursive: true, force: true });
 
 const mb = (bytes: number): string => (bytes / 2 ** 20).toFixed(1);
@@ -97,6 +119,9 @@ const rows: [string, string][] = [
   ['embedded: data folder after catch-up + 2.5 min, MB', mb(sizeFrom)],
   [`embedded: data folder after ${minutes.toFixed(0)} more minutes, MB`, mb(sizeTo)],
   ['embedded: data folder growth, MB per day (extrapolated)', mb(((sizeTo - sizeFrom) / minutes) * 1440)],
+  ['embedded: of which the WAL (bounded by max_wal_size), MB before / after', `${mb(walFrom)} / ${mb(walTo)}`],
+  ['embedded: largest tables at the end, MB', largest.rows.map((r) => `${r.name} ${(r.kb / 1024).toFixed(1)}`).join(', ')],
+  ['embedded: JS heap used, median MB', heap.length === 0 ? 'n/a' : heap.sort((a, b) => a - b)[Math.floor(heap.length / 2)]!.toFixed(0)],
   ['embedded: RSS after catch-up, median / peak MB', `${samples.sort((a, b) => a - b)[Math.floor(samples.length / 2)]!.toFixed(0)} / ${peakRss.toFixed(0)}`],
 ];
 process.stdout.write(`\n| measure | value |\n|---|---|\n${rows.map(([k, v]) => `| ${k} | ${v} |`).join('\n')}\n\nCommand: npm run bench:embedded -- --minutes ${MINUTES}\n`);
