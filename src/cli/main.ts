@@ -3,6 +3,7 @@
 // rest. Errors a user can fix print one line and exit non-zero, without a stack trace.
 // Each command lives in src/cli/commands/; this file only routes to them.
 import { ConfigError } from '../config.ts';
+import { InputFileError } from '../io/file/input-file.ts';
 import { StartupError, UsageError } from './command.ts';
 import type { Command } from './command.ts';
 import { ARCHIVE_COMMANDS } from './commands/archive-command.ts';
@@ -67,8 +68,22 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`tidemark ${name}: ${error.message}\n\n${command.usage}\n`);
       return 64;
     }
-    throw error;
+    if (error instanceof InputFileError) {
+      process.stderr.write(`tidemark: ${oneLine(error.message)}\n`);
+      return error.exitCode;
+    }
+    // Anything else is a defect or an outage nobody classified: still one line, never a stack
+    // (which could quote the message bytes at length); the code says "internal software error".
+    process.stderr.write(`tidemark ${name}: unexpected error: ${oneLine((error as Error)?.message ?? String(error))}\n`);
+    return 70;
   }
+}
+
+/** A message as one readable line: whitespace runs collapsed, control bytes shown, length capped. */
+function oneLine(message: string): string {
+  // eslint-disable-next-line no-control-regex
+  const flat = message.replace(/\s+/g, ' ').replace(/[\u0000-\u001f\u007f]/g, '?');
+  return flat.length <= 300 ? flat : `${flat.slice(0, 300)}…`;
 }
 
 if (import.meta.main) {

@@ -22,6 +22,8 @@ export interface StreamRunOptions {
   readonly settings: StreamSettings;
   readonly batchMaxMessages: number;
   readonly batchMaxWaitMs: number;
+  /** Bytes of a dead letter's raw message that are stored (default 64 KiB). */
+  readonly deadLetterMaxBytes?: number;
   /** While no message arrives, flush this often anyway: idle partitions, other instances' progress. */
   readonly idleFlushMs?: number;
   /** Event time this instance may run ahead of the group's slowest live partition (default 10 min). */
@@ -90,9 +92,10 @@ async function runFromCheckpoint(options: StreamRunOptions, source: MessageSourc
   const initialWatermark = await loadConsumerWatermark(db, consumer);
   const processor = new StreamProcessor(options.settings, clock, initialWatermark === undefined ? {} : { initialWatermark });
 
+  const commitOptions = options.deadLetterMaxBytes === undefined ? {} : { deadLetterMaxBytes: options.deadLetterMaxBytes };
   const commit = async (batch: BatchOutput, startedAt: number): Promise<void> => {
     if (!hasWork(batch)) return;
-    await db.transaction((tx) => commitBatch(tx, consumer, batch));
+    await db.transaction((tx) => commitBatch(tx, consumer, batch, commitOptions));
     totals.batches++;
     totals.applied += batch.applied;
     totals.duplicates += batch.duplicates;

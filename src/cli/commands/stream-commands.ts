@@ -6,7 +6,9 @@ import { createJsonLinesSource } from '../../io/file/json-lines-source.ts';
 import { createParquetFileSource } from '../../io/file/parquet-source.ts';
 import { createLogger } from '../../io/log.ts';
 import { Registry, operatorMetrics, streamMetrics } from '../../io/metrics.ts';
+import { EXIT_DATA_ERROR, InputFileError } from '../../io/file/input-file.ts';
 import { runStream } from '../../io/stream-runner.ts';
+import type { StreamRunSummary } from '../../io/stream-runner.ts';
 import type { MessageSource } from '../../io/source.ts';
 import type { StreamSettings } from '../../stream/stream-processor.ts';
 import { runComponents } from '../app/components.ts';
@@ -55,8 +57,17 @@ resumes after the last committed line, so running it twice applies nothing twice
         ? openLakeReplaySource(config, file)
         : file.endsWith('.parquet')
           ? createParquetFileSource(file)
-          : createJsonLinesSource(file);
-      return runStreamCommand(config, source, typeof values.consumer === 'string' ? values.consumer : 'replay');
+          : createJsonLinesSource(file, Date.now, { deadLetterMaxBytes: config.stream.deadLetterMaxBytes });
+      return runStreamCommand(config, source, typeof values.consumer === 'string' ? values.consumer : 'replay', undefined, false, (summary) => {
+        // A file of which no line is an event is the wrong file (binary, a JSON array, another
+        // format): say so instead of exiting 0 with every line in dead_letter_events.
+        if (summary.messages > 0 && summary.deadLetters === summary.messages) {
+          throw new InputFileError(
+            `${file}: none of its ${summary.messages} messages is an event (all dead-lettered, see dead_letter_events); expected JSON Lines with one event object per line, or Parquet in the archive's schema`,
+            EXIT_DATA_ERROR,
+          );
+        }
+      });
     },
   },
   db: {
@@ -96,6 +107,8 @@ export async function runStreamCommand(
   consumer: string,
   logEndOffsets?: () => Promise<ReadonlyMap<number, string>>,
   http = false,
+  /** Judges the finished run; throws (e.g. an InputFileError) to fail the command. */
+  afterRun?: (summary: StreamRunSummary) => void,
 ): Promise<number> {
   const log = createLogger(config.log.level, { component: 'stream', consumer });
   const db = await openConfiguredDatabase(config);
@@ -109,6 +122,7 @@ export async function runStreamCommand(
   try {
     const registry = new Registry();
     const metrics = streamMetrics(registry);
+    let finished: StreamRunSummary | undefined;
     const stream: Component = {
       name: 'stream',
       run: async (signal, started) => {
@@ -120,11 +134,13 @@ export async function runStreamCommand(
           settings: streamSettings(config),
           batchMaxMessages: config.stream.batchMaxMessages,
           batchMaxWaitMs: config.stream.batchMaxWaitMs,
+          deadLetterMaxBytes: config.stream.deadLetterMaxBytes,
           ...(logEndOffsets === undefined ? {} : { logEndOffsets }),
           log,
           metrics,
           signal,
         });
+        finished = summary;
         log.info('stream finished', { ...summary, watermark: Number.isFinite(summary.watermark) ? new Date(summary.watermark).toISOString() : String(summary.watermark) });
       },
     };
@@ -133,6 +149,7 @@ export async function runStreamCommand(
       logEndOffsets === undefined ? null : streamLag(db, consumer, `kafka:${config.kafka.topic}`, logEndOffsets);
     const surface = http ? operatorSurface({ config, db, registry, metrics: operatorMetrics(registry), log, lag, consumers: [consumer] }) : [];
     await runComponents([...surface, stream], stop.signal, log);
+    if (finished !== undefined && afterRun !== undefined) afterRun(finished);
     return 0;
   } finally {
     process.off('SIGINT', onSignal);
