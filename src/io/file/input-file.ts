@@ -8,6 +8,9 @@ import { dirname, resolve } from 'node:path';
 export const EXIT_NO_INPUT = 66;
 export const EXIT_DATA_ERROR = 65;
 export const EXIT_CANNOT_CREATE = 73;
+/** The store holding the input is unreachable, or refuses our credentials. */
+export const EXIT_UNAVAILABLE = 69;
+export const EXIT_NO_PERMISSION = 77;
 
 export class InputFileError extends Error {
   readonly exitCode: number;
