@@ -6,6 +6,7 @@ import { ConfigError } from '../config.ts';
 import { InputFileError } from '../io/file/input-file.ts';
 import { StartupError, UsageError } from './command.ts';
 import type { Command } from './command.ts';
+import { EXIT_INTERNAL_ERROR, installFatalErrorHandlers } from './fatal-errors.ts';
 import { ARCHIVE_COMMANDS } from './commands/archive-command.ts';
 import { JOB_COMMANDS } from './commands/job-commands.ts';
 import { RECONCILE_COMMANDS } from './commands/reconcile-command.ts';
@@ -75,7 +76,7 @@ export async function main(argv: string[]): Promise<number> {
     // Anything else is a defect or an outage nobody classified: still one line, never a stack
     // (which could quote the message bytes at length); the code says "internal software error".
     process.stderr.write(`tidemark ${name}: unexpected error: ${oneLine((error as Error)?.message ?? String(error))}\n`);
-    return 70;
+    return EXIT_INTERNAL_ERROR;
   }
 }
 
@@ -87,5 +88,7 @@ function oneLine(message: string): string {
 }
 
 if (import.meta.main) {
-  process.exitCode = await main(process.argv.slice(2));
+  const fatal = installFatalErrorHandlers();
+  const code = await main(process.argv.slice(2));
+  process.exitCode = fatal.failed() ? EXIT_INTERNAL_ERROR : code;
 }

@@ -40,6 +40,8 @@ export interface HttpServerOptions {
   readonly mounts?: readonly Mount[];
   /** How often the live feed pushes a fresh snapshot (default 2 s). */
   readonly liveEveryMs?: number;
+  /** Open /api/live connections at most (default 100); more are answered 503. */
+  readonly liveMaxConnections?: number;
   readonly clock?: () => number;
 }
 
@@ -59,7 +61,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
   const clock = options.clock ?? Date.now;
   const lag = options.lag ?? (async () => null);
   const assets = await loadConsoleAssets();
-  const live = new LiveFeed({ db: options.db, lag, clock, everyMs: options.liveEveryMs ?? 2000, log: options.log });
+  const live = new LiveFeed({ db: options.db, lag, clock, everyMs: options.liveEveryMs ?? 2000, maxClients: options.liveMaxConnections ?? 100, log: options.log });
   const api = apiRoutes({
     db: options.db,
     apiToken: options.apiToken,
