@@ -84,7 +84,7 @@ export async function main(argv: string[]): Promise<number> {
 function oneLine(message: string): string {
   // eslint-disable-next-line no-control-regex
   const flat = message.replace(/\s+/g, ' ').replace(/[\u0000-\u001f\u007f]/g, '?');
-  return flat.length <= 300 ? flat : `${flat.slice(0, 300)}…`;
+  return flat.length <= 1000 ? flat : `${flat.slice(0, 1000)}…`;
 }
 
 if (import.meta.main) {

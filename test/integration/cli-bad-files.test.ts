@@ -41,14 +41,14 @@ const cases: { name: string; args: string[]; env?: Record<string, string>; line:
 ];
 
 describe('CLI bad files', () => {
-  for (const c of cases) {
+  for (const [i, c] of cases.entries()) {
     it(`prints one line naming the file for ${c.name}`, async () => {
-      const result = await runCli(c.args, { TIDEMARK_HOME: join(dir, `home-${c.code}`), LOG_LEVEL: 'warn', ...c.env });
+      const result = await runCli(c.args, { TIDEMARK_HOME: join(dir, `home-${i}`), LOG_LEVEL: 'warn', ...c.env });
       const lines = result.stderr.split('\n').filter((l) => l !== '');
       expect(lines).toHaveLength(1);
       expect(lines[0]).toMatch(/^tidemark: /);
       expect(lines[0]).toMatch(c.line);
-      expect(lines[0]!.length).toBeLessThan(400);
+      expect(lines[0]!.length).toBeLessThan(1000);
       expect(result.code).toBe(c.code);
     });
   }

@@ -1,6 +1,7 @@
 // The hot-path commands: `stream` (Kafka), `replay` (a file) and `db migrate`.
 import { ConfigError, loadConfigFromProcess } from '../../config.ts';
 import type { TidemarkConfig } from '../../config.ts';
+import type { Database } from '../../io/db/database.ts';
 import { migrate } from '../../io/db/migrate.ts';
 import { createJsonLinesSource } from '../../io/file/json-lines-source.ts';
 import { createParquetFileSource } from '../../io/file/parquet-source.ts';
@@ -18,6 +19,7 @@ import { openConfiguredDatabase } from '../app/open-database.ts';
 import { operatorSurface } from '../app/operator-surface.ts';
 import { UsageError, parseFlags } from '../command.ts';
 import { isLakeUrl, openLakeReplaySource } from './lake-replay.ts';
+import { guardReplay } from './replay-guard.ts';
 import type { Command } from '../command.ts';
 
 export const STREAM_COMMANDS: Record<string, Command> = {
@@ -47,6 +49,11 @@ or Parquet in the curated archive's schema when the name ends in .parquet, or ev
 object under a lake prefix (s3:// with the S3_* settings, or file://), read date folder by date
 folder with the partitions merged in event-time order. Each is a bounded source: at its end the watermark becomes +∞ and every window is final. A replay
 resumes after the last committed line, so running it twice applies nothing twice.
+A replay that could only discard or overwrite is refused (exit 64) before it reads anything: a
+consumer that finished replaying another input (its watermark is final: every event would be
+late), or a new consumer while another consumer's results are in the hot marts (it would
+overwrite the minutes they share). Replay into an empty database, or all inputs as one file.
+A file of which no message is an event exits 65; a missing file or a folder 66.
   --consumer NAME   checkpoint name (default: replay)`,
     run: async (args) => {
       const { values, positionals } = parseFlags(args, { consumer: { type: 'string' } });
@@ -58,15 +65,19 @@ resumes after the last committed line, so running it twice applies nothing twice
         : file.endsWith('.parquet')
           ? createParquetFileSource(file)
           : createJsonLinesSource(file, Date.now, { deadLetterMaxBytes: config.stream.deadLetterMaxBytes });
-      return runStreamCommand(config, source, typeof values.consumer === 'string' ? values.consumer : 'replay', undefined, false, (summary) => {
-        // A file of which no line is an event is the wrong file (binary, a JSON array, another
-        // format): say so instead of exiting 0 with every line in dead_letter_events.
-        if (summary.messages > 0 && summary.deadLetters === summary.messages) {
-          throw new InputFileError(
-            `${file}: none of its ${summary.messages} messages is an event (all dead-lettered, see dead_letter_events); expected JSON Lines with one event object per line, or Parquet in the archive's schema`,
-            EXIT_DATA_ERROR,
-          );
-        }
+      const consumer = typeof values.consumer === 'string' ? values.consumer : 'replay';
+      return runStreamCommand(config, source, consumer, undefined, false, {
+        wrapSource: (db, s) => guardReplay(db, consumer, file, s),
+        afterRun: (summary) => {
+          // A file of which no line is an event is the wrong file (binary, a JSON array, another
+          // format): say so instead of exiting 0 with every line in dead_letter_events.
+          if (summary.messages > 0 && summary.deadLetters === summary.messages) {
+            throw new InputFileError(
+              `${file}: none of its ${summary.messages} messages is an event (all dead-lettered, see dead_letter_events); expected JSON Lines with one event object per line, or Parquet in the archive's schema`,
+              EXIT_DATA_ERROR,
+            );
+          }
+        },
       });
     },
   },
@@ -107,8 +118,12 @@ export async function runStreamCommand(
   consumer: string,
   logEndOffsets?: () => Promise<ReadonlyMap<number, string>>,
   http = false,
-  /** Judges the finished run; throws (e.g. an InputFileError) to fail the command. */
-  afterRun?: (summary: StreamRunSummary) => void,
+  hooks: {
+    /** Wraps the source once the database is open (e.g. to refuse a replay). */
+    readonly wrapSource?: (db: Database, source: MessageSource) => MessageSource;
+    /** Judges the finished run; throws (e.g. an InputFileError) to fail the command. */
+    readonly afterRun?: (summary: StreamRunSummary) => void;
+  } = {},
 ): Promise<number> {
   const log = createLogger(config.log.level, { component: 'stream', consumer });
   const db = await openConfiguredDatabase(config);
@@ -129,7 +144,7 @@ export async function runStreamCommand(
         started();
         const summary = await runStream({
           db,
-          source,
+          source: hooks.wrapSource === undefined ? source : () => hooks.wrapSource!(db, typeof source === 'function' ? source() : source),
           consumer,
           settings: streamSettings(config),
           batchMaxMessages: config.stream.batchMaxMessages,
@@ -149,7 +164,7 @@ export async function runStreamCommand(
       logEndOffsets === undefined ? null : streamLag(db, consumer, `kafka:${config.kafka.topic}`, logEndOffsets);
     const surface = http ? operatorSurface({ config, db, registry, metrics: operatorMetrics(registry), log, lag, consumers: [consumer] }) : [];
     await runComponents([...surface, stream], stop.signal, log);
-    if (finished !== undefined && afterRun !== undefined) afterRun(finished);
+    if (finished !== undefined) hooks.afterRun?.(finished);
     return 0;
   } finally {
     process.off('SIGINT', onSignal);
