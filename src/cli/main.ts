@@ -3,6 +3,7 @@
 // rest. Errors a user can fix print one line and exit non-zero, without a stack trace.
 // Each command lives in src/cli/commands/; this file only routes to them.
 import { ConfigError } from '../config.ts';
+import { DatabaseOutageError } from '../io/db/errors.ts';
 import { InputFileError } from '../io/file/input-file.ts';
 import { StartupError, UsageError } from './command.ts';
 import type { Command } from './command.ts';
@@ -69,6 +70,10 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`tidemark ${name}: ${error.message}\n\n${command.usage}\n`);
       return 64;
     }
+    if (error instanceof DatabaseOutageError) {
+      // The stream already logged it as its one structured line ("component failed").
+      return EXIT_TEMPORARY_FAILURE;
+    }
     if (error instanceof InputFileError) {
       process.stderr.write(`tidemark: ${oneLine(error.message)}\n`);
       return error.exitCode;
@@ -79,6 +84,9 @@ export async function main(argv: string[]): Promise<number> {
     return EXIT_INTERNAL_ERROR;
   }
 }
+
+/** sysexits(3) EX_TEMPFAIL: a service stayed unavailable; a supervisor may restart us. */
+const EXIT_TEMPORARY_FAILURE = 75;
 
 /** A message as one readable line: whitespace runs collapsed, control bytes shown, length capped. */
 function oneLine(message: string): string {

@@ -150,6 +150,7 @@ export async function runStreamCommand(
           batchMaxMessages: config.stream.batchMaxMessages,
           batchMaxWaitMs: config.stream.batchMaxWaitMs,
           deadLetterMaxBytes: config.stream.deadLetterMaxBytes,
+          dbOutageLimitMs: config.stream.dbOutageLimitMs,
           ...(logEndOffsets === undefined ? {} : { logEndOffsets }),
           log,
           metrics,
