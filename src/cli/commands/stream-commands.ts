@@ -7,7 +7,7 @@ import { createJsonLinesSource } from '../../io/file/json-lines-source.ts';
 import { createParquetFileSource } from '../../io/file/parquet-source.ts';
 import { createLogger } from '../../io/log.ts';
 import { Registry, operatorMetrics, streamMetrics } from '../../io/metrics.ts';
-import { EXIT_DATA_ERROR, InputFileError } from '../../io/file/input-file.ts';
+import { EXIT_DATA_ERROR, InputFileError, checkInputFile } from '../../io/file/input-file.ts';
 import { runStream } from '../../io/stream-runner.ts';
 import type { StreamRunSummary } from '../../io/stream-runner.ts';
 import type { MessageSource } from '../../io/source.ts';
@@ -60,6 +60,8 @@ A file of which no message is an event exits 65; a missing file or a folder 66.
       if (positionals.length !== 1) throw new UsageError('replay takes exactly one FILE');
       const config = loadConfigFromProcess();
       const file = positionals[0]!;
+      // A missing file or a folder is reported before the database is opened (a second or more).
+      if (!isLakeUrl(file)) await checkInputFile(file);
       const source = isLakeUrl(file)
         ? openLakeReplaySource(config, file)
         : file.endsWith('.parquet')
