@@ -3,6 +3,7 @@
 // events). Every message is raw bytes without a \n, so that a JSON Lines file and a Kafka topic
 // can carry exactly the same ones. The expectations are written down here, independently of the
 // contract's code: a class whose outcome changes is a change of the contract.
+import type { ArchiveRow } from '../../src/io/lake/parquet-events.ts';
 import type { DeadLetterReason } from '../../src/marts/types.ts';
 
 export type Expected = DeadLetterReason | 'valid';
@@ -140,6 +141,7 @@ export const MALFORMED_CLASSES: readonly MalformedClass[] = [
   c('document_id above 2^63-1', 'invalid_value', withFields({ document_id: '9223372036854775808' })),
   c('empty document_id string', 'invalid_value', withFields({ document_id: '' })),
   c('signed document_id string', 'invalid_value', withFields({ document_id: '+5' })),
+  c('negative document_id string', 'invalid_value', withFields({ document_id: '-1' })),
   // ---- numbers a parser rounds ----
   c('document_id above 2^53-1', 'unsafe_number', editedText('"document_id":', '"document_id":9007199254740993,"x":')),
   c('event_ts 1e300', 'unsafe_number', withFields({ event_ts: 1e300 })),
@@ -201,4 +203,44 @@ export function fuzzMessages(seed: number, perClass: number): FuzzMessage[] {
     [out[i], out[j]] = [out[j]!, out[i]!];
   }
   return out;
+}
+
+/**
+ * The classes a Parquet file in the archive's schema can carry (typed columns: only values, not
+ * bytes or shapes, can be wrong), as archive rows. Same names as their JSON counterparts above, so
+ * that a test can check they get the same reason whatever the source.
+ */
+export const RECORD_CLASSES: readonly { readonly name: string; readonly row: (n: number) => ArchiveRow }[] = [
+  { name: 'empty event_id', row: (n) => ({ ...archiveRow(n), eventId: '' }) },
+  { name: 'event_id of 129 characters', row: (n) => ({ ...archiveRow(n), eventId: `fz-${n}-`.padEnd(129, 'i') }) },
+  { name: 'empty session_id', row: (n) => ({ ...archiveRow(n), sessionId: '' }) },
+  { name: 'title of 1001 characters', row: (n) => ({ ...archiveRow(n), title: 't'.repeat(1001) }) },
+  { name: 'clinical_area of 201 characters', row: (n) => ({ ...archiveRow(n), clinicalArea: 'a'.repeat(201) }) },
+  { name: 'escaped NUL in event_id', row: (n) => ({ ...archiveRow(n), eventId: `\u0000fz-${n}` }) },
+  { name: 'far future', row: (n) => ({ ...archiveRow(n), eventTs: Date.parse('2999-01-01T00:00:00Z') }) },
+  { name: 'emoji and CJK', row: (n) => ({ ...archiveRow(n), title: '🩺 心臓 ✓' }) },
+];
+
+function archiveRow(n: number): ArchiveRow {
+  return { eventId: `fz-${n}`, eventTs: Date.parse(FUZZ_EVENT_TS), sessionId: `s${n % 50}`, documentId: String(n % 1000), title: `title ${n % 100}`, clinicalArea: 'cardiology', partition: 0, offset: String(n) };
+}
+
+/** Record classes `perClass` times each, between as many plain rows, in a seeded order. */
+export function fuzzRows(seed: number, perClass: number): { readonly row: ArchiveRow; readonly className: string; readonly expected: Expected }[] {
+  const rng = seededRandom(seed);
+  const expectedOf = new Map(MALFORMED_CLASSES.map((cls) => [cls.name, cls.expected]));
+  const out: { row: ArchiveRow; className: string; expected: Expected }[] = [];
+  let n = 0;
+  for (const cls of RECORD_CLASSES) {
+    for (let i = 0; i < perClass; i++) {
+      out.push({ row: cls.row(n++), className: cls.name, expected: expectedOf.get(cls.name)! });
+      out.push({ row: archiveRow(n++), className: 'plain event', expected: 'valid' });
+    }
+  }
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(rng() * (i + 1));
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  // Offsets in file order, as the archive writes them.
+  return out.map((x, offset) => ({ ...x, row: { ...x.row, offset: String(offset) } }));
 }

@@ -1,5 +1,6 @@
 // The fuzz suite: every class of malformed input (test/fuzz/malformed-classes.ts, seeded) through
-// a JSON Lines file and a Kafka topic carrying the same bytes. For every message: the run ends
+// a JSON Lines file and a Kafka topic carrying the same bytes, and the classes a typed Parquet
+// record can carry through a Parquet file and a lake prefix. For every message: the run ends
 // normally, every malformed one is dead-lettered with the class's reason and a non-empty detail,
 // the same on both sources, and every valid event is applied exactly once.
 //
@@ -10,7 +11,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/io/db/database.ts';
+import { archiveObjectKey } from '../../src/io/archive/archive-object-key.ts';
 import { createJsonLinesSource } from '../../src/io/file/json-lines-source.ts';
+import { createParquetFileSource } from '../../src/io/file/parquet-source.ts';
+import { createLakePrefixSource } from '../../src/io/lake/lake-prefix-source.ts';
+import { openLocalFolderLake } from '../../src/io/lake/local-folder-lake.ts';
+import { encodeEventsToParquet } from '../../src/io/lake/parquet-events.ts';
 import { produceLines } from '../../src/io/kafka/kafka-admin.ts';
 import { createKafkaSource } from '../../src/io/kafka/kafka-source.ts';
 import { createLogger } from '../../src/io/log.ts';
@@ -19,7 +25,7 @@ import { runStream } from '../../src/io/stream-runner.ts';
 import { DEFAULT_MART_SETTINGS } from '../../src/marts/types.ts';
 import { testDatabaseFactories } from '../support/databases.ts';
 import { kafkaTestEnv, testKafkaBrokers } from '../support/kafka.ts';
-import { MALFORMED_CLASSES, fuzzMessages } from './malformed-classes.ts';
+import { MALFORMED_CLASSES, fuzzMessages, fuzzRows } from './malformed-classes.ts';
 import type { FuzzMessage } from './malformed-classes.ts';
 
 const SEED = Number(process.env['FUZZ_SEED'] ?? 20261206);
@@ -65,7 +71,7 @@ async function replayInto(db: Database, source: MessageSource, total: number, st
 }
 
 /** Per class, the outcomes its messages got, for a readable failure. */
-function byClass(all: readonly FuzzMessage[], reasons: ReadonlyMap<number, string>): Record<string, string[]> {
+function byClass(all: readonly { readonly className: string }[], reasons: ReadonlyMap<number, string>): Record<string, string[]> {
   const out: Record<string, string[]> = {};
   all.forEach((m, offset) => (out[m.className] ??= []).push(reasons.get(offset) ?? 'valid'));
   return out;
@@ -95,6 +101,50 @@ describe(`fuzz: ${MALFORMED_CLASSES.length} classes of malformed input, seed ${S
       expect(byClass(messages, outcome.reasons)).toEqual(expectedByClass(messages));
       expect(outcome.emptyDetails).toBe(0);
       expect([outcome.applied, outcome.clicks]).toEqual([validCount, validCount]);
+    } finally {
+      await t.dispose();
+    }
+  });
+
+  const rows = fuzzRows(SEED, PER_CLASS);
+  const validRows = rows.filter((r) => r.expected === 'valid').length;
+  const expectedRows = (): Record<string, string[]> => {
+    const out: Record<string, string[]> = {};
+    for (const r of rows) (out[r.className] ??= []).push(r.expected);
+    return out;
+  };
+
+  it('Parquet file: the record classes get the reasons their JSON counterparts get, every valid event applied once', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'tidemark-fuzz-')), 'fuzz.parquet');
+    writeFileSync(file, encodeEventsToParquet(rows.map((r) => r.row), { rowGroupSize: 7 }));
+    const t = await factory.create();
+    try {
+      const outcome = await replayInto(t.db, createParquetFileSource(file, () => NOW), rows.length, false);
+      expect(byClass(rows, outcome.reasons)).toEqual(expectedRows());
+      expect(outcome.emptyDetails).toBe(0);
+      expect([outcome.applied, outcome.clicks]).toEqual([validRows, validRows]);
+    } finally {
+      await t.dispose();
+    }
+  });
+
+  it('lake prefix: the same as the Parquet file, split over objects', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tidemark-fuzz-lake-'));
+    const lake = openLocalFolderLake(dir);
+    for (let first = 0; first < rows.length; first += 10) {
+      const part = rows.slice(first, first + 10).map((r) => r.row);
+      const key = archiveObjectKey({ eventDate: '2026-01-10', sourceName: 'curated.events', partition: 0, firstOffset: String(first), lastOffset: String(first + part.length - 1) });
+      await lake.put(key, encodeEventsToParquet(part));
+    }
+    const t = await factory.create();
+    try {
+      const outcome = await replayInto(t.db, createLakePrefixSource(lake, '', { ownsLake: true }), rows.length, false);
+      // The lake source numbers rows in its own reading order: compare per class, not per offset.
+      const got = [...outcome.reasons.values()].sort();
+      const want = rows.filter((r) => r.expected !== 'valid').map((r) => r.expected).sort();
+      expect(got).toEqual(want);
+      expect(outcome.emptyDetails).toBe(0);
+      expect([outcome.applied, outcome.clicks]).toEqual([validRows, validRows]);
     } finally {
       await t.dispose();
     }
