@@ -68,7 +68,7 @@ describe('JSON Lines line splitting', () => {
     const file = join(mkdtempSync(join(tmpdir(), 'tidemark-lines-')), 'lines.jsonl');
     writeFileSync(file, Buffer.concat([Buffer.from('a\rb\u2028c\r\n\r\nd\n'), Buffer.alloc(huge, 0x78), Buffer.from('\r\ne\r')]));
     const lines: Uint8Array[] = [];
-    for await (const line of readLineBytes(file, 10)) lines.push(line);
+    for await (const chunk of readLineBytes(file, 10)) lines.push(...chunk);
     expect(lines.map((l) => (l instanceof OversizedMessage ? `oversized ${l.originalBytes}: ${Buffer.from(l).toString()}` : Buffer.from(l).toString()))).toEqual([
       'a\rb\u2028c',
       '',
