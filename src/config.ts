@@ -37,12 +37,15 @@ export const CONFIG_KEYS = [
   'ANOMALY_CRITICAL',
   'STREAM_BATCH_MAX_MESSAGES',
   'STREAM_BATCH_MAX_WAIT',
+  'DEAD_LETTER_MAX_BYTES',
+  'DB_OUTAGE_LIMIT',
   'HOT_RETENTION_DAYS',
   'ARCHIVE_FLUSH_ROWS',
   'ARCHIVE_FLUSH_BYTES',
   'ARCHIVE_FLUSH_INTERVAL',
   'JOB_CONCURRENCY',
   'PORT',
+  'LIVE_MAX_CONNECTIONS',
   'TIDEMARK_API_TOKEN',
   'ALERT_WEBHOOK_URL',
   'READY_MAX_CHECKPOINT_AGE',
@@ -79,12 +82,15 @@ export const CONFIG_DEFAULTS: Readonly<Partial<Record<ConfigKey, string>>> = Obj
   ANOMALY_CRITICAL: '100',
   STREAM_BATCH_MAX_MESSAGES: '5000',
   STREAM_BATCH_MAX_WAIT: '200ms',
+  DEAD_LETTER_MAX_BYTES: '64KiB',
+  DB_OUTAGE_LIMIT: '5m',
   HOT_RETENTION_DAYS: '7',
   ARCHIVE_FLUSH_ROWS: '100000',
   ARCHIVE_FLUSH_BYTES: '64MiB',
   ARCHIVE_FLUSH_INTERVAL: '60s',
   JOB_CONCURRENCY: '2',
   PORT: '8080',
+  LIVE_MAX_CONNECTIONS: '100',
   READY_MAX_CHECKPOINT_AGE: '1m',
   READY_MAX_LAG: '100000',
   GENERATOR_RATE: '50',
@@ -155,6 +161,10 @@ export interface TidemarkConfig {
     readonly idlePartitionTimeoutMs: number;
     readonly batchMaxMessages: number;
     readonly batchMaxWaitMs: number;
+    /** Bytes of a dead letter's raw message that are stored (its first ones). */
+    readonly deadLetterMaxBytes: number;
+    /** How long the stream rides out an unreachable database before it exits. */
+    readonly dbOutageLimitMs: number;
   };
   readonly retention: {
     readonly hotDays: number;
@@ -174,6 +184,8 @@ export interface TidemarkConfig {
     readonly port: number;
     /** null: state-changing endpoints are disabled. */
     readonly apiToken: string | null;
+    /** Open /api/live (server-sent events) connections at most; more are refused with 503. */
+    readonly liveMaxConnections: number;
   };
   readonly alerts: {
     readonly webhookUrl: string | null;
@@ -325,6 +337,8 @@ export function loadConfig(
       idlePartitionTimeoutMs: duration(read.text('IDLE_PARTITION_TIMEOUT'), 1),
       batchMaxMessages: integer(read.text('STREAM_BATCH_MAX_MESSAGES'), 1, 1_000_000),
       batchMaxWaitMs: duration(read.text('STREAM_BATCH_MAX_WAIT'), 0),
+      deadLetterMaxBytes: byteSize(read.text('DEAD_LETTER_MAX_BYTES'), 0, 64 * 1024 ** 2),
+      dbOutageLimitMs: duration(read.text('DB_OUTAGE_LIMIT'), 0),
     },
     retention: { hotDays: integer(read.text('HOT_RETENTION_DAYS'), 1, 36_500) },
     archive: {
@@ -333,7 +347,11 @@ export function loadConfig(
       flushIntervalMs: duration(read.text('ARCHIVE_FLUSH_INTERVAL'), 1),
     },
     jobs: { concurrency: integer(read.text('JOB_CONCURRENCY'), 1, 64) },
-    server: { port: integer(read.text('PORT'), 0, 65_535), apiToken: apiToken?.value ?? null },
+    server: {
+      port: integer(read.text('PORT'), 0, 65_535),
+      apiToken: apiToken?.value ?? null,
+      liveMaxConnections: integer(read.text('LIVE_MAX_CONNECTIONS'), 1, 100_000),
+    },
     alerts: { webhookUrl: webhook?.value ?? null },
     readiness: {
       maxCheckpointAgeMs: duration(read.text('READY_MAX_CHECKPOINT_AGE'), 1),

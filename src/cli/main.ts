@@ -3,8 +3,11 @@
 // rest. Errors a user can fix print one line and exit non-zero, without a stack trace.
 // Each command lives in src/cli/commands/; this file only routes to them.
 import { ConfigError } from '../config.ts';
+import { DatabaseOutageError } from '../io/db/errors.ts';
+import { InputFileError } from '../io/file/input-file.ts';
 import { StartupError, UsageError } from './command.ts';
 import type { Command } from './command.ts';
+import { EXIT_INTERNAL_ERROR, installFatalErrorHandlers } from './fatal-errors.ts';
 import { ARCHIVE_COMMANDS } from './commands/archive-command.ts';
 import { JOB_COMMANDS } from './commands/job-commands.ts';
 import { RECONCILE_COMMANDS } from './commands/reconcile-command.ts';
@@ -67,10 +70,33 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`tidemark ${name}: ${error.message}\n\n${command.usage}\n`);
       return 64;
     }
-    throw error;
+    if (error instanceof DatabaseOutageError) {
+      // The stream already logged it as its one structured line ("component failed").
+      return EXIT_TEMPORARY_FAILURE;
+    }
+    if (error instanceof InputFileError) {
+      process.stderr.write(`tidemark: ${oneLine(error.message)}\n`);
+      return error.exitCode;
+    }
+    // Anything else is a defect or an outage nobody classified: still one line, never a stack
+    // (which could quote the message bytes at length); the code says "internal software error".
+    process.stderr.write(`tidemark ${name}: unexpected error: ${oneLine((error as Error)?.message ?? String(error))}\n`);
+    return EXIT_INTERNAL_ERROR;
   }
 }
 
+/** sysexits(3) EX_TEMPFAIL: a service stayed unavailable; a supervisor may restart us. */
+const EXIT_TEMPORARY_FAILURE = 75;
+
+/** A message as one readable line: whitespace runs collapsed, control bytes shown, length capped. */
+function oneLine(message: string): string {
+  // eslint-disable-next-line no-control-regex
+  const flat = message.replace(/\s+/g, ' ').replace(/[\u0000-\u001f\u007f]/g, '?');
+  return flat.length <= 1000 ? flat : `${flat.slice(0, 1000)}…`;
+}
+
 if (import.meta.main) {
-  process.exitCode = await main(process.argv.slice(2));
+  const fatal = installFatalErrorHandlers();
+  const code = await main(process.argv.slice(2));
+  process.exitCode = fatal.failed() ? EXIT_INTERNAL_ERROR : code;
 }

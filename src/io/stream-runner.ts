@@ -4,6 +4,7 @@ import type { BatchOutput } from '../stream/checkpoint-types.ts';
 import { StreamProcessor } from '../stream/stream-processor.ts';
 import type { Clock, StreamSettings } from '../stream/stream-processor.ts';
 import type { Database } from './db/database.ts';
+import { DatabaseOutageError, DatabaseUnavailableError } from './db/errors.ts';
 import { loadCombinerFrontiers, loadConsumerWatermark, loadExternalPartitions, loadGroupClocks, loadNextOffsets, loadPartitionCheckpoint } from './hot-sink/checkpoint-store.ts';
 import { CheckpointFencedError, alertPayload, commitBatch } from './hot-sink/hot-mart-sink.ts';
 import { createCatchUpLog } from './catch-up-log.ts';
@@ -23,6 +24,14 @@ export interface StreamRunOptions {
   readonly settings: StreamSettings;
   readonly batchMaxMessages: number;
   readonly batchMaxWaitMs: number;
+  /** Bytes of a dead letter's raw message that are stored (default 64 KiB). */
+  readonly deadLetterMaxBytes?: number;
+  /**
+   * With a source that can reload (Kafka): how long an unreachable database is waited for, with
+   * back-off, before the run fails with DatabaseOutageError. Once it answers again the run
+   * resumes from the checkpoint. Unset: the first DatabaseUnavailableError fails the run.
+   */
+  readonly dbOutageLimitMs?: number;
   /** While no message arrives, flush this often anyway: idle partitions, other instances' progress. */
   readonly idleFlushMs?: number;
   /** Event time this instance may run ahead of the group's slowest live partition (default 10 min). */
@@ -98,6 +107,17 @@ export async function runStream(options: StreamRunOptions): Promise<StreamRunSum
       try {
         return await runFromCheckpoint(options, source, totals);
       } catch (error) {
+        if (error instanceof DatabaseUnavailableError && error.retriable && source.reload !== undefined && options.dbOutageLimitMs !== undefined) {
+          // The batch in flight was not committed (or, if the connection dropped during COMMIT,
+          // the checkpoint says whether it was): wait for the database, then resume from it.
+          options.log.warn('database unavailable: waiting for it, then resuming from the checkpoint', { error: error.message, limit_ms: options.dbOutageLimitMs });
+          if (!(await waitForDatabase(db, options.dbOutageLimitMs, error, options.signal))) {
+            return { ...totals, watermark: Number.NEGATIVE_INFINITY, ended: 'stopped' };
+          }
+          options.log.info('database available again: resuming from the checkpoint');
+          source.reload();
+          continue;
+        }
         if (!(error instanceof CheckpointFencedError) || source.reload === undefined) throw error;
         // Nothing of the refused batch was written, and our in-memory state is ahead of the
         // checkpoint: drop it all and resume from what the database holds. The source stays in its
@@ -108,7 +128,32 @@ export async function runStream(options: StreamRunOptions): Promise<StreamRunSum
       }
     }
   } finally {
-    await source.close();
+    // Closing must not replace the error that ended the run (a consumer cut off mid-fetch may
+    // fail to leave its group; the group then expires its session).
+    await source.close().catch((error: unknown) => options.log.warn('closing the source failed', { error: (error as Error).message }));
+  }
+}
+
+/**
+ * Probes the database with back-off (0.1 s doubling to 5 s) until it answers (true), the signal
+ * aborts (false), or limitMs has passed since the outage was seen (DatabaseOutageError).
+ */
+async function waitForDatabase(db: Database, limitMs: number, first: DatabaseUnavailableError, signal: AbortSignal | undefined): Promise<boolean> {
+  const deadline = Date.now() + limitMs;
+  let last: Error = first;
+  for (let delay = 100; ; delay = Math.min(delay * 2, 5000)) {
+    if (signal?.aborted === true) return false;
+    if (Date.now() >= deadline) {
+      throw new DatabaseOutageError(`PostgreSQL stayed unavailable for more than ${limitMs} ms (DB_OUTAGE_LIMIT): ${last.message}`, { cause: last });
+    }
+    await new Promise((resolve) => setTimeout(resolve, Math.min(delay, Math.max(0, deadline - Date.now()))));
+    try {
+      await db.query('SELECT 1');
+      return true;
+    } catch (error) {
+      if (!(error instanceof DatabaseUnavailableError)) throw error;
+      last = error;
+    }
   }
 }
 
@@ -121,11 +166,12 @@ async function runFromCheckpoint(options: StreamRunOptions, source: MessageSourc
   const processor = new StreamProcessor(options.settings, clock, initialWatermark === undefined ? {} : { initialWatermark });
   const catchUp = createCatchUpLog(log, clock);
 
+  const commitOptions = options.deadLetterMaxBytes === undefined ? {} : { deadLetterMaxBytes: options.deadLetterMaxBytes };
   let logEnds: ReadonlyMap<number, string> | undefined;
   let logEndsAt = Number.NEGATIVE_INFINITY;
   const commit = async (batch: BatchOutput, startedAt: number): Promise<void> => {
     if (!hasWork(batch)) return;
-    await db.transaction((tx) => commitBatch(tx, consumer, batch));
+    await db.transaction((tx) => commitBatch(tx, consumer, batch, commitOptions));
     totals.batches++;
     totals.applied += batch.applied;
     totals.duplicates += batch.duplicates;

@@ -40,6 +40,22 @@ export interface RawMessage extends MessagePosition {
   readonly key?: string;
 }
 
+/** Bytes of a too-large message kept in its dead letter, unless configured otherwise (64 KiB). */
+export const DEFAULT_DEAD_LETTER_MAX_BYTES = 65_536;
+
+/**
+ * The first bytes of a message too large to hold whole (a source reading a huge line streams
+ * over the rest instead of building it): the contract dead-letters it as too_large with its
+ * size as sent, and the dead letter keeps these bytes as its bounded prefix.
+ */
+export class OversizedMessage extends Uint8Array {
+  readonly originalBytes: number;
+  constructor(prefix: Uint8Array, originalBytes: number) {
+    super(prefix);
+    this.originalBytes = originalBytes;
+  }
+}
+
 export const DEAD_LETTER_REASONS = [
   'too_large',
   'invalid_encoding',

@@ -2,6 +2,7 @@
 // triggers of backfill and reconcile. Query parameters are validated here; SQL binds them.
 import type { IncomingMessage } from 'node:http';
 import type { Queryable } from '../io/db/database.ts';
+import { MAX_EVENT_TS_MS } from '../marts/event-contract.ts';
 import { anomalyAlerts, clinicalTrend, jobRuns, topDocs, trafficMinutes } from '../io/queries/mart-queries.ts';
 import { operatorStatus } from '../io/queries/operator-status.ts';
 import { getRun, listStepRuns } from '../jobs/job-runs.ts';
@@ -116,7 +117,10 @@ function instantParam(url: URL, name: string): number | undefined {
   const text = url.searchParams.get(name);
   if (text === null || text === '') return undefined;
   const ms = /^\d+$/.test(text) ? Number(text) : Date.parse(text);
-  if (!Number.isFinite(ms)) throw new HttpError(400, `${name} must be an ISO-8601 instant or epoch milliseconds`);
+  // Bounded like event_ts: past year 9999 an instant has no ISO-8601 form to answer with.
+  if (!Number.isFinite(ms) || ms < 0 || ms > MAX_EVENT_TS_MS) {
+    throw new HttpError(400, `${name} must be an ISO-8601 instant or epoch milliseconds from 1970-01-01T00:00:00Z to 9999-12-31T23:59:59.999Z`);
+  }
   return ms;
 }
 

@@ -44,6 +44,8 @@ export interface HttpServerOptions {
   readonly martTimeZone?: string;
   /** Whether this process delivers the alert outbox (ALERT_WEBHOOK_URL set); unknown when absent. */
   readonly alertWebhook?: boolean;
+  /** Open /api/live connections at most (default 100); more are answered 503. */
+  readonly liveMaxConnections?: number;
   readonly clock?: () => number;
 }
 
@@ -74,6 +76,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
     lag,
     clock,
     everyMs: options.liveEveryMs ?? 2000,
+    maxClients: options.liveMaxConnections ?? 100,
     log: options.log,
     context: { timeZone: options.martTimeZone ?? 'UTC', readiness, alertWebhook: options.alertWebhook ?? null },
   });

@@ -3,6 +3,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Queryable } from '../io/db/database.ts';
 import type { Logger } from '../io/log.ts';
+import { sendJson } from './http-helpers.ts';
 import { anomalyAlerts, clinicalTrend, topDocs, trafficMinutes } from '../io/queries/mart-queries.ts';
 import { operatorStatus } from '../io/queries/operator-status.ts';
 
@@ -44,6 +45,8 @@ export interface LiveFeedOptions {
   readonly lag: () => Promise<number | null>;
   readonly clock: () => number;
   readonly everyMs: number;
+  /** Open connections at most; a page beyond them is answered 503 (LIVE_MAX_CONNECTIONS). */
+  readonly maxClients: number;
   readonly log: Logger;
   readonly context: ConsoleContext;
 }
@@ -53,12 +56,21 @@ export class LiveFeed {
   private readonly clients = new Set<ServerResponse>();
   private timer: NodeJS.Timeout | undefined;
   private busy = false;
+  /** The snapshot being computed, shared by every page that asks meanwhile. */
+  private pending: Promise<string | undefined> | undefined;
+  private latest: { readonly at: number; readonly payload: string } | undefined;
 
   constructor(options: LiveFeedOptions) {
     this.options = options;
   }
 
   async subscribe(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (this.clients.size >= this.options.maxClients) {
+      // Every open page costs a socket and a write per tick: past the cap, refuse, so that
+      // /healthz and /metrics keep answering however many pages (or clients) connect.
+      sendJson(res, 503, { error: `too many live connections (at most ${this.options.maxClients}); retry later` }, { 'retry-after': '10' });
+      return;
+    }
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive' });
     res.write('retry: 2000\n\n');
     this.clients.add(res);
@@ -69,8 +81,10 @@ export class LiveFeed {
       if (this.clients.size === 0) this.stopTicking();
     });
     this.timer ??= setInterval(() => void this.tick(), this.options.everyMs);
-    // The newcomer gets a snapshot at once instead of waiting for the next tick.
-    const payload = await this.snapshot();
+    // The newcomer gets a snapshot at once instead of waiting for the next tick: the latest one
+    // while it is fresh, else the one being computed, so a crowd of newcomers costs one query set.
+    const fresh = this.latest !== undefined && this.options.clock() - this.latest.at < this.options.everyMs;
+    const payload = fresh ? this.latest?.payload : await this.sharedSnapshot();
     if (payload !== undefined && !res.writableEnded && !res.destroyed) res.write(payload);
   }
 
@@ -101,18 +115,25 @@ export class LiveFeed {
     if (this.busy) return;
     this.busy = true;
     try {
-      const payload = await this.snapshot();
+      const payload = await this.sharedSnapshot();
       if (payload !== undefined) for (const res of this.clients) if (!res.destroyed) res.write(payload);
     } finally {
       this.busy = false;
     }
   }
 
+  private sharedSnapshot(): Promise<string | undefined> {
+    this.pending ??= this.snapshot().finally(() => (this.pending = undefined));
+    return this.pending;
+  }
+
   private async snapshot(): Promise<string | undefined> {
     try {
       const now = this.options.clock();
       const body = await consoleSnapshot(this.options.db, now, await this.options.lag().catch(() => null), this.options.context);
-      return `event: snapshot\ndata: ${JSON.stringify(body)}\n\n`;
+      const payload = `event: snapshot\ndata: ${JSON.stringify(body)}\n\n`;
+      this.latest = { at: now, payload };
+      return payload;
     } catch (error) {
       this.options.log.warn('live snapshot failed', { error: (error as Error).message });
       return undefined;

@@ -2,7 +2,7 @@
 // on disk, and stricter parameter handling than PGlite itself (to stay portable to pg).
 
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +13,12 @@ import { createPgliteDatabase } from '../../src/io/db/pglite-database.ts';
 import { testDatabaseFactories, type TestDatabase } from '../support/databases.ts';
 
 const pglite = testDatabaseFactories().find((f) => f.kind === 'pglite');
+
+/** This process's start time as /proc/<pid>/stat gives it (field 22). */
+function ownStartTime(): string {
+  const stat = readFileSync(`/proc/${process.pid}/stat`, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]!;
+}
 
 describe('pglite adapter in memory', () => {
   let t: TestDatabase;
@@ -117,5 +123,31 @@ describe('pglite adapter on disk', () => {
     await writeFile(`${dir}.lock`, String(dead.pid));
     const db = await createPgliteDatabase(dir);
     await db.close();
+  });
+
+  it('takes over a lock left under its own pid (a restarted container is pid 1 again)', async () => {
+    const dir = join(root, 'same-pid');
+    await (await createPgliteDatabase(dir)).close();
+    for (const content of [String(process.pid), `${process.pid} ${ownStartTime()}`]) {
+      await writeFile(`${dir}.lock`, content);
+      const db = await createPgliteDatabase(dir);
+      expect(readFileSync(`${dir}.lock`, 'utf8')).toBe(`${process.pid} ${ownStartTime()}`);
+      await db.close();
+      expect(existsSync(`${dir}.lock`)).toBe(false);
+    }
+  });
+
+  it('takes over a lock whose pid now belongs to a process that started later', async () => {
+    const dir = join(root, 'reused-pid');
+    await (await createPgliteDatabase(dir)).close();
+    const other = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30000)'], { stdio: 'ignore' });
+    try {
+      // The lock names the live process's pid with another start time: the pid was reused.
+      await writeFile(`${dir}.lock`, `${other.pid} 1`);
+      const db = await createPgliteDatabase(dir);
+      await db.close();
+    } finally {
+      other.kill();
+    }
   });
 });

@@ -9,7 +9,7 @@ import { testDatabaseFactories } from '../support/databases.ts';
 import { kafkaTestEnv, testKafkaBrokers } from '../support/kafka.ts';
 import { readHotMarts } from '../support/read-hot-marts.ts';
 import { startCli } from '../support/run-cli.ts';
-import { newestEventTs, newestSnapshot, streamEnv, waitForCatchUp } from '../support/stream-harness.ts';
+import { newestEventTs, newestSnapshot, storedRawText, streamEnv, waitForCatchUp } from '../support/stream-harness.ts';
 
 const brokers = testKafkaBrokers();
 const pg = testDatabaseFactories().find((f) => f.kind === 'pg');
@@ -42,7 +42,7 @@ describe.runIf(brokers !== undefined && pg !== undefined)('mart suite through Ka
       const dead = await t.db.query<{ reason: string; raw: string }>(`SELECT reason, raw_text AS raw FROM dead_letter_events`);
       const byRaw = (a: { raw: string; reason: string }, b: { raw: string; reason: string }): number => (a.raw < b.raw ? -1 : a.raw > b.raw ? 1 : 0);
       expect(dead.rows.map((r) => ({ raw: r.raw, reason: r.reason })).sort(byRaw)).toEqual(
-        suite.expected.deadLetters.map((d) => ({ raw: suite.lines[d.line]!, reason: d.reason })).sort(byRaw),
+        suite.expected.deadLetters.map((d) => ({ raw: storedRawText(suite.lines[d.line]!), reason: d.reason })).sort(byRaw),
       );
     } finally {
       await t.dispose();

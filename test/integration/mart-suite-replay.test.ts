@@ -15,6 +15,7 @@ import type { MartSuite } from '../fixtures/mart-suite.ts';
 import { testDatabaseFactories } from '../support/databases.ts';
 import { readHotMarts } from '../support/read-hot-marts.ts';
 import { runCli } from '../support/run-cli.ts';
+import { storedRawText } from '../support/stream-harness.ts';
 
 const suite: MartSuite = buildMartSuite();
 const expectedMarts = evaluateHotMarts(suite.expected.onTimeEvents, suite.settings);
@@ -50,14 +51,17 @@ beforeAll(() => {
 
 async function checkDatabase(db: Database): Promise<void> {
   expect(await readHotMarts(db)).toEqual(expectedMarts);
-  const dead = await db.query<{ o: string; reason: string; raw: string | null }>(
-    `SELECT kafka_offset::text AS o, reason, raw_text AS raw FROM dead_letter_events ORDER BY kafka_offset`,
+  const dead = await db.query<{ o: string; reason: string; raw: string | null; size: string }>(
+    `SELECT kafka_offset::text AS o, reason, raw_text AS raw, raw_size::text AS size FROM dead_letter_events ORDER BY kafka_offset`,
   );
   expect(dead.rows.map((r) => ({ line: Number(r.o), reason: r.reason }))).toEqual(
     [...suite.expected.deadLetters].sort((a, b) => a.line - b.line),
   );
-  // The raw message is kept exactly as it arrived.
-  for (const row of dead.rows) expect(row.raw).toBe(suite.lines[Number(row.o)]);
+  // The raw message is kept as it arrived (its first 64 KiB), with its size.
+  for (const row of dead.rows) {
+    expect(row.raw).toBe(storedRawText(suite.lines[Number(row.o)]!));
+    expect(Number(row.size)).toBe(Buffer.byteLength(suite.lines[Number(row.o)]!));
+  }
   const late = await db.query<{ o: string }>(`SELECT kafka_offset::text AS o FROM late_events ORDER BY kafka_offset`);
   expect(late.rows.map((r) => Number(r.o))).toEqual([...suite.expected.lateLines].sort((a, b) => a - b));
 }

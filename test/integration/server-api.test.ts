@@ -174,6 +174,14 @@ for (const factory of testDatabaseFactories()) {
       expect((await get('/api/nothing-here')).status).toBe(404);
     });
 
+    it('rejects out-of-range instants with 400 naming the key', async () => {
+      const range = 'must be an ISO-8601 instant or epoch milliseconds from 1970-01-01T00:00:00Z to 9999-12-31T23:59:59.999Z';
+      expect(await get('/api/marts/traffic?to=99999999999999999999')).toEqual({ status: 400, body: { error: `to ${range}` } });
+      expect(await get('/api/marts/traffic?from=253402300800000&to=253402300800001')).toEqual({ status: 400, body: { error: `to ${range}` } });
+      expect(await get('/api/marts/traffic?from=%2B275760-09-13T00:00:00Z')).toEqual({ status: 400, body: { error: `from ${range}` } });
+      expect(await get('/api/marts/traffic?from=-000001-01-01T00:00:00Z')).toEqual({ status: 400, body: { error: `from ${range}` } });
+    });
+
     const post = async (path: string, body: unknown, token: string | undefined, on = server) => {
       const res = await fetch(`${on.url}${path}`, {
         method: 'POST',

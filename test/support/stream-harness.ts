@@ -82,3 +82,9 @@ export async function expectStreamedSuiteMarts(db: Queryable, suite: MartSuite):
   const late = await db.query<{ n: string }>(`SELECT count(*)::text AS n FROM late_events`);
   expect(Number(late.rows[0]?.n)).toBe(suite.expected.lateLines.length);
 }
+
+/** What dead_letter_events.raw_text holds for a raw message: its first maxBytes bytes (64 KiB by default) as text. */
+export function storedRawText(line: string, maxBytes = 65_536): string {
+  const bytes = Buffer.from(line, 'utf8');
+  return bytes.length <= maxBytes ? line : bytes.subarray(0, maxBytes).toString('utf8');
+}

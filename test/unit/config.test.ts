@@ -99,11 +99,13 @@ describe('loadConfig: defaults', () => {
         idlePartitionTimeoutMs: 60_000,
         batchMaxMessages: 5000,
         batchMaxWaitMs: 200,
+        deadLetterMaxBytes: 65_536,
+        dbOutageLimitMs: 300_000,
       },
       retention: { hotDays: 7 },
       archive: { flushRows: 100_000, flushBytes: 64 * 1024 * 1024, flushIntervalMs: 60_000 },
       jobs: { concurrency: 2 },
-      server: { port: 8080, apiToken: null },
+      server: { port: 8080, apiToken: null, liveMaxConnections: 100 },
       alerts: { webhookUrl: null },
       readiness: { maxCheckpointAgeMs: 60_000, maxLag: 100_000 },
       generator: { eventsPerSecond: 50, anomalyEveryMs: 180_000, backfillMs: 3_600_000 },
@@ -229,11 +231,11 @@ describe('loadConfig: values', () => {
       s3: { endpoint: 'http://minio:9000', region: 'eu-central-1', accessKeyId: 'AKIAEXAMPLE', secretAccessKey: 'secret-key', forcePathStyle: true },
       redis: { url: 'rediss://:pw@redis:6380/0' },
       marts: { timeZone: 'Asia/Seoul', topDocsEveryMs: 300_000, clinicalTrendEveryMs: 3_600_000, anomalySpanMs: 600_000, anomalyWarning: 2, anomalyCritical: 2 },
-      stream: { watermarkDelayMs: 90_000, maxFutureSkewMs: 0, idlePartitionTimeoutMs: 30_000, batchMaxMessages: 100, batchMaxWaitMs: 1000 },
+      stream: { watermarkDelayMs: 90_000, maxFutureSkewMs: 0, idlePartitionTimeoutMs: 30_000, batchMaxMessages: 100, batchMaxWaitMs: 1000, deadLetterMaxBytes: 65_536, dbOutageLimitMs: 300_000 },
       retention: { hotDays: 30 },
       archive: { flushRows: 5000, flushBytes: 512 * 1024, flushIntervalMs: 5000 },
       jobs: { concurrency: 2 },
-      server: { port: 0, apiToken: '0123456789abcdef' },
+      server: { port: 0, apiToken: '0123456789abcdef', liveMaxConnections: 100 },
       alerts: { webhookUrl: 'https://hooks.slack.com/services/T/B/X' },
       readiness: { maxCheckpointAgeMs: 120_000, maxLag: 500 },
       generator: { eventsPerSecond: 400, anomalyEveryMs: 30_000, backfillMs: 0 },
@@ -618,7 +620,7 @@ describe('redactConfig', () => {
     expect(redacted.redis.url).toBe('redis://…@redis:6379');
     expect(redacted.alerts.webhookUrl).toBe('https://hooks.slack.com/…');
     expect(redacted.s3.secretAccessKey).toBe('[redacted]');
-    expect(redacted.server).toEqual({ port: 8080, apiToken: '[redacted]' });
+    expect(redacted.server).toEqual({ port: 8080, apiToken: '[redacted]', liveMaxConnections: 100 });
     expect(redacted.marts).toEqual(config.marts);
     expect(Object.isFrozen(redacted.s3)).toBe(true);
     // The original is untouched.

@@ -1,6 +1,7 @@
 // The parts of a long-running tidemark process (stream, HTTP server, alert sender, and at merge
 // the archive writer and the in-process scheduler) are started and stopped together: each runs
 // until the shared signal aborts; the first one to fail stops the others and fails the process.
+import { InputFileError } from '../../io/file/input-file.ts';
 import type { Logger } from '../../io/log.ts';
 
 export interface Component {
@@ -30,7 +31,8 @@ export async function runComponents(components: readonly Component[], signal: Ab
           await component.run(stopAll.signal, started);
           log.info('component stopped', { component: component.name });
         } catch (error) {
-          log.error('component failed', { component: component.name, error: (error as Error).message });
+          // A bad input file is the user's to fix: the CLI prints it as its one line.
+          if (!(error instanceof InputFileError)) log.error('component failed', { component: component.name, error: (error as Error).message });
           failure ??= error;
         } finally {
           // One part ending (or failing) ends the process: a demo without its stream is not a demo.

@@ -44,6 +44,7 @@ export function operatorSurface(options: OperatorSurfaceOptions): Component[] {
           log,
           port: config.server.port,
           apiToken: config.server.apiToken,
+          liveMaxConnections: config.server.liveMaxConnections,
           readiness: config.readiness,
           martTimeZone: config.marts.timeZone,
           alertWebhook: config.alerts.webhookUrl !== null,

@@ -6,6 +6,7 @@ import type { TidemarkConfig } from '../../config.ts';
 import { loadConfigFromProcess, parseDuration } from '../../config.ts';
 import type { Database } from '../../io/db/database.ts';
 import { generateClicks } from '../../io/generator/click-generator.ts';
+import { checkOutputPath } from '../../io/file/input-file.ts';
 import type { GeneratedClick } from '../../io/generator/click-generator.ts';
 import { createTopic, produceLines } from '../../io/kafka/kafka-admin.ts';
 import type { ArchiveRow } from '../../io/lake/parquet-events.ts';
@@ -238,6 +239,7 @@ anomalous session every --anomaly-every, and a trickle of late, duplicate and ma
         return 0;
       }
       const out = outFile!;
+      await checkOutputPath(out);
       if (out.endsWith('.parquet')) {
         const rows: ArchiveRow[] = [];
         clicks.forEach((c, offset) => {

@@ -1,12 +1,15 @@
 // The hot-path commands: `stream` (Kafka), `replay` (a file) and `db migrate`.
 import { ConfigError, loadConfigFromProcess } from '../../config.ts';
 import type { TidemarkConfig } from '../../config.ts';
+import type { Database } from '../../io/db/database.ts';
 import { migrate } from '../../io/db/migrate.ts';
 import { createJsonLinesSource } from '../../io/file/json-lines-source.ts';
 import { createParquetFileSource } from '../../io/file/parquet-source.ts';
 import { createLogger } from '../../io/log.ts';
 import { Registry, operatorMetrics, streamMetrics } from '../../io/metrics.ts';
+import { EXIT_DATA_ERROR, InputFileError, checkInputFile } from '../../io/file/input-file.ts';
 import { runStream } from '../../io/stream-runner.ts';
+import type { StreamRunSummary } from '../../io/stream-runner.ts';
 import type { MessageSource } from '../../io/source.ts';
 import type { StreamSettings } from '../../stream/stream-processor.ts';
 import { runComponents } from '../app/components.ts';
@@ -16,6 +19,7 @@ import { openConfiguredDatabase } from '../app/open-database.ts';
 import { operatorSurface } from '../app/operator-surface.ts';
 import { UsageError, parseFlags } from '../command.ts';
 import { isLakeUrl, openLakeReplaySource } from './lake-replay.ts';
+import { guardReplay } from './replay-guard.ts';
 import type { Command } from '../command.ts';
 
 export const STREAM_COMMANDS: Record<string, Command> = {
@@ -45,18 +49,38 @@ or Parquet in the curated archive's schema when the name ends in .parquet, or ev
 object under a lake prefix (s3:// with the S3_* settings, or file://), read date folder by date
 folder with the partitions merged in event-time order. Each is a bounded source: at its end the watermark becomes +∞ and every window is final. A replay
 resumes after the last committed line, so running it twice applies nothing twice.
+A replay that could only discard or overwrite is refused (exit 64) before it reads anything: a
+consumer that finished replaying another input (its watermark is final: every event would be
+late), or a new consumer while another consumer's results are in the hot marts (it would
+overwrite the minutes they share). Replay into an empty database, or all inputs as one file.
+A file of which no message is an event exits 65; a missing file or a folder 66.
   --consumer NAME   checkpoint name (default: replay)`,
     run: async (args) => {
       const { values, positionals } = parseFlags(args, { consumer: { type: 'string' } });
       if (positionals.length !== 1) throw new UsageError('replay takes exactly one FILE');
       const config = loadConfigFromProcess();
       const file = positionals[0]!;
+      // A missing file or a folder is reported before the database is opened (a second or more).
+      if (!isLakeUrl(file)) await checkInputFile(file);
       const source = isLakeUrl(file)
         ? openLakeReplaySource(config, file)
         : file.endsWith('.parquet')
           ? createParquetFileSource(file)
-          : createJsonLinesSource(file);
-      return runStreamCommand(config, source, typeof values.consumer === 'string' ? values.consumer : 'replay');
+          : createJsonLinesSource(file, Date.now, { deadLetterMaxBytes: config.stream.deadLetterMaxBytes });
+      const consumer = typeof values.consumer === 'string' ? values.consumer : 'replay';
+      return runStreamCommand(config, source, consumer, undefined, false, {
+        wrapSource: (db, s) => guardReplay(db, consumer, file, s),
+        afterRun: (summary) => {
+          // A file of which no line is an event is the wrong file (binary, a JSON array, another
+          // format): say so instead of exiting 0 with every line in dead_letter_events.
+          if (summary.messages > 0 && summary.deadLetters === summary.messages) {
+            throw new InputFileError(
+              `${file}: none of its ${summary.messages} messages is an event (all dead-lettered, see dead_letter_events); expected JSON Lines with one event object per line, or Parquet in the archive's schema`,
+              EXIT_DATA_ERROR,
+            );
+          }
+        },
+      });
     },
   },
   db: {
@@ -96,6 +120,12 @@ export async function runStreamCommand(
   consumer: string,
   logEndOffsets?: () => Promise<ReadonlyMap<number, string>>,
   http = false,
+  hooks: {
+    /** Wraps the source once the database is open (e.g. to refuse a replay). */
+    readonly wrapSource?: (db: Database, source: MessageSource) => MessageSource;
+    /** Judges the finished run; throws (e.g. an InputFileError) to fail the command. */
+    readonly afterRun?: (summary: StreamRunSummary) => void;
+  } = {},
 ): Promise<number> {
   const log = createLogger(config.log.level, { component: 'stream', consumer });
   const db = await openConfiguredDatabase(config);
@@ -109,22 +139,26 @@ export async function runStreamCommand(
   try {
     const registry = new Registry();
     const metrics = streamMetrics(registry);
+    let finished: StreamRunSummary | undefined;
     const stream: Component = {
       name: 'stream',
       run: async (signal, started) => {
         started();
         const summary = await runStream({
           db,
-          source,
+          source: hooks.wrapSource === undefined ? source : () => hooks.wrapSource!(db, typeof source === 'function' ? source() : source),
           consumer,
           settings: streamSettings(config),
           batchMaxMessages: config.stream.batchMaxMessages,
           batchMaxWaitMs: config.stream.batchMaxWaitMs,
+          deadLetterMaxBytes: config.stream.deadLetterMaxBytes,
+          dbOutageLimitMs: config.stream.dbOutageLimitMs,
           ...(logEndOffsets === undefined ? {} : { logEndOffsets }),
           log,
           metrics,
           signal,
         });
+        finished = summary;
         log.info('stream finished', { ...summary, watermark: Number.isFinite(summary.watermark) ? new Date(summary.watermark).toISOString() : String(summary.watermark) });
       },
     };
@@ -133,6 +167,7 @@ export async function runStreamCommand(
       logEndOffsets === undefined ? null : streamLag(db, consumer, `kafka:${config.kafka.topic}`, logEndOffsets);
     const surface = http ? operatorSurface({ config, db, registry, metrics: operatorMetrics(registry), log, lag, consumers: [consumer] }) : [];
     await runComponents([...surface, stream], stop.signal, log);
+    if (finished !== undefined) hooks.afterRun?.(finished);
     return 0;
   } finally {
     process.off('SIGINT', onSignal);

@@ -36,3 +36,17 @@ export class MigrationError extends Error {
     this.name = 'MigrationError';
   }
 }
+
+/**
+ * The database stayed unreachable for longer than the process may wait (DB_OUTAGE_LIMIT): the
+ * stream stops cleanly (nothing partial was committed: every batch is one transaction) so that a
+ * supervisor can restart it or page someone, instead of retrying forever in silence.
+ */
+export class DatabaseOutageError extends Error {
+  readonly code = 'DB_OUTAGE';
+
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'DatabaseOutageError';
+  }
+}

@@ -91,7 +91,28 @@ function toResult<Row>(result: { rows: unknown[]; rowCount?: number; affectedRow
   return { rows: result.rows as Row[], rowCount: result.rowCount ?? result.affectedRows ?? result.rows.length };
 }
 
-/** Creates the lock file with our pid; false when it already exists. */
+// Data directories this process has open: "already open here" is decided by this set, never by
+// the lock's pid, since a restarted container's process has the same pid (1) as the one that
+// left the lock behind.
+const openHere = new Set<string>();
+
+/**
+ * When a process started, in clock ticks since boot (Linux /proc/<pid>/stat, field 22), or
+ * null where that cannot be read. A pid and its start time name one process: a pid reused by a
+ * later process has another start time.
+ */
+function processStartTime(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) may hold spaces and parentheses: count fields after its last ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return fields[19] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/** Creates the lock file with our pid and start time; false when it already exists. */
 function tryCreateLock(lockPath: string): boolean {
   let fd: number;
   try {
@@ -101,7 +122,8 @@ function tryCreateLock(lockPath: string): boolean {
     throw error;
   }
   try {
-    writeSync(fd, String(process.pid));
+    const started = processStartTime(process.pid);
+    writeSync(fd, started === null ? String(process.pid) : `${process.pid} ${started}`);
   } finally {
     closeSync(fd);
   }
@@ -114,9 +136,12 @@ export class EmbeddedDatabaseBusyError extends Error {
 }
 
 function acquireDirLock(dir: string): () => void {
-  const lockPath = `${resolve(dir)}.lock`;
+  const key = resolve(dir);
+  const lockPath = `${key}.lock`;
+  if (openHere.has(key)) throw new Error(`embedded database ${dir} is already open in this process`);
   mkdirSync(dirname(lockPath), { recursive: true });
   const release = (): void => {
+    openHere.delete(key);
     try {
       unlinkSync(lockPath);
     } catch {
@@ -124,28 +149,35 @@ function acquireDirLock(dir: string): () => void {
     }
   };
   for (let attempt = 0; attempt < 2; attempt++) {
-    if (tryCreateLock(lockPath)) return release;
-    const holder = Number.parseInt(readFileSync(lockPath, 'utf8'), 10);
-    if (holder === process.pid) throw new Error(`embedded database ${dir} is already open in this process`);
-    if (Number.isInteger(holder) && holder > 0 && isAlive(holder)) {
+    if (tryCreateLock(lockPath)) {
+      openHere.add(key);
+      return release;
+    }
+    const [pidText, startedText] = readFileSync(lockPath, 'utf8').trim().split(/\s+/);
+    const holder = Number.parseInt(pidText ?? '', 10);
+    if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && isAlive(holder, startedText)) {
       throw new EmbeddedDatabaseBusyError(
         `embedded database ${dir} is open in process ${holder}; PGlite serves one process only ` +
           '(run every part in one process, or set DATABASE_URL to a PostgreSQL server)',
       );
     }
-    // A crashed process left its lock behind (or an empty file from a crash mid-write).
+    // A crashed process left its lock behind (or an empty file from a crash mid-write), maybe
+    // under the pid we have now (a restarted container): nothing of ours holds it.
     unlinkSync(lockPath);
   }
   throw new Error(`could not lock embedded database ${dir}: ${lockPath} keeps reappearing`);
 }
 
-function isAlive(pid: number): boolean {
+/** Whether the process that wrote the lock still runs: its pid exists and, where known, with the same start time. */
+function isAlive(pid: number, startedAt: string | undefined): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
   }
+  if (startedAt === undefined) return true;
+  const now = processStartTime(pid);
+  return now === null || now === startedAt;
 }
 
 /** Opens (creating if needed) the database stored in dir, or an in-memory one when dir is undefined. */

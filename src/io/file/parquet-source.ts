@@ -9,6 +9,7 @@ import type { RawMessage } from '../../marts/types.ts';
 import { readParquetRowGroups, toRecords } from '../lake/parquet-events.ts';
 import type { ParquetEventBatch, ParquetEventRecord } from '../lake/parquet-events.ts';
 import type { MessageSource, SourceHooks, SourcePoll } from '../source.ts';
+import { EXIT_DATA_ERROR, InputFileError, checkInputFile } from './input-file.ts';
 import { fileSourceName } from './json-lines-source.ts';
 
 export function createParquetFileSource(path: string, clock: () => number = Date.now): MessageSource {
@@ -29,7 +30,8 @@ export function createParquetFileSource(path: string, clock: () => number = Date
       if (!Number.isSafeInteger(startRow) || startRow < 0) {
         throw new Error(`${source}: stored offset ${JSON.stringify(stored)} is not a row index`);
       }
-      // Opened here rather than on first poll so that a missing file fails start() with its path.
+      // Checked and opened here rather than on first poll so that a missing file fails start() with its path.
+      await checkInputFile(path);
       let blob: Blob;
       try {
         blob = await openAsBlob(path);
@@ -53,7 +55,7 @@ export function createParquetFileSource(path: string, clock: () => number = Date
           next = await batches.next();
         } catch (error) {
           // parquet-wasm's messages ("Invalid Parquet file. Corrupt footer") do not name the file.
-          throw new Error(`${source}: ${(error as Error).message}`, { cause: error });
+          throw new InputFileError(`${path}: not a readable Parquet file of events: ${(error as Error).message}`, EXIT_DATA_ERROR, { cause: error });
         }
         if (next.done === true) {
           done = true;

@@ -7,6 +7,8 @@ import type { BatchOutput, Frontiers, MartWrites, PartitionCommit } from '../../
 import type { KeyedRows } from '../../stream/operators/hot-operator.ts';
 import { HOT_MARTS } from '../../marts/mart-registry.ts';
 import type { Queryable } from '../db/database.ts';
+import { DEFAULT_DEAD_LETTER_MAX_BYTES } from '../../marts/types.ts';
+import { rawParts, storableText } from './dead-letter-raw.ts';
 import { encodePendingEvents } from './pending-events.ts';
 import { epochMs, fromSqlEpoch, toSqlTimestamp } from './timestamps.ts';
 
@@ -28,22 +30,9 @@ export class CombinerFencedError extends CheckpointFencedError {
 
 const ts = toSqlTimestamp;
 
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
-
-/** Bytes are kept as they arrived; their text too when they are valid UTF-8 (readable in SQL). */
-function rawParts(value: unknown): { text: string | null; hex: string | null } {
-  if (value === null || value === undefined) return { text: null, hex: null };
-  if (typeof value === 'string') return { text: value, hex: null };
-  if (value instanceof Uint8Array) {
-    let text: string | null;
-    try {
-      text = strictUtf8.decode(value);
-    } catch {
-      text = null;
-    }
-    return { text, hex: Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('hex') };
-  }
-  return { text: JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)), hex: null };
+export interface CommitOptions {
+  /** Bytes of a dead letter's raw message kept (its first ones); its full size is stored beside. */
+  readonly deadLetterMaxBytes?: number;
 }
 
 export function alertPayload(alert: AnomalyAlert): Record<string, unknown> {
@@ -62,11 +51,11 @@ function anomalyJson(state: PartitionCommit['anomaly']): string {
   return JSON.stringify(state, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v));
 }
 
-export async function commitBatch(tx: Queryable, consumer: string, batch: BatchOutput): Promise<void> {
+export async function commitBatch(tx: Queryable, consumer: string, batch: BatchOutput, options: CommitOptions = {}): Promise<void> {
   await fence(tx, consumer, batch.partitions);
   if (batch.marts !== null) await writeMarts(tx, consumer, batch.marts);
   await writeAnomalies(tx, batch);
-  await writeDeadLetters(tx, batch);
+  await writeDeadLetters(tx, batch, options.deadLetterMaxBytes ?? DEFAULT_DEAD_LETTER_MAX_BYTES);
   await writeLateEvents(tx, batch);
   await writeAlerts(tx, batch);
   for (const p of batch.partitions) await writePartitionState(tx, consumer, p);
@@ -237,22 +226,24 @@ async function writeAnomalies(tx: Queryable, batch: BatchOutput): Promise<void> 
   );
 }
 
-async function writeDeadLetters(tx: Queryable, batch: BatchOutput): Promise<void> {
+async function writeDeadLetters(tx: Queryable, batch: BatchOutput, maxBytes: number): Promise<void> {
   if (batch.deadLetters.length === 0) return;
-  const raw = batch.deadLetters.map((d) => rawParts(d.message.value));
+  const raw = batch.deadLetters.map((d) => rawParts(d.message.value, maxBytes));
   await tx.query(
-    `INSERT INTO dead_letter_events (source, kafka_partition, kafka_offset, raw_bytes, raw_text, reason, detail, received_at)
-     SELECT s, p, o, decode(h, 'hex'), t, r, d, ra
-       FROM unnest($1::text[], $2::int[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::timestamptz[]) AS x(s, p, o, h, t, r, d, ra)
+    `INSERT INTO dead_letter_events (source, kafka_partition, kafka_offset, raw_bytes, raw_text, raw_size, reason, detail, received_at)
+     SELECT s, p, o, decode(h, 'hex'), t, n, r, d, ra
+       FROM unnest($1::text[], $2::int[], $3::bigint[], $4::text[], $5::text[], $6::bigint[], $7::text[], $8::text[], $9::timestamptz[]) AS x(s, p, o, h, t, n, r, d, ra)
      ON CONFLICT (source, kafka_partition, kafka_offset) DO NOTHING`,
     [
-      batch.deadLetters.map((d) => d.message.source),
+      batch.deadLetters.map((d) => storableText(d.message.source)),
       batch.deadLetters.map((d) => d.message.partition),
       batch.deadLetters.map((d) => d.message.offset),
       raw.map((r) => r.hex),
-      raw.map((r) => (r.text === null ? null : r.text.replaceAll('\u0000', '\uFFFD'))),
+      raw.map((r) => r.text),
+      raw.map((r) => r.size),
       batch.deadLetters.map((d) => d.reason),
-      batch.deadLetters.map((d) => d.detail),
+      // Details quote the message (a JSON parser's excerpt), so they may hold anything it held.
+      batch.deadLetters.map((d) => storableText(d.detail)),
       batch.deadLetters.map((d) => ts(d.message.receivedAt)),
     ],
   );

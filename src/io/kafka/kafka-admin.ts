@@ -3,6 +3,7 @@
 import { Admin, Consumer, findErrorBy } from '@platformatic/kafka';
 import { KafkaError, toKafkaError } from './kafka-errors.ts';
 import { createIdempotentProducer } from './kafka-producer.ts';
+import { messageValue } from './kafka-producer.ts';
 import type { ProduceLine } from './kafka-producer.ts';
 
 export type { ProduceLine } from './kafka-producer.ts';
@@ -103,7 +104,7 @@ export async function produceLines(
           messages.push({
             topic,
             key: line.key === null ? undefined : Buffer.from(line.key, 'utf8'),
-            value: line.value === null ? undefined : Buffer.from(line.value, 'utf8'),
+            value: messageValue(line.value),
             ...(line.partition === undefined ? {} : { partition: line.partition }),
           });
         }

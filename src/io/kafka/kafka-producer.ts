@@ -10,8 +10,8 @@ const PRODUCER_TIMEOUT_MS = 30_000;
 export interface ProduceLine {
   /** Message key (the session id for curated events); null spreads messages round-robin. */
   readonly key: string | null;
-  /** null writes a tombstone. */
-  readonly value: string | null;
+  /** Text (sent as UTF-8) or bytes sent as they are; null writes a tombstone. */
+  readonly value: string | Uint8Array | null;
   /** Explicit partition (tests, replays of a known layout); default: by key. */
   readonly partition?: number;
 }
@@ -54,7 +54,7 @@ export function openLineProducer(brokers: readonly string[], topic: string, clie
           messages: lines.map((line) => ({
             topic,
             key: line.key === null ? undefined : Buffer.from(line.key, 'utf8'),
-            value: line.value === null ? undefined : Buffer.from(line.value, 'utf8'),
+            value: messageValue(line.value),
             ...(line.partition === undefined ? {} : { partition: line.partition }),
           })),
         });
@@ -66,4 +66,10 @@ export function openLineProducer(brokers: readonly string[], topic: string, clie
       await producer.close().catch(() => undefined);
     },
   };
+}
+
+/** The bytes a ProduceLine's value is sent as. */
+export function messageValue(value: string | Uint8Array | null): Buffer | undefined {
+  if (value === null) return undefined;
+  return typeof value === 'string' ? Buffer.from(value, 'utf8') : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
 }
