@@ -6,8 +6,9 @@
 #   bash scripts/provision-peers.sh
 #
 # Flink comes from Maven Central as plain jars run by a small Java program in a local
-# mini-cluster; PyFlink (PyPI apache-flink) would bring the same jars plus a Python layer,
-# about four times the download (BENCHMARKS.md, "Stream peers").
+# mini-cluster (137 MB in 56 jars). PyFlink (PyPI apache-flink 2.3.0) would download 422 MB in 53
+# wheels (its jars alone are 329 MB, then Beam, pyarrow, pandas …), still without the Kafka and
+# JDBC connectors, and starts the same JVM behind a Python process (BENCHMARKS.md, "Stream peers").
 # Spark comes from PyPI (pyspark, which ships its jars) plus its Kafka source from Maven Central.
 # Env: FLINK_VERSION, FLINK_KAFKA_VERSION, FLINK_JDBC_VERSION, SPARK_VERSION, PG_JDBC_VERSION.
 set -euo pipefail

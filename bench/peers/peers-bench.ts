@@ -3,6 +3,7 @@
 // the same PostgreSQL database. Prints a Markdown table; BENCHMARKS.md keeps the latest.
 //
 //   npm run bench:peers -- [--events 1000000] [--engines tidemark,flink,spark] [--heap 4g] [--keep]
+//                          [--json FILE]   (also writes the figures and the comparison as JSON)
 //
 // The events are produced once; then each engine runs alone from the earliest offset until it
 // has caught up, and its whole process tree is metered (CPU of every process, JVMs included; peak
@@ -12,7 +13,7 @@
 // scripts/provision-peers.sh (run here first: a no-op once the cache is filled).
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { createWriteStream, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { createPgDatabase } from '../../src/io/db/pg-database.ts';
@@ -20,6 +21,7 @@ import { migrate } from '../../src/io/db/migrate.ts';
 import { createTopic, deleteTopic, produceLines } from '../../src/io/kafka/kafka-admin.ts';
 import { generateBenchEvents } from '../bench-events.ts';
 import { compareMart, MARTS } from './compare-marts.ts';
+import type { MartDiff } from './compare-marts.ts';
 import type { EngineRun, RunParameters } from './engines.ts';
 import { flinkEngine, PEERS_CACHE, ROOT, sparkEngine, tidemarkEngine } from './engines.ts';
 import { ProcessTreeMeter } from './process-tree-meter.ts';
@@ -30,6 +32,7 @@ const { values } = parseArgs({
     engines: { type: 'string', default: 'tidemark,flink,spark' },
     heap: { type: 'string', default: '4g' },
     keep: { type: 'boolean', default: false },
+    json: { type: 'string' },
   },
 });
 const EVENTS = Number(values.events);
@@ -130,18 +133,24 @@ try {
   }
   lines.push('', `Final rows (windows ending at or before tidemark's final watermark ${new Date(watermark).toISOString()}), compared with tidemark's marts:`, '');
   lines.push('| engine | mart | tidemark rows | engine rows | differing rows | differing in exact columns |', '|---|---|---:|---:|---:|---:|');
+  const comparisons: { engine: string; mart: string; diff: MartDiff }[] = [];
   for (const r of results) {
     if (r.engine.tablePrefix === undefined) continue;
     for (const mart of MARTS) {
       if (r.engine.marts !== undefined && !r.engine.marts.includes(mart.name)) continue;
       const exact = r.engine.exactValues?.[mart.name] ?? mart.values;
       const d = await compareMart(db, mart, r.engine.tablePrefix, watermark, exact);
+      comparisons.push({ engine: r.engine.name, mart: mart.name, diff: d });
       const exactCell = exact.length === mart.values.length ? '(all exact)' : `${d.differingExact} (${exact.join(', ')})`;
       lines.push(`| ${r.engine.name} | ${mart.name} | ${d.tidemarkRows} | ${d.peerRows} | ${d.differing} | ${exactCell} |`);
     }
   }
   lines.push('', `Command: npm run bench:peers -- --events ${EVENTS} --engines ${values.engines} --heap ${values.heap}`);
   process.stdout.write(`\n${lines.join('\n')}\n`);
+  if (values.json !== undefined) {
+    const engineFigures = results.map((r) => ({ engine: r.engine.name, wallSeconds: r.wallSeconds, firstRowSeconds: r.firstRowSeconds, cpuSeconds: r.cpuSeconds, peakRssBytes: r.peakRssBytes }));
+    writeFileSync(values.json, JSON.stringify({ events: EVENTS, watermark, engines: engineFigures, comparisons }, null, 2));
+  }
 } finally {
   await db.close();
   await deleteTopic(brokers, topic);

@@ -39,6 +39,9 @@ def events():
            .option("kafka.bootstrap.servers", env["PEER_BROKERS"])
            .option("subscribe", env["PEER_TOPIC"])
            .option("startingOffsets", "earliest")
+           # Micro-batches of bounded size, as a production job runs, which also bounds the
+           # state store's growth per batch on a 4 GiB driver.
+           .option("maxOffsetsPerTrigger", env.get("PEER_SPARK_MAX_OFFSETS", "250000"))
            .load())
     e = raw.select(F.from_json(F.col("value").cast("string"), schema).alias("e")).select("e.*")
     ts = F.when(F.col("event_ts").rlike("^[0-9]+$"), F.timestamp_millis(F.col("event_ts").cast("long"))) \
