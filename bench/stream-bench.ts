@@ -31,6 +31,7 @@ import { runStream } from '../src/io/stream-runner.ts';
 import { DEFAULT_MART_SETTINGS } from '../src/marts/types.ts';
 import type { RawMessage } from '../src/marts/types.ts';
 import { StreamProcessor } from '../src/stream/stream-processor.ts';
+import { generateBenchEvents as generate } from './bench-events.ts';
 
 const { values } = parseArgs({
   options: {
@@ -56,27 +57,6 @@ const record = (name: string, value: string): void => {
   rows.push([name, value]);
   process.stdout.write(`${name}: ${value}\n`);
 };
-
-/** TripClick-like traffic: sessions of a few clicks, Zipf-popular documents, 12 areas. */
-function* generate(count: number, startMs: number, spanMs: number, seed = 7): Generator<{ key: string; value: string; ts: number }> {
-  let s = seed;
-  const random = (): number => ((s = (s * 48271) % 2147483647) / 2147483647);
-  const areas = ['cardiology', 'oncology', 'neurology', 'pediatrics', 'dermatology', 'psychiatry', 'infectious', 'endocrinology', 'nephrology', 'urology', 'rheumatology', null];
-  for (let i = 0; i < count; i++) {
-    const ts = startMs + Math.floor((i / count) * spanMs) - Math.floor(random() * 60_000);
-    const session = `s${Math.floor(random() * Math.max(100, count / 20))}`;
-    const doc = Math.floor(Math.pow(random(), 3) * 20_000);
-    const value = JSON.stringify({
-      event_id: `e${seed}-${i}`,
-      event_ts: ts,
-      session_id: session,
-      document_id: String(doc),
-      title: `Document ${doc}`,
-      clinical_area: areas[doc % areas.length],
-    });
-    yield { key: session, value, ts };
-  }
-}
 
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
