@@ -19,7 +19,7 @@ import { HotDayRecompute } from '../../batch/hot-day-recompute.ts';
 import { diffHotMarts, hotMartReports } from '../../batch/reconcile-diff.ts';
 import type { DiffCounts } from '../../batch/reconcile-diff.ts';
 import type { Queryable } from '../../io/db/database.ts';
-import { toSqlTimestamp } from '../../io/hot-sink/timestamps.ts';
+import { epochMs, fromSqlEpoch, toSqlTimestamp } from '../../io/hot-sink/timestamps.ts';
 import { emptyReadStats, listArchiveObjects, namedMessageCount, readArchiveObjects } from '../../io/lake/lake-day-reader.ts';
 import { assertRequiredPresent } from '../../io/lake/parquet-events.ts';
 import { lockHotMarts, readHotRows, replaceHotRows } from '../../io/mart-store/hot-mart-store.ts';
@@ -43,6 +43,19 @@ async function assertStreamPassed(deps: DayStepDeps, date: string, dayEnd: numbe
       `hot rows of ${date} are not final yet: stream watermark(s) ${names.join(', ')} before the end of the day ${iso(dayEnd)}; ` +
         'a stream advances with new events, or once it has committed every offset of the topic and been idle for IDLE_PARTITION_TIMEOUT',
       { waitingFor: 'stream', consumer: first.consumer, needed: dayEnd, current: first.watermark },
+    );
+  }
+  // With several instances the combiner (which writes the final rows) may trail the group's
+  // watermark by a batch or two: wait for its frontiers too, unless idleness lifted the stream.
+  const lifted = new Set((await consumerWatermarks(deps.db, 'stream', deps.idle)).filter((s) => s.idle).map((s) => s.consumer));
+  const combiners = await deps.db.query<{ consumer: string; source: string; f: unknown }>(
+    `SELECT consumer, source, ${epochMs('least(traffic_frontier, top_frontier, trend_frontier)')} AS f FROM stream_combiner ORDER BY consumer, source`,
+  );
+  const trailing = combiners.rows.find((c) => !lifted.has(c.consumer) && fromSqlEpoch(c.f) < dayEnd);
+  if (trailing !== undefined) {
+    throw new DayStepNotReadyError(
+      `hot rows of ${date} are not final yet: the combiner of ${trailing.consumer} (${trailing.source}) has written final rows up to ${iso(fromSqlEpoch(trailing.f))}, before the end of the day ${iso(dayEnd)}`,
+      { waitingFor: 'stream', consumer: trailing.consumer, needed: dayEnd, current: fromSqlEpoch(trailing.f) },
     );
   }
 }
