@@ -201,7 +201,7 @@ async function runFromCheckpoint(options: StreamRunOptions, source: MessageSourc
   let externalVersions = new Map<number, bigint>();
   let combinerSource: string | null = null;
   let provisionalAt = Number.NEGATIVE_INFINITY;
-  const flush = async (): Promise<BatchOutput> => {
+  const flush = async (forceProvisional = false): Promise<BatchOutput> => {
     const owned = processor.ownedPartitions();
     const source = owned[0]?.source;
     if (source === undefined) return processor.flush();
@@ -215,8 +215,9 @@ async function runFromCheckpoint(options: StreamRunOptions, source: MessageSourc
     }
     const groupClocks = await loadGroupClocks(db, consumer, source, logEnds);
     const caughtUp = logEnds !== undefined && processor.lagBehind(logEnds) === 0n;
-    const provisional = caughtUp || clock() - provisionalAt >= PROVISIONAL_EVERY_MS;
-    if (provisional) provisionalAt = clock();
+    // Real elapsed time, not the injected clock: this is a cadence of work, not event time.
+    const provisional = forceProvisional || caughtUp || performance.now() - provisionalAt >= PROVISIONAL_EVERY_MS;
+    if (provisional) provisionalAt = performance.now();
     const shared = groupClocks.some((c) => !owned.some((o) => o.partition === c.partition));
     if (!shared) return processor.flush({ groupClocks, provisional, ...(logEnds === undefined ? {} : { logEnds }) });
     const external = await loadExternalPartitions(
@@ -293,5 +294,7 @@ async function runFromCheckpoint(options: StreamRunOptions, source: MessageSourc
       break;
     }
   }
+  // Stopping: the provisional rows catch up with the last batch (they may be up to a second behind).
+  if (ended === 'stopped' && processor.ownedPartitions().length > 0) await commit(await flush(true), clock());
   return { ...totals, watermark: processor.watermark, ended };
 }

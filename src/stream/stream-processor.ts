@@ -467,7 +467,8 @@ export class StreamProcessor {
     const traffic: KeyedRows<TrafficMinuteRow>[] = this.trafficOp.advance(reachable.traffic, lookups.traffic, starts.traffic);
     const topDocs = this.topOp.advance(reachable.top, lookups.top, starts.top);
     const clinicalTrend = this.trendOp.advance(reachable.trend, lookups.trend, starts.trend);
-    const next: Frontiers = { traffic: this.trafficOp.frontier, top: this.topOp.frontier, trend: this.trendOp.frontier };
+    // At the end of a bounded source every key is final: the stored frontiers say so (+∞).
+    const next: Frontiers = mapFrontiers((kind) => (reachable[kind] === Number.POSITIVE_INFINITY ? Number.POSITIVE_INFINITY : this.operator(kind).frontier));
 
     const replace = { traffic: traffic.map((r) => r.ts), top: topDocs.map((r) => r.ts), trend: clinicalTrend.map((r) => r.ts) };
     // Provisional rows the frontier has passed go, whether or not a final row replaces them.

@@ -86,8 +86,8 @@ describe(`/api/live connection cap (${factory.label})`, () => {
       const health = await fetch(`${server.url}/healthz`);
       expect(health.status).toBe(200);
       expect((await fetch(`${server.url}/metrics`)).status).toBe(200);
-      // Twenty newcomers at once: one snapshot's queries, not twenty.
-      expect(queries()).toBeLessThanOrEqual(10);
+      // Twenty newcomers at once: one snapshot's queries (about a dozen), not twenty snapshots' (over 200).
+      expect(queries()).toBeLessThanOrEqual(20);
     } finally {
       for (const o of opened) o.res.destroy();
     }
