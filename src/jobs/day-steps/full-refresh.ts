@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { COLD_TABLES, insertColdRows, lockColdMarts, markDayComputed } from '../../io/mart-store/cold-mart-store.ts';
 import type { ColdTable } from '../../io/mart-store/cold-mart-store.ts';
+import { replaceSessionRollups } from '../../io/mart-store/session-rollups.ts';
 import { listArchiveDates } from '../../io/lake/lake-day-reader.ts';
 import { archiveWatermark } from '../../io/mart-store/watermarks.ts';
 import type { FullRefreshStep } from '../day-step.ts';
@@ -74,6 +75,8 @@ export async function fullRefresh(deps: DayStepDeps, options: FullRefreshOptions
           await lockColdMarts(tx);
           await tx.query(`DELETE FROM ${table}`);
           await tx.query(`INSERT INTO ${table} (${COLUMNS[table]}) SELECT ${COLUMNS[table]} FROM ${STAGING[table]} WHERE refresh_id = $1`, [refreshId]);
+          // The rollups follow the sessions in their swap: every day's, old days' rows gone.
+          if (table === 'mart_session_analysis') await replaceSessionRollups(tx, 'all');
           if (table === COLD_TABLES[COLD_TABLES.length - 1]) for (const date of dates) await markDayComputed(tx, date);
         });
       }
