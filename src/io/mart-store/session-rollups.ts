@@ -14,42 +14,55 @@ export const ROLLUP_MEASURES = { duration_sec: 'session_duration_sec', clicks: '
 /** Which days: a list of dates, or every date that has sessions (full refresh). */
 export type RollupDays = readonly string[] | 'all';
 
-function dayFilter(days: RollupDays, column = 'event_date'): { where: string; params: unknown[] } {
-  return days === 'all' ? { where: 'true', params: [] } : { where: `${column} = ANY($1::date[])`, params: [days] };
+function dayFilter(days: RollupDays): { where: string; params: unknown[] } {
+  return days === 'all' ? { where: 'true', params: [] } : { where: 'event_date = ANY($1::date[])', params: [days] };
 }
 
-// The measure names and column names below come from ROLLUP_MEASURES, never from input.
-function histogramSql(where: string): string {
+// One statement, one scan of the day's sessions: they are counted per distinct value of each
+// measure (a few thousand rows a day), and the three rollups are written from those counts by
+// data-modifying CTEs. A percentile is the value at row ceil(fraction × sessions) in value order,
+// computed exactly as percentile_disc computes it, without sorting millions of rows twice.
+// The measure and column names come from ROLLUP_MEASURES, never from input.
+function rollupSql(where: string): string {
   const perMeasure = Object.entries(ROLLUP_MEASURES).map(
-    ([measure, column]) => `SELECT event_date, '${measure}'::text AS measure,
-            width_bucket(${column}, (SELECT array_agg(lower_bound ORDER BY bucket) FROM session_histogram_buckets WHERE measure = '${measure}')) AS bucket,
-            count(*)::int AS sessions
-       FROM mart_session_analysis WHERE ${where} GROUP BY 1, 3`,
+    ([measure, column]) => `SELECT event_date, '${measure}'::text AS measure, ${column} AS value, count(*)::int AS sessions
+       FROM mart_session_analysis WHERE ${where} GROUP BY event_date, ${column}`,
   );
-  // Every bucket of every day with sessions gets a row; the empty ones 0.
-  return `INSERT INTO mart_session_histogram (event_date, measure, bucket, lower_bound, upper_bound, label, sessions, computed_at)
-    WITH counted AS (${perMeasure.join(' UNION ALL ')})
-    SELECT d.event_date, b.measure, b.bucket, b.lower_bound, b.upper_bound, b.label, coalesce(c.sessions, 0), now()
-      FROM (SELECT DISTINCT event_date FROM counted) d
+  return `WITH counts AS MATERIALIZED (${perMeasure.join(' UNION ALL ')}),
+  cumulative AS MATERIALIZED (
+    SELECT event_date, measure, value, sessions,
+           sum(sessions) OVER (PARTITION BY event_date, measure ORDER BY value) AS up_to,
+           sum(sessions) OVER (PARTITION BY event_date, measure) AS total
+      FROM counts),
+  bounds AS (
+    SELECT measure, array_agg(lower_bound ORDER BY bucket) AS lower_bounds FROM session_histogram_buckets GROUP BY measure),
+  bucketed AS (
+    SELECT c.event_date, c.measure, width_bucket(c.value, b.lower_bounds) AS bucket, sum(c.sessions)::int AS sessions
+      FROM counts c JOIN bounds b USING (measure) GROUP BY 1, 2, 3),
+  histogram AS (
+    INSERT INTO mart_session_histogram (event_date, measure, bucket, lower_bound, upper_bound, label, sessions, computed_at)
+    SELECT d.event_date, b.measure, b.bucket, b.lower_bound, b.upper_bound, b.label, coalesce(x.sessions, 0), now()
+      FROM (SELECT DISTINCT event_date FROM counts) d
      CROSS JOIN session_histogram_buckets b
-      LEFT JOIN counted c ON c.event_date = d.event_date AND c.measure = b.measure AND c.bucket = b.bucket`;
-}
-
-function percentilesSql(where: string): string {
-  const perMeasure = Object.entries(ROLLUP_MEASURES).map(
-    ([measure, column]) => `SELECT event_date, '${measure}'::text AS measure, count(*)::int AS sessions, min(${column}) AS lo, max(${column}) AS hi,
-            round(avg(${column}), 2) AS mean,
-            percentile_disc(ARRAY[0.25, 0.5, 0.75, 0.9, 0.99]::float8[]) WITHIN GROUP (ORDER BY ${column}) AS p
-       FROM mart_session_analysis WHERE ${where} GROUP BY event_date`,
-  );
-  return `INSERT INTO mart_session_percentiles (event_date, measure, sessions, min_value, p25, p50, p75, p90, p99, max_value, mean, computed_at)
-    SELECT event_date, measure, sessions, lo, p[1], p[2], p[3], p[4], p[5], hi, mean, now()
-      FROM (${perMeasure.join(' UNION ALL ')}) x`;
-}
-
-function clicksSql(where: string): string {
-  return `INSERT INTO mart_session_clicks (event_date, click_count, sessions, computed_at)
-    SELECT event_date, click_count, count(*)::int, now() FROM mart_session_analysis WHERE ${where} GROUP BY 1, 2`;
+      LEFT JOIN bucketed x ON x.event_date = d.event_date AND x.measure = b.measure AND x.bucket = b.bucket
+    RETURNING 1),
+  percentiles AS (
+    INSERT INTO mart_session_percentiles (event_date, measure, sessions, min_value, p25, p50, p75, p90, p99, max_value, mean, computed_at)
+    SELECT event_date, measure, max(total)::int, min(value),
+           min(value) FILTER (WHERE up_to >= ceil(0.25::float8 * total::float8)),
+           min(value) FILTER (WHERE up_to >= ceil(0.5::float8 * total::float8)),
+           min(value) FILTER (WHERE up_to >= ceil(0.75::float8 * total::float8)),
+           min(value) FILTER (WHERE up_to >= ceil(0.9::float8 * total::float8)),
+           min(value) FILTER (WHERE up_to >= ceil(0.99::float8 * total::float8)),
+           max(value), round(sum(value::numeric * sessions) / max(total), 2), now()
+      FROM cumulative GROUP BY event_date, measure
+    RETURNING 1),
+  clicks AS (
+    INSERT INTO mart_session_clicks (event_date, click_count, sessions, computed_at)
+    SELECT event_date, value, sessions, now() FROM counts WHERE measure = 'clicks'
+    RETURNING 1)
+  SELECT (SELECT count(*) FROM histogram)::int AS histogram, (SELECT count(*) FROM percentiles)::int AS percentiles,
+         (SELECT count(*) FROM clicks)::int AS clicks`;
 }
 
 /**
@@ -60,9 +73,11 @@ function clicksSql(where: string): string {
 export async function replaceSessionRollups(tx: Queryable, days: RollupDays): Promise<Record<SessionRollupTable, number>> {
   const { where, params } = dayFilter(days);
   for (const table of SESSION_ROLLUP_TABLES) await tx.query(`DELETE FROM ${table} WHERE ${where}`, params);
+  const written = await tx.query<{ histogram: number; percentiles: number; clicks: number }>(rollupSql(where), params);
+  const row = written.rows[0];
   return {
-    mart_session_histogram: (await tx.query(histogramSql(where), params)).rowCount,
-    mart_session_percentiles: (await tx.query(percentilesSql(where), params)).rowCount,
-    mart_session_clicks: (await tx.query(clicksSql(where), params)).rowCount,
+    mart_session_histogram: row?.histogram ?? 0,
+    mart_session_percentiles: row?.percentiles ?? 0,
+    mart_session_clicks: row?.clicks ?? 0,
   };
 }
