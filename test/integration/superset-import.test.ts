@@ -17,12 +17,10 @@
 // Skipped only when TIDEMARK_SKIP_SUPERSET=1 is set (shown as a todo); a missing Superset,
 // superuser URL or Chromium is a failure, not a silent skip.
 import { randomBytes } from 'node:crypto';
-import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import pg from 'pg';
 import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -37,10 +35,10 @@ import { TEST_RO_PASSWORD, adminDatabaseUrl, applyDbInit, withDatabase } from '.
 import { runCli } from '../support/run-cli.ts';
 import { chartDataRequest } from '../support/superset-chart-data.ts';
 import type { ChartForQuery } from '../support/superset-chart-data.ts';
-import { runSupersetCli, startSupersetServer, supersetEnv, supersetMissing } from '../support/superset-process.ts';
+import { startSupersetServer, supersetEnv, supersetMissing } from '../support/superset-process.ts';
 import type { SupersetServer } from '../support/superset-process.ts';
-
-const execFileAsync = promisify(execFile);
+import { importBundle, listCharts, prepareSupersetMetadata, supersetApi, supersetLogin } from '../support/superset-session.ts';
+import type { LoggedIn } from '../support/superset-session.ts';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const ARTIFACTS = join(REPO, 'test-artifacts');
@@ -68,32 +66,6 @@ const hot = evaluateHotMarts(suite.expected.allValidEvents, suite.settings);
 const cold = evaluateColdMarts(suite.expected.allValidEvents, suite.settings);
 const coldDates = cold.dailyTraffic.map((r) => r.eventDate).sort();
 
-interface LoggedIn {
-  readonly url: string;
-  readonly headers: Record<string, string>;
-}
-
-async function api<T>(session: LoggedIn, path: string, body?: unknown): Promise<T> {
-  const response = await fetch(`${session.url}${path}`, {
-    method: body === undefined ? 'GET' : 'POST',
-    headers: { ...session.headers, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await response.text();
-  if (!response.ok) throw new Error(`${body === undefined ? 'GET' : 'POST'} ${path}: ${response.status} ${text.slice(0, 2000)}`);
-  return JSON.parse(text) as T;
-}
-
-async function login(url: string): Promise<LoggedIn> {
-  const { access_token: token } = await api<{ access_token: string }>({ url, headers: {} }, '/api/v1/security/login', {
-    username: ADMIN.username,
-    password: ADMIN.password,
-    provider: 'db',
-    refresh: false,
-  });
-  return { url, headers: { Authorization: `Bearer ${token}` } };
-}
-
 /** The session plus a CSRF token and its session cookie: Superset's write endpoints need both. */
 async function withCsrf(session: LoggedIn): Promise<LoggedIn> {
   const response = await fetch(`${session.url}/api/v1/security/csrf_token/`, { headers: session.headers });
@@ -101,15 +73,6 @@ async function withCsrf(session: LoggedIn): Promise<LoggedIn> {
   const { result } = (await response.json()) as { result: string };
   const cookie = response.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
   return { url: session.url, headers: { ...session.headers, 'X-CSRFToken': result, Cookie: cookie, Referer: session.url } };
-}
-
-interface ChartListEntry {
-  readonly id: number;
-  readonly slice_name: string;
-  readonly viz_type: string;
-  readonly params: string;
-  readonly datasource_id: number;
-  readonly datasource_type: string;
 }
 
 type Row = Record<string, unknown>;
@@ -195,17 +158,8 @@ describe.skipIf(SKIP)('Superset bundle in a real Superset', () => {
     };
 
     const prepareSuperset = async (): Promise<void> => {
-      // SQLite metadata in the temp dir, the repository's superset_config.py.
-      step('superset db upgrade');
-      await runSupersetCli(['db', 'upgrade'], env);
-      step('superset fab create-admin, init');
-      await runSupersetCli(
-        ['fab', 'create-admin', '--username', ADMIN.username, '--password', ADMIN.password, '--firstname', 'Tide', '--lastname', 'Mark', '--email', 'admin@example.org'],
-        env,
-      );
-      // Roles and permissions: without them the import fails with "Database doesn't exist and
-      // user doesn't have permission to create databases" (tried with 5.0.0).
-      await runSupersetCli(['init'], env);
+      step('superset db upgrade, create-admin, init');
+      await prepareSupersetMetadata(env, ADMIN);
       step('superset metadata ready');
     };
 
@@ -217,14 +171,12 @@ describe.skipIf(SKIP)('Superset bundle in a real Superset', () => {
     // The bundle as users build it, pointed at the test database through tidemark_ro.
     roUrl = withDatabase(dbUrl, dbName, 'tidemark_ro', TEST_RO_PASSWORD);
     const roUri = roUrl.replace(/^postgres(ql)?:/, 'postgresql+psycopg2:');
-    const zip = join(home, 'bundle.zip');
     step('building and importing the bundle');
-    await execFileAsync(process.execPath, [join(REPO, 'scripts', 'build-superset-bundle.ts'), '--out', zip, '--database-uri', roUri]);
-    await runSupersetCli(['import-dashboards', '-p', zip, '-u', ADMIN.username], env);
+    await importBundle(env, home, roUri, ADMIN);
 
     step('starting the web server');
     server = await startSupersetServer(env, join(home, 'server.log'));
-    session = await login(server.url);
+    session = await supersetLogin(server.url, ADMIN);
     step('logged in');
   }, 600_000);
 
@@ -236,7 +188,7 @@ describe.skipIf(SKIP)('Superset bundle in a real Superset', () => {
 
   it('imports all five dashboards and eighteen charts', async () => {
     if (session === undefined) throw new Error('not logged in');
-    const dashboards = await api<{ result: { slug: string; dashboard_title: string }[] }>(session, '/api/v1/dashboard/?q=(page_size:100)');
+    const dashboards = await supersetApi<{ result: { slug: string; dashboard_title: string }[] }>(session, '/api/v1/dashboard/?q=(page_size:100)');
     expect(dashboards.result.map((d) => d.slug).sort()).toEqual([
       'tidemark-clinical-areas',
       'tidemark-daily-traffic',
@@ -244,21 +196,11 @@ describe.skipIf(SKIP)('Superset bundle in a real Superset', () => {
       'tidemark-realtime',
       'tidemark-session-behaviour',
     ]);
-    const databases = await api<{ result: { database_name: string; backend: string }[] }>(session, '/api/v1/database/');
+    const databases = await supersetApi<{ result: { database_name: string; backend: string }[] }>(session, '/api/v1/database/');
     expect(databases.result.map((d) => [d.database_name, d.backend])).toEqual([['tidemark', 'postgresql']]);
-    const list = await api<{ count: number; result: ChartListEntry[] }>(session, '/api/v1/chart/?q=(page_size:100)');
+    const list = await listCharts(session);
     expect(list.count).toBe(18);
-    for (const entry of list.result) {
-      const chart: ChartForQuery = {
-        id: entry.id,
-        sliceName: entry.slice_name,
-        vizType: entry.viz_type,
-        datasourceId: entry.datasource_id,
-        datasourceType: entry.datasource_type,
-        params: JSON.parse(entry.params) as Record<string, unknown>,
-      };
-      charts.set(entry.slice_name, { chart, data: { result: [] } });
-    }
+    for (const chart of list.charts) charts.set(chart.sliceName, { chart, data: { result: [] } });
   });
 
   it('answers every chart with at least one row through /api/v1/chart/data', async () => {
@@ -266,7 +208,7 @@ describe.skipIf(SKIP)('Superset bundle in a real Superset', () => {
     expect(charts.size).toBe(18);
     const empty: string[] = [];
     for (const [name, entry] of charts) {
-      const data = await api<ChartData>(session, '/api/v1/chart/data', chartDataRequest(entry.chart));
+      const data = await supersetApi<ChartData>(session, '/api/v1/chart/data', chartDataRequest(entry.chart));
       charts.set(name, { chart: entry.chart, data });
       if ((data.result[0]?.rowcount ?? 0) < 1) empty.push(`${name} (${entry.chart.vizType})`);
     }
@@ -337,7 +279,7 @@ describe.skipIf(SKIP)('Superset bundle in a real Superset', () => {
     if (session === undefined) throw new Error('not logged in');
     const alerts = JSON.parse(readFileSync(ALERTS_FILE, 'utf8')) as AlertDefinition[];
     expect(alerts.map((a) => a.name)).toEqual(['tidemark: CRITICAL anomaly sessions', 'tidemark: failed quality checks']);
-    const databases = await api<{ result: { id: number; database_name: string }[] }>(session, '/api/v1/database/');
+    const databases = await supersetApi<{ result: { id: number; database_name: string }[] }>(session, '/api/v1/database/');
     const database = databases.result.find((d) => d.database_name === 'tidemark')?.id;
     const writer = await withCsrf(session);
     const ro = new pg.Client({ connectionString: roUrl });
@@ -350,7 +292,7 @@ describe.skipIf(SKIP)('Superset bundle in a real Superset', () => {
         expect(Number(rows[0]?.count)).toBeGreaterThanOrEqual(0);
         const chartId = charts.get(chart)?.chart.id;
         expect(chartId, chart).toBeDefined();
-        const created = await api<{ id: number }>(writer, '/api/v1/report/', {
+        const created = await supersetApi<{ id: number }>(writer, '/api/v1/report/', {
           ...alert,
           type: 'Alert',
           active: true,
@@ -364,7 +306,7 @@ describe.skipIf(SKIP)('Superset bundle in a real Superset', () => {
     } finally {
       await ro.end();
     }
-    const reports = await api<{ result: { name: string; type: string; crontab: string }[] }>(session, '/api/v1/report/');
+    const reports = await supersetApi<{ result: { name: string; type: string; crontab: string }[] }>(session, '/api/v1/report/');
     expect(reports.result.map((r) => [r.name, r.type, r.crontab]).sort()).toEqual(alerts.map((a) => [a.name, 'Alert', a.crontab]).sort());
   });
 
@@ -379,7 +321,7 @@ describe.skipIf(SKIP)('Superset bundle in a real Superset', () => {
       for (const check of CHART_CHECKS) {
         const entry = charts.get(check.chart);
         if (entry === undefined) throw new Error(`no chart ${check.chart}`);
-        const data = await api<ChartData & { result: { sql_rowcount?: number }[] }>(session, '/api/v1/chart/data', chartDataRequest(entry.chart));
+        const data = await supersetApi<ChartData & { result: { sql_rowcount?: number }[] }>(session, '/api/v1/chart/data', chartDataRequest(entry.chart));
         const result = data.result[0];
         const rowLimit = Number(entry.chart.params['row_limit']);
         const fetched = result?.sql_rowcount ?? result?.rowcount ?? 0;
