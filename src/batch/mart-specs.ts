@@ -21,6 +21,8 @@ export type HotMartName =
   | 'mart_realtime_anomaly_sessions';
 export type ColdMartName = 'mart_session_analysis' | 'mart_daily_traffic' | 'mart_clinical_areas' | 'mart_popular_documents';
 export type MartName = HotMartName | ColdMartName;
+/** The dashboards' daily session rollups (db/migrations/020), derived from mart_session_analysis. */
+export type SessionRollupName = 'mart_session_histogram' | 'mart_session_percentiles' | 'mart_session_clicks';
 
 export interface MartSpec<R> {
   readonly mart: MartName;

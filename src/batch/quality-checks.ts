@@ -3,14 +3,14 @@
 // `quality_results`. A 'fail' fails the job and raises an alert; a 'warn' is only recorded.
 import type { ColdMartRows, HotMartRows } from '../marts/types.ts';
 import { COLD_SPECS, HOT_SPECS } from './mart-specs.ts';
-import type { MartName, MartSpec } from './mart-specs.ts';
+import type { MartName, MartSpec, SessionRollupName } from './mart-specs.ts';
 
 export type QualityStatus = 'pass' | 'warn' | 'fail';
 
 export interface QualityResult {
   readonly check: QualityCheckName;
   /** A mart table, or 'archive' for the freshness check. */
-  readonly mart: MartName | 'archive';
+  readonly mart: MartName | SessionRollupName | 'archive';
   readonly status: QualityStatus;
   /** null when there is nothing to observe or expect (e.g. no history yet). */
   readonly observed: number | null;
@@ -22,7 +22,8 @@ export type QualityCheckName =
   | 'no_negatives'
   | 'events_match_daily_total'
   | 'archive_freshness'
-  | 'row_count_change';
+  | 'row_count_change'
+  | 'rollup_matches_sessions';
 
 export type MartRowCounts = Readonly<Partial<Record<MartName, number>>>;
 
@@ -153,6 +154,28 @@ export function martRowCounts(hot: HotMartRows, cold: ColdMartRows): Record<Mart
 }
 
 /** The job's verdict: a 'fail' anywhere fails it. */
+/** Sessions each rollup of a day accounts for: one total per measure it describes. */
+export interface SessionRollupTotals {
+  /** Rows of mart_session_analysis of the day. */
+  readonly sessions: number;
+  readonly totals: Readonly<Record<SessionRollupName, readonly number[]>>;
+}
+
+/**
+ * Every rollup of the day accounts for each of its sessions, once per measure (error level: a
+ * dashboard would show a distribution of other sessions than the mart's). observed is the total
+ * farthest from the session count, 0 for a measure that is missing.
+ */
+export function sessionRollupChecks({ sessions, totals }: SessionRollupTotals): QualityResult[] {
+  const measures: Record<SessionRollupName, number> = { mart_session_histogram: 2, mart_session_percentiles: 2, mart_session_clicks: 1 };
+  return (Object.keys(measures) as SessionRollupName[]).map((mart) => {
+    const found = [...totals[mart]];
+    if (sessions > 0) while (found.length < measures[mart]) found.push(0);
+    const observed = found.reduce((worst, t) => (Math.abs(t - sessions) > Math.abs(worst - sessions) ? t : worst), sessions);
+    return { check: 'rollup_matches_sessions', mart, status: observed === sessions ? 'pass' : 'fail', observed, expected: sessions };
+  });
+}
+
 export function hasFailure(results: readonly QualityResult[]): boolean {
   return results.some((r) => r.status === 'fail');
 }

@@ -3,10 +3,11 @@
 // stored mart_session_analysis rows. Computing them where the rows are keeps them exact (no
 // sample, nothing held in Node) and lets them be replaced in the transaction that replaces the
 // sessions themselves.
+import type { SessionRollupName } from '../../batch/mart-specs.ts';
+import type { SessionRollupTotals } from '../../batch/quality-checks.ts';
 import type { Queryable } from '../db/database.ts';
 
-export const SESSION_ROLLUP_TABLES = ['mart_session_histogram', 'mart_session_percentiles', 'mart_session_clicks'] as const;
-export type SessionRollupTable = (typeof SESSION_ROLLUP_TABLES)[number];
+export const SESSION_ROLLUP_TABLES: readonly SessionRollupName[] = ['mart_session_histogram', 'mart_session_percentiles', 'mart_session_clicks'];
 
 /** The measures of mart_session_analysis the rollups describe, and the column each one reads. */
 export const ROLLUP_MEASURES = { duration_sec: 'session_duration_sec', clicks: 'click_count' } as const;
@@ -70,7 +71,7 @@ function rollupSql(where: string): string {
  * the transaction that wrote the sessions (after them): the rollups then commit or roll back
  * with the day. A day without sessions ends up with no rollup rows.
  */
-export async function replaceSessionRollups(tx: Queryable, days: RollupDays): Promise<Record<SessionRollupTable, number>> {
+export async function replaceSessionRollups(tx: Queryable, days: RollupDays): Promise<Record<SessionRollupName, number>> {
   const { where, params } = dayFilter(days);
   for (const table of SESSION_ROLLUP_TABLES) await tx.query(`DELETE FROM ${table} WHERE ${where}`, params);
   const written = await tx.query<{ histogram: number; percentiles: number; clicks: number }>(rollupSql(where), params);
@@ -79,5 +80,21 @@ export async function replaceSessionRollups(tx: Queryable, days: RollupDays): Pr
     mart_session_histogram: row?.histogram ?? 0,
     mart_session_percentiles: row?.percentiles ?? 0,
     mart_session_clicks: row?.clicks ?? 0,
+  };
+}
+
+/** The day's session count and, per rollup and measure, the sessions the rollup accounts for. */
+export async function sessionRollupTotals(db: Queryable, date: string): Promise<SessionRollupTotals> {
+  const { rows } = await db.query<{ sessions: number; histogram: number[]; percentiles: number[]; clicks: number[] }>(
+    `SELECT (SELECT count(*)::int FROM mart_session_analysis WHERE event_date = $1::date) AS sessions,
+            ARRAY(SELECT sum(sessions)::int FROM mart_session_histogram WHERE event_date = $1::date GROUP BY measure ORDER BY measure) AS histogram,
+            ARRAY(SELECT sessions FROM mart_session_percentiles WHERE event_date = $1::date ORDER BY measure) AS percentiles,
+            ARRAY(SELECT sum(sessions)::int FROM mart_session_clicks WHERE event_date = $1::date HAVING count(*) > 0) AS clicks`,
+    [date],
+  );
+  const row = rows[0];
+  return {
+    sessions: row?.sessions ?? 0,
+    totals: { mart_session_histogram: row?.histogram ?? [], mart_session_percentiles: row?.percentiles ?? [], mart_session_clicks: row?.clicks ?? [] },
   };
 }

@@ -3,11 +3,12 @@
 // step throw after the results are written, so the job fails and its alert fires; a 'warn'
 // (row count far from the previous 7 days) is only recorded.
 import type { MartName } from '../../batch/mart-specs.ts';
-import { hasFailure, qualityChecks } from '../../batch/quality-checks.ts';
+import { hasFailure, qualityChecks, sessionRollupChecks } from '../../batch/quality-checks.ts';
 import type { MartRowCounts, QualityResult } from '../../batch/quality-checks.ts';
 import type { Queryable } from '../../io/db/database.ts';
 import { coldRowCounts, readColdRows } from '../../io/mart-store/cold-mart-store.ts';
 import { HOT_TABLES, hotRowCounts, readHotRows } from '../../io/mart-store/hot-mart-store.ts';
+import { sessionRollupTotals } from '../../io/mart-store/session-rollups.ts';
 import { archiveWatermark } from '../../io/mart-store/watermarks.ts';
 import { addDays } from '../../marts/time-zone.ts';
 import type { DayStep } from '../day-step.ts';
@@ -68,13 +69,16 @@ export function createQualityStep(deps: DayStepDeps): DayStep {
     throwIfCancelled(signal, 'quality', date);
     const { start, end } = dayBounds(date, timeZone);
     const watermark = await archiveWatermark(deps.db);
-    const results = qualityChecks({
+    const results = [
+      ...qualityChecks({
       hot: await readHotRows(deps.db, start, end),
       cold: await readColdRows(deps.db, [date]),
       previousRowCounts: await previousRowCounts(deps.db, date, timeZone),
       archive: { watermark: watermark ?? Number.NEGATIVE_INFINITY, dayEnd: end },
       ...(deps.settings.rowCountChangeThreshold === undefined ? {} : { rowCountChangeThreshold: deps.settings.rowCountChangeThreshold }),
-    });
+      }),
+      ...sessionRollupChecks(await sessionRollupTotals(deps.db, date)),
+    ];
     if (!dryRun) await writeQualityResults(deps.db, date, results);
     const failed = results.filter((r) => r.status === 'fail');
     const warned = results.filter((r) => r.status === 'warn');
