@@ -2,7 +2,7 @@
 // the row counts of the previous days, calls qualityChecks, and stores the results in
 // `quality_results`. A 'fail' fails the job and raises an alert; a 'warn' is only recorded.
 import { martColumns, MART_REGISTRY, rowKey, rowsOf } from '../marts/mart-registry.ts';
-import type { MartDefinition, MartRegistry } from '../marts/mart-registry.ts';
+import type { MartDefinition, MartRegistry, SessionRollupName } from '../marts/mart-registry.ts';
 import type { ColdMartRows, HotMartRows } from '../marts/types.ts';
 
 export type QualityStatus = 'pass' | 'warn' | 'fail';
@@ -22,7 +22,8 @@ export type QualityCheckName =
   | 'no_negatives'
   | 'events_match_daily_total'
   | 'archive_freshness'
-  | 'row_count_change';
+  | 'row_count_change'
+  | 'rollup_matches_sessions';
 
 /** Rows of one day per mart table. */
 export type MartRowCounts = Readonly<Partial<Record<string, number>>>;
@@ -149,6 +150,28 @@ export function martRowCounts(hot: object, cold: object, registry: MartRegistry 
 }
 
 /** The job's verdict: a 'fail' anywhere fails it. */
+/** Sessions each rollup of a day accounts for: one total per measure it describes. */
+export interface SessionRollupTotals {
+  /** Rows of mart_session_analysis of the day. */
+  readonly sessions: number;
+  readonly totals: Readonly<Record<SessionRollupName, readonly number[]>>;
+}
+
+/**
+ * Every rollup of the day accounts for each of its sessions, once per measure (error level: a
+ * dashboard would show a distribution of other sessions than the mart's). observed is the total
+ * farthest from the session count, 0 for a measure that is missing.
+ */
+export function sessionRollupChecks({ sessions, totals }: SessionRollupTotals): QualityResult[] {
+  const measures: Record<SessionRollupName, number> = { mart_session_histogram: 2, mart_session_percentiles: 2, mart_session_clicks: 1 };
+  return (Object.keys(measures) as SessionRollupName[]).map((mart) => {
+    const found = [...totals[mart]];
+    if (sessions > 0) while (found.length < measures[mart]) found.push(0);
+    const observed = found.reduce((worst, t) => (Math.abs(t - sessions) > Math.abs(worst - sessions) ? t : worst), sessions);
+    return { check: 'rollup_matches_sessions', mart, status: observed === sessions ? 'pass' : 'fail', observed, expected: sessions };
+  });
+}
+
 export function hasFailure(results: readonly QualityResult[]): boolean {
   return results.some((r) => r.status === 'fail');
 }

@@ -340,3 +340,11 @@ export function rowKey(mart: MartDefinition, row: object): string {
   const record = row as Readonly<Record<string, unknown>>;
   return JSON.stringify(mart.key.map((c) => record[c.field]));
 }
+
+/**
+ * The dashboards' daily session rollups (db/migrations/020): derived in SQL from
+ * mart_session_analysis in the transaction that replaces a cold day, so they are not marts of
+ * their own in the registry (nothing reconciles or stages them); quality checks them.
+ */
+export const SESSION_ROLLUP_TABLES = ['mart_session_histogram', 'mart_session_percentiles', 'mart_session_clicks'] as const;
+export type SessionRollupName = (typeof SESSION_ROLLUP_TABLES)[number];

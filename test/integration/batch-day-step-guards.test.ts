@@ -253,6 +253,10 @@ for (const factory of testDatabaseFactories()) {
       expect(Number(staged.rows[0]?.n)).toBe(0);
       const days = await t.db.query<{ d: string }>(`SELECT event_date::text AS d FROM lake_days WHERE cold_computed_at IS NOT NULL ORDER BY 1`);
       expect(days.rows.map((r) => r.d)).toEqual(['2026-07-01', '2026-07-02']);
+      // The rollups followed the sessions' swap: the stale day has none, the recomputed ones do.
+      const rollups = await t.db.query<{ d: string; n: number }>(`SELECT event_date::text AS d, sessions AS n FROM mart_session_percentiles WHERE measure = 'clicks' ORDER BY 1`);
+      const perDay = (d: string): number => expectedRows.sessionAnalysis.filter((r) => r.eventDate === d).length;
+      expect(rollups.rows).toEqual(['2026-07-01', '2026-07-02'].map((d) => ({ d, n: perDay(d) })));
     });
 
     it('retention deletes exactly the rows past their horizon, in batches; dry run counts them', async () => {

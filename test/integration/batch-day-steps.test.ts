@@ -64,6 +64,13 @@ describe('cold step over the mart suite', () => {
         expect(days.rows).toEqual(eventDates.map((d) => ({ d, dirty: null, done: true })));
         for (const date of eventDates) await steps.cold(runOptions(date));
         expect(await readColdRows(t.db)).toEqual(expectedCold);
+        // The dashboards' rollups were written with each day: one percentile row per measure and day.
+        const rollups = await t.db.query<{ d: string; n: number }>(
+          `SELECT event_date::text AS d, sum(sessions)::int AS n FROM mart_session_percentiles WHERE measure = 'clicks' GROUP BY 1 ORDER BY 1`,
+        );
+        const perDay = new Map<string, number>();
+        for (const r of expectedCold.sessionAnalysis) perDay.set(r.eventDate, (perDay.get(r.eventDate) ?? 0) + 1);
+        expect(rollups.rows).toEqual([...perDay].sort(([a], [b]) => a.localeCompare(b)).map(([d, n]) => ({ d, n })));
       });
     });
   }

@@ -36,6 +36,12 @@ const MARTS = [
   'mart_daily_traffic',
   'mart_clinical_areas',
   'mart_popular_documents',
+  // The dashboards' session rollups (020) and the box plot's view (021).
+  'mart_session_histogram',
+  'mart_session_percentiles',
+  'mart_session_clicks',
+  'session_histogram_buckets',
+  'dash_session_clicks_by_weekday',
 ];
 
 async function sqlstateOf(client: pg.Client, sql: string): Promise<string | undefined> {

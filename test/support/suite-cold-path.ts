@@ -117,7 +117,7 @@ export async function expectQualityPassed(db: Queryable, dates: readonly string[
   for (const date of dates) {
     const ofDay = rows.filter((r) => r.date === date);
     const checks = new Set(ofDay.map((r) => r.check_name));
-    expect(checks).toEqual(new Set(['pk_unique', 'no_negatives', 'events_match_daily_total', 'archive_freshness', 'row_count_change']));
+    expect(checks).toEqual(new Set(['pk_unique', 'no_negatives', 'events_match_daily_total', 'archive_freshness', 'row_count_change', 'rollup_matches_sessions']));
     const total = cold.dailyTraffic.find((r) => r.eventDate === date)?.totalEvents ?? 0;
     const invariants = ofDay.filter((r) => r.check_name === 'events_match_daily_total');
     expect(invariants).toHaveLength(4);

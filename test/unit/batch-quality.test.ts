@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { ColdDayAccumulator } from '../../src/batch/cold-day-accumulator.ts';
 import { recomputeHotDay } from '../../src/batch/hot-day-recompute.ts';
-import { hasFailure, martRowCounts, qualityChecks } from '../../src/batch/quality-checks.ts';
+import { hasFailure, martRowCounts, qualityChecks, sessionRollupChecks } from '../../src/batch/quality-checks.ts';
 import type { QualityResult } from '../../src/batch/quality-checks.ts';
 import { endOfLocalDay } from '../../src/marts/time-zone.ts';
 import type { ColdMartRows, HotMartRows } from '../../src/marts/types.ts';
@@ -88,5 +88,29 @@ describe('qualityChecks', () => {
       observed: 1,
       expected: 2,
     });
+  });
+});
+
+describe('sessionRollupChecks', () => {
+  const status = (results: readonly QualityResult[]): string[] => results.map((r) => `${r.mart}:${r.status}:${String(r.observed)}/${String(r.expected)}`);
+
+  it('passes when every rollup accounts for every session once per measure, and on a day without sessions', () => {
+    const full = { mart_session_histogram: [7, 7], mart_session_percentiles: [7, 7], mart_session_clicks: [7] };
+    expect(status(sessionRollupChecks({ sessions: 7, totals: full }))).toEqual([
+      'mart_session_histogram:pass:7/7',
+      'mart_session_percentiles:pass:7/7',
+      'mart_session_clicks:pass:7/7',
+    ]);
+    const none = { mart_session_histogram: [], mart_session_percentiles: [], mart_session_clicks: [] };
+    expect(hasFailure(sessionRollupChecks({ sessions: 0, totals: none }))).toBe(false);
+  });
+
+  it('fails a rollup that misses sessions, a measure or the whole day, showing the total farthest off', () => {
+    const totals = { mart_session_histogram: [7, 5], mart_session_percentiles: [7], mart_session_clicks: [] };
+    expect(status(sessionRollupChecks({ sessions: 7, totals }))).toEqual([
+      'mart_session_histogram:fail:5/7',
+      'mart_session_percentiles:fail:0/7',
+      'mart_session_clicks:fail:0/7',
+    ]);
   });
 });

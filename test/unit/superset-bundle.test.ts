@@ -37,7 +37,7 @@ const dashboards = under('dashboards');
 const datasetsByUuid = new Map(datasets.map(([, doc]) => [String(doc['uuid']), doc]));
 const chartsByUuid = new Map(charts.map(([, doc]) => [String(doc['uuid']), doc]));
 
-/** Columns of every CREATE TABLE in db/migrations, by table. */
+/** Columns of every CREATE TABLE and CREATE VIEW (with its column list) in db/migrations, by name. */
 function migrationColumns(): Map<string, Set<string>> {
   const tables = new Map<string, Set<string>>();
   for (const file of readdirSync(MIGRATIONS_DIR).filter((name) => name.endsWith('.sql')).sort()) {
@@ -51,6 +51,9 @@ function migrationColumns(): Map<string, Set<string>> {
         }
       }
       tables.set(match[1] ?? '', columns);
+    }
+    for (const match of sql.matchAll(/CREATE VIEW (\w+)\s*\(([^)]*)\)\s*AS/g)) {
+      tables.set(match[1] ?? '', new Set((match[2] ?? '').split(',').map((name) => name.trim())));
     }
   }
   return tables;
@@ -88,8 +91,11 @@ describe('superset bundle zip', () => {
     const metadata = parse(new TextDecoder().decode(entries[`${ZIP_ROOT}/metadata.yaml`]), { version: '1.1' }) as Doc;
     expect(metadata['timestamp']).toMatch(/^\d{4}-\d\d-\d\dT/);
     expect(databases).toHaveLength(1);
-    // One dataset per mart of the registry, and no other.
-    expect(datasets.map(([, doc]) => String(doc['table_name'])).sort()).toEqual(MART_REGISTRY.marts.map((mart) => mart.table).sort());
+    // One dataset per mart of the registry, the histogram and percentile rollups (the clicks
+    // rollup feeds the weekday view), the weekday view, and no other.
+    expect(datasets.map(([, doc]) => String(doc['table_name'])).sort()).toEqual(
+      [...MART_REGISTRY.marts.map((mart) => mart.table), 'mart_session_histogram', 'mart_session_percentiles', 'dash_session_clicks_by_weekday'].sort(),
+    );
     expect(dashboards).toHaveLength(5);
   });
 
@@ -169,7 +175,8 @@ describe('superset bundle zip', () => {
         if (typeof column['expression'] === 'string' && column['expression'] !== '') continue;
         expect(columns?.has(String(column['column_name'])), `${table}.${String(column['column_name'])}`).toBe(true);
       }
-      expect(columns?.has(String(doc['main_dttm_col'])), `${table} main_dttm_col`).toBe(true);
+      // A dataset without a time column (the weekday view) has none.
+      if (doc['main_dttm_col'] !== null) expect(columns?.has(String(doc['main_dttm_col'])), `${table} main_dttm_col`).toBe(true);
     }
   });
 
@@ -196,6 +203,7 @@ describe('superset bundle zip', () => {
         ['echarts_timeseries_line', 'mart_realtime_traffic_minute'],
         ['table', 'mart_realtime_top_docs_1h'],
         ['echarts_timeseries_bar', 'mart_realtime_clinical_trend_24h'],
+        ['echarts_timeseries_bar', 'mart_realtime_clinical_trend_24h'],
         ['table', 'mart_realtime_anomaly_sessions'],
         ['echarts_timeseries_bar', 'mart_realtime_anomaly_sessions'],
       ],
@@ -210,8 +218,10 @@ describe('superset bundle zip', () => {
         ['table', 'mart_clinical_areas'],
       ],
       'tidemark-session-behaviour': [
-        ['histogram_v2', 'mart_session_analysis'],
-        ['box_plot', 'mart_session_analysis'],
+        ['echarts_timeseries_bar', 'mart_session_histogram'],
+        ['echarts_timeseries_bar', 'mart_session_histogram'],
+        ['echarts_timeseries_line', 'mart_session_percentiles'],
+        ['box_plot', 'dash_session_clicks_by_weekday'],
       ],
       'tidemark-popular-documents': [
         ['table', 'mart_popular_documents'],
@@ -231,10 +241,11 @@ describe('superset bundle zip', () => {
     expect(actual).toEqual(expected);
 
     const realtime = charts.map(([, doc]) => doc).filter((doc) => doc['viz_type'] === 'echarts_timeseries_bar');
-    const trend = realtime.find((doc) => datasetsByUuid.get(String(doc['dataset_uuid']))?.['table_name'] === 'mart_realtime_clinical_trend_24h');
-    const trendDataset = datasetsByUuid.get(String(trend?.['dataset_uuid'])) ?? {};
+    // Clicks (counts) and trend_pct (±100 %) are separate charts: on one axis the trend flattens the counts.
+    const trendCharts = realtime.filter((doc) => datasetsByUuid.get(String(doc['dataset_uuid']))?.['table_name'] === 'mart_realtime_clinical_trend_24h');
+    const trendDataset = datasetsByUuid.get(String(trendCharts[0]?.['dataset_uuid'])) ?? {};
     const trendMetric = (trendDataset['metrics'] as Doc[]).find((metric) => String(metric['expression']).includes('trend_pct'));
-    expect(strings((trend?.['params'] as Doc)['metrics'])).toContain(trendMetric?.['metric_name']);
+    expect(trendCharts.map((doc) => strings((doc['params'] as Doc)['metrics'])).sort()).toEqual([['clicks'], [String(trendMetric?.['metric_name'])]]);
     const topDocs = charts.map(([, doc]) => doc).find((doc) => datasetsByUuid.get(String(doc['dataset_uuid']))?.['table_name'] === 'mart_realtime_top_docs_1h');
     expect((topDocs?.['params'] as Doc)['row_limit']).toBe(20);
   });

@@ -27,7 +27,7 @@ function queryOf(name: string): ChartQueryObject {
 
 describe('chart-data requests for the bundle', () => {
   it('maps every chart of the bundle', () => {
-    expect(charts).toHaveLength(15);
+    expect(charts).toHaveLength(18);
     for (const chart of charts) {
       const request = chartDataRequest(chart);
       expect(request.datasource).toEqual({ id: chart.datasourceId, type: 'table' });
@@ -37,7 +37,7 @@ describe('chart-data requests for the bundle', () => {
   });
 
   it('sends a temporal x-axis as a BASE_AXIS column with the time grain, pivoted per x value', () => {
-    const query = queryOf('Events per day');
+    const query = queryOf('Events per day, all days (MART_TIMEZONE)');
     expect(query.columns).toEqual([
       { expressionType: 'SQL', sqlExpression: 'event_date', label: 'event_date', columnType: 'BASE_AXIS', timeGrain: 'P1D' },
     ]);
@@ -46,14 +46,14 @@ describe('chart-data requests for the bundle', () => {
   });
 
   it('turns SQL adhoc filters into extras.where', () => {
-    expect(queryOf('Traffic per minute').extras).toEqual({
+    expect(queryOf('Clicks and sessions per minute, newest 6 h (UTC)').extras).toEqual({
       where: "(event_minute > (SELECT max(event_minute) FROM mart_realtime_traffic_minute) - INTERVAL '6 hours')",
     });
-    expect(queryOf('Events per day').extras).toEqual({});
+    expect(queryOf('Events per day, all days (MART_TIMEZONE)').extras).toEqual({});
   });
 
   it('asks raw tables for their columns without metrics (no GROUP BY) and in their saved order', () => {
-    const query = queryOf('Top 20 documents, last hour');
+    const query = queryOf('Top 20 documents of the hour, newest snapshot (UTC)');
     expect(query.metrics).toBeUndefined();
     expect(query.columns).toEqual(['rank', 'document_id', 'title', 'click_count', 'unique_sessions']);
     expect(query.orderby).toEqual([['rank', true]]);
@@ -61,20 +61,20 @@ describe('chart-data requests for the bundle', () => {
   });
 
   it('orders aggregate tables by their sort metric, descending', () => {
-    const query = queryOf('Top 20 documents, last 7 days');
+    const query = queryOf('Top 20 documents, newest 7 days (MART_TIMEZONE)');
     expect(query.columns).toEqual(['document_id', 'title']);
     expect(query.metrics).toEqual(['views', 'sessions']);
     expect(query.orderby).toEqual([['views', false]]);
   });
 
-  it('bins histograms and boxes box plots on the server', () => {
-    expect(queryOf('Session duration (s)').post_processing).toEqual([
-      { operation: 'histogram', options: { column: 'session_duration_sec', groupby: [], bins: 30, cumulative: false, normalize: false } },
-    ]);
-    const box = queryOf('Clicks per session by weekday');
-    expect(box.columns).toEqual(['weekday', 'session_id', 'event_date']);
+  it('reads distributions from the rollups: bucket rows, and a box of five precomputed percentiles', () => {
+    const histogram = queryOf('Session duration, newest 7 days (days in MART_TIMEZONE)');
+    expect(histogram.filters).toEqual([{ col: 'measure', op: '==', val: 'duration_sec' }]);
+    expect(histogram.metrics).toEqual(['sessions']);
+    const box = queryOf('Clicks per session by weekday, newest 28 days (box p25–p75, whiskers p10–p90, MART_TIMEZONE)');
+    expect(box.columns).toEqual(['weekday', 'stat']);
     expect(box.post_processing).toEqual([
-      { operation: 'boxplot', options: { groupby: ['weekday'], metrics: ['clicks'], whisker_type: 'tukey' } },
+      { operation: 'boxplot', options: { groupby: ['weekday'], metrics: ['clicks'], whisker_type: 'min/max' } },
     ]);
   });
 

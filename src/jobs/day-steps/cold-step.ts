@@ -8,6 +8,7 @@ import { emptyReadStats, listArchiveObjects, namedMessageCount, readArchiveObjec
 import { assertRequiredPresent } from '../../io/lake/parquet-events.ts';
 import type { LakeReadStats } from '../../io/lake/lake-day-reader.ts';
 import { countColdRows, deleteColdDay, insertColdRows, lockColdMarts, markDayComputed } from '../../io/mart-store/cold-mart-store.ts';
+import { replaceSessionRollups } from '../../io/mart-store/session-rollups.ts';
 import type { ColdMartChunks } from '../../marts/types.ts';
 import type { DayStep } from '../day-step.ts';
 import { assertArchiveComplete } from './completeness-step.ts';
@@ -87,13 +88,15 @@ export function createColdStep(deps: DayStepDeps): DayStep {
       await lockColdMarts(tx);
       const deleted = await deleteColdDay(tx, date);
       await insertColdRows(tx, computed.rows);
+      // From the sessions just written, in this transaction: the rollups never disagree with them.
+      const rollups = await replaceSessionRollups(tx, [date]);
       await markDayComputed(tx, date);
-      return Object.values(deleted).reduce((a, b) => a + b, 0);
+      return { rows: Object.values(deleted).reduce((a, b) => a + b, 0), rollups };
     });
     onProgress?.(1);
     // Where the time went: reading + computing, then writing (which also makes the session rows).
     const finished = deps.clock();
-    const result = { ...summary, rows_replaced: replaced, read_ms: read - started, write_ms: finished - read, duration_ms: finished - started };
+    const result = { ...summary, ...replaced.rollups, rows_replaced: replaced.rows, read_ms: read - started, write_ms: finished - read, duration_ms: finished - started };
     deps.log.info('cold marts replaced', { date, ...result });
     return { summary: result };
   };

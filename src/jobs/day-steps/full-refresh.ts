@@ -6,6 +6,7 @@
 // rows of dates no longer in the lake.
 import { randomUUID } from 'node:crypto';
 import { countColdRows, insertColdRows, lockColdMarts, markDayComputed } from '../../io/mart-store/cold-mart-store.ts';
+import { replaceSessionRollups } from '../../io/mart-store/session-rollups.ts';
 import { listArchiveDates } from '../../io/lake/lake-day-reader.ts';
 import { coldMarts, martColumns, MART_REGISTRY, stagingTables } from '../../marts/mart-registry.ts';
 import type { MartRegistry } from '../../marts/mart-registry.ts';
@@ -65,6 +66,8 @@ export async function fullRefresh(deps: DayStepDeps, options: FullRefreshOptions
           await lockColdMarts(tx, registry);
           await tx.query(`DELETE FROM ${mart.table}`);
           await tx.query(`INSERT INTO ${mart.table} (${columns}) SELECT ${columns} FROM ${mart.staging} WHERE refresh_id = $1`, [refreshId]);
+          // The rollups follow the sessions in their swap: every day's, old days' rows gone.
+          if (mart.table === 'mart_session_analysis') await replaceSessionRollups(tx, 'all');
           if (i === marts.length - 1) for (const date of dates) await markDayComputed(tx, date);
         });
       }

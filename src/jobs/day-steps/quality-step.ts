@@ -2,11 +2,12 @@
 // the rows as stored after cold and reconcile, written to quality_results. A 'fail' makes the
 // step throw after the results are written, so the job fails and its alert fires; a 'warn'
 // (row count far from the previous 7 days) is only recorded.
-import { hasFailure, qualityChecks } from '../../batch/quality-checks.ts';
+import { hasFailure, qualityChecks, sessionRollupChecks } from '../../batch/quality-checks.ts';
 import type { MartRowCounts, QualityResult } from '../../batch/quality-checks.ts';
 import type { Queryable } from '../../io/db/database.ts';
 import { coldRowCounts, readColdRows } from '../../io/mart-store/cold-mart-store.ts';
 import { hotRowCounts, readHotRows } from '../../io/mart-store/hot-mart-store.ts';
+import { sessionRollupTotals } from '../../io/mart-store/session-rollups.ts';
 import { addDays } from '../../marts/time-zone.ts';
 import type { DayStep } from '../day-step.ts';
 import { effectiveArchiveWatermark } from './completeness-step.ts';
@@ -65,13 +66,16 @@ export function createQualityStep(deps: DayStepDeps): DayStep {
     const { start, end } = dayBounds(date, timeZone);
     // An operator's --assume-complete stands in for the archive watermark (audited in job_runs).
     const watermark = assumeComplete === undefined ? ((await effectiveArchiveWatermark(deps))?.watermark ?? null) : end;
-    const results = qualityChecks({
+    const results = [
+      ...qualityChecks({
       hot: await readHotRows(deps.db, start, end),
       cold: await readColdRows(deps.db, [date]),
       previousRowCounts: await previousRowCounts(deps.db, date, timeZone),
       archive: { watermark: watermark ?? Number.NEGATIVE_INFINITY, dayEnd: end },
       ...(deps.settings.rowCountChangeThreshold === undefined ? {} : { rowCountChangeThreshold: deps.settings.rowCountChangeThreshold }),
-    });
+      }),
+      ...sessionRollupChecks(await sessionRollupTotals(deps.db, date)),
+    ];
     if (!dryRun) await writeQualityResults(deps.db, date, results);
     const failed = results.filter((r) => r.status === 'fail');
     const warned = results.filter((r) => r.status === 'warn');
