@@ -94,6 +94,8 @@ class SessionState {
   }
 }
 
+const NO_CHANGES: SessionChanges = Object.freeze({ upserts: [], deletes: [] });
+
 export class AnomalyDetector {
   private readonly sessions = new Map<string, SessionState>();
   private readonly thresholds: AnomalyThresholds;
@@ -148,8 +150,21 @@ export class AnomalyDetector {
    */
   evaluate(sessionId: string, watermark: number, alerts: AnomalyAlert[]): SessionChanges {
     const s = this.sessions.get(sessionId);
-    if (s === undefined) return { upserts: [], deletes: [] };
+    if (s === undefined) return NO_CHANGES;
     const { spanMs, warning } = this.thresholds;
+    // Most sessions never hold `warning` events: nothing can start, continue or end an episode, so
+    // only the frozen boundary moves (the general path below would allocate for nothing).
+    if (s.open === null && s.provisional.size === 0 && s.ts.length < warning) {
+      if (watermark > s.frozenTs) {
+        s.frozenTs = watermark === Number.POSITIVE_INFINITY ? Number.POSITIVE_INFINITY : watermark;
+        const keepFrom = s.firstAtOrAfter(s.frozenTs - spanMs + 1);
+        if (keepFrom > 0 && Number.isFinite(s.frozenTs)) {
+          s.ts.splice(0, keepFrom);
+          s.ids.splice(0, keepFrom);
+        }
+      }
+      return NO_CHANGES;
+    }
     const upserts: { row: AnomalyRow; final: boolean }[] = [];
     const finalised = new Set<number>();
 
