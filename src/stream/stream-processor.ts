@@ -156,6 +156,7 @@ export class StreamProcessor {
 
   /** Takes ownership of a partition and restores its state from the checkpoint. */
   assign(checkpoint: PartitionCheckpoint): void {
+    this.lastState = undefined;
     const state = new PartitionState(checkpoint.source, checkpoint.partition, checkpoint.nextOffset, this.thresholds());
     this.states.set(partitionKey(checkpoint.source, checkpoint.partition), state);
     this.external.delete(checkpoint.partition);
@@ -187,6 +188,7 @@ export class StreamProcessor {
     const key = partitionKey(source, partition);
     const state = this.states.get(key);
     if (state === undefined) return;
+    this.lastState = undefined;
     this.states.delete(key);
     this.tracker.untrack(partition);
     this.batch.dirtySessions.delete(state);
@@ -245,8 +247,18 @@ export class StreamProcessor {
     return Math.max(own, this.tracker.watermark, state.watermarkFloor);
   }
 
+  /** The partition of the previous message (a batch comes in runs of one partition); reset on assign and revoke. */
+  private lastState: PartitionState | undefined;
+
+  private stateOf(message: RawMessage): PartitionState | undefined {
+    const last = this.lastState;
+    if (last !== undefined && last.partition === message.partition && last.source === message.source) return last;
+    this.lastState = this.states.get(partitionKey(message.source, message.partition));
+    return this.lastState;
+  }
+
   private processOne(message: RawMessage): void {
-    const state = this.states.get(partitionKey(message.source, message.partition));
+    const state = this.stateOf(message);
     if (state === undefined) throw new Error(`message for unassigned partition ${message.source}#${message.partition}`);
     state.processed(message.offset);
     const now = this.clock();
