@@ -7,6 +7,8 @@ import type { GroupBucket, TitleMark } from './group-buckets.ts';
 
 /** A group's aggregate over the window: its events and, per session, how many of them. */
 export interface WindowCell {
+  /** The group's key, also here so that scans over the values need no map entries. */
+  readonly group: string;
   count: number;
   readonly sessions: Map<string, number>;
   title: TitleMark | null;
@@ -164,7 +166,7 @@ export class SlidingWindow {
     for (const [group, cell] of bucket) {
       let agg = this.cells.get(group);
       if (agg === undefined) {
-        agg = { count: 0, sessions: new Map(), title: null };
+        agg = { group, count: 0, sessions: new Map(), title: null };
         this.cells.set(group, agg);
       }
       agg.count += cell.count;

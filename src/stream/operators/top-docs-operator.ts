@@ -61,9 +61,9 @@ function rowsOf(snapshotTs: number, top: TopList): TopDocRow[] {
 function windowTop(window: SlidingWindow, skip?: ReadonlyMap<string, GroupValue>): TopList {
   const top = new TopList(TOP_DOCS_LIMIT);
   let floor = 0;
-  for (const [group, cell] of window.cells) {
-    if (cell.count < floor || (skip !== undefined && skip.has(group))) continue;
-    top.offer(group, cell.count, cell.sessions.size, cell.title);
+  for (const cell of window.cells.values()) {
+    if (cell.count < floor || (skip !== undefined && skip.has(cell.group))) continue;
+    top.offer(cell.group, cell.count, cell.sessions.size, cell.title);
     floor = top.floor;
   }
   return top;
