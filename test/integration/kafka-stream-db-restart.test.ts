@@ -12,7 +12,7 @@ import { waitFor } from '../support/net.ts';
 import { startPrivatePostgres } from '../support/postgres.ts';
 import type { PrivatePostgres } from '../support/postgres.ts';
 import { startCli } from '../support/run-cli.ts';
-import { committedMessages, expectStreamedSuiteMarts, streamEnv, waitForCatchUp } from '../support/stream-harness.ts';
+import { committedMessages, streamEnv, waitForCatchUp, waitForStreamedSuiteMarts } from '../support/stream-harness.ts';
 
 const brokers = testKafkaBrokers();
 
@@ -59,7 +59,7 @@ describe.runIf(brokers !== undefined)('PostgreSQL restarted under `tidemark stre
       expect(result.code, result.stderr.slice(-2000)).toBe(0);
       expect(result.stderr).not.toMatch(/^\s+at /m);
       expect(stderrLines(result.stderr).filter((l) => l.includes('"level":"error"'))).toEqual([]);
-      await expectStreamedSuiteMarts(db, suite);
+      await waitForStreamedSuiteMarts(db, suite);
       const dead = await db.query<{ n: string }>(`SELECT count(*)::text AS n FROM dead_letter_events`);
       expect(Number(dead.rows[0]?.n)).toBe(suite.expected.deadLetters.length);
     } finally {

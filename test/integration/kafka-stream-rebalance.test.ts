@@ -10,7 +10,7 @@ import { buildMartSuite } from '../fixtures/mart-suite.ts';
 import { testDatabaseFactories } from '../support/databases.ts';
 import { kafkaTestEnv, testKafkaBrokers } from '../support/kafka.ts';
 import { startCli } from '../support/run-cli.ts';
-import { committedMessages, expectStreamedSuiteMarts, streamEnv, waitForCatchUp } from '../support/stream-harness.ts';
+import { committedMessages, expectStreamedSuiteMarts, streamEnv, waitForCatchUp, waitForStreamedSuiteMarts } from '../support/stream-harness.ts';
 
 const brokers = testKafkaBrokers();
 const pg = testDatabaseFactories().find((f) => f.kind === 'pg');
@@ -82,6 +82,8 @@ describe.skipIf(brokers === undefined || pg === undefined)('rebalance across thr
         throw new Error(`${(error as Error).message}; ${await saveLogs()}`, { cause: error });
       }
       mark('caught up');
+      await waitForStreamedSuiteMarts(t.db, suite);
+      mark('marts settled');
       for (const run of [a, c, d]) run.child.kill('SIGTERM');
       for (const run of [a, c, d]) {
         const done = await run.done;

@@ -67,6 +67,23 @@ export function newestEventTs(events: readonly { readonly eventTs: number }[]): 
 }
 
 /**
+ * Waits (up to timeoutMs) until the hot marts hold the suite's expected rows — the combiner folds
+ * what other instances wrote about a second after they wrote it, longer on a loaded machine — then
+ * asserts them as expectStreamedSuiteMarts does, so a timeout shows the difference.
+ */
+export async function waitForStreamedSuiteMarts(db: Queryable, suite: MartSuite, timeoutMs = 90_000): Promise<void> {
+  const newest = newestEventTs(suite.expected.onTimeEvents);
+  const expected = JSON.stringify(evaluateHotMarts(suite.expected.onTimeEvents, suite.settings, { newestEventTs: newest }));
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const actual = await readHotMarts(db, { maxSnapshotTs: newestSnapshot(newest, suite.settings.topDocsEveryMs) });
+    if (JSON.stringify(actual) === expected) break;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  await expectStreamedSuiteMarts(db, suite);
+}
+
+/**
  * Asserts the four hot marts equal the reference evaluator on the suite's on-time events, with
  * snapshot rows up to the newest event (a running stream), one mart at a time so a failure names
  * the mart; and that late_events holds exactly the suite's late lines.
