@@ -29,17 +29,15 @@ describe.runIf(brokers !== undefined && pg !== undefined)('kill -9 while consumi
     try {
       const groupId = kafka.groupId();
       const env = streamEnv({ databaseUrl: t.url!, brokers: kafka.brokers, topic, groupId, suite });
-      // Deterministic "random" moments: a different pause before each kill.
-      const pauses = [2300, 3700, 1900, 4100, 2900, 3300];
+      // Kills at deterministic points of progress (a fixed pause could outlast the whole stream):
+      // each run is killed once the checkpoint holds the next eighth of the topic, mid-batch.
       const committedAtKill: number[] = [];
-      for (const pause of pauses) {
+      for (let k = 1; k <= 6; k++) {
         const run = startCli(['stream'], env);
         children.push(run);
-        const before = await committedMessages(t.db, groupId, topic);
-        // Kill only once this run has committed something, so every kill lands mid-stream.
-        const deadline = Date.now() + 60_000;
-        while ((await committedMessages(t.db, groupId, topic)) === before && Date.now() < deadline) await sleep(100);
-        await sleep(pause);
+        const target = Math.floor((total * k) / 8);
+        const deadline = Date.now() + 120_000;
+        while ((await committedMessages(t.db, groupId, topic)) < target && Date.now() < deadline) await sleep(20);
         run.child.kill('SIGKILL');
         const result = await run.done;
         expect(result.signal).toBe('SIGKILL');
