@@ -71,6 +71,12 @@ async function fence(tx: Queryable, consumer: string, partitions: readonly Parti
   const bySource = new Map<string, PartitionCommit[]>();
   for (const p of partitions) bySource.set(p.source, [...(bySource.get(p.source) ?? []), p]);
   for (const [source, commits] of bySource) {
+    // A partition nobody has committed yet has no row for FOR UPDATE to lock: two instances that
+    // both took it during a rebalance would both pass, and the later commit would pair its offset
+    // with the other's bound. A transaction lock per partition (in partition order) serialises
+    // them, so the second sees the first's row and is fenced.
+    const ordered = [...commits].sort((a, b) => a.partition - b.partition);
+    for (const c of ordered) await tx.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`tidemark:partition:${consumer}:${source}:${c.partition}`]);
     const stored = await tx.query<{ kafka_partition: number; next_offset: string }>(
       `SELECT kafka_partition, next_offset::text AS next_offset FROM stream_partitions
         WHERE consumer = $1 AND source = $2 AND kafka_partition = ANY($3::int[]) FOR UPDATE`,
