@@ -37,6 +37,12 @@ export class PartitionState {
   private next: string | null;
   /** Lateness bound as last committed: the next commit fences nothing but must not go lower. */
   committedBound = Number.NEGATIVE_INFINITY;
+  /**
+   * The checkpoint's next offset when this instance took the partition: the source may have been
+   * positioned a moment earlier, before the previous owner's last commit, and then hands over
+   * messages that commit already holds. Those are skipped (cleared at the first message past it).
+   */
+  skipBelow: string | null = null;
   /** The previous owner's bound: below it this partition's state is final already. */
   watermarkFloor = Number.NEGATIVE_INFINITY;
   /** event_id → event_ts of applied on-time events not yet below the bound. */

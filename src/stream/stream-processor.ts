@@ -5,7 +5,7 @@
 // the sink must commit in one transaction. Pure: no I/O, the clock is passed in.
 import { parseRawMessage } from '../marts/event-contract.ts';
 import type { ClickEvent, MartSettings, RawMessage, TrafficMinuteRow } from '../marts/types.ts';
-import { MINUTE_MS, floorTo, minuteOf, nextBoundaryAfter } from '../marts/window-math.ts';
+import { MINUTE_MS, compareDecimalIds, floorTo, minuteOf, nextBoundaryAfter } from '../marts/window-math.ts';
 import type { AnomalyAlert, SessionAnomalySnapshot } from './anomaly-detector.ts';
 import type {
   BatchOutput,
@@ -163,6 +163,7 @@ export class StreamProcessor {
     this.tracker.track(checkpoint.partition, checkpoint.maxEventTs, this.clock());
     state.watermarkFloor = checkpoint.watermark;
     state.committedBound = checkpoint.watermark;
+    state.skipBelow = checkpoint.nextOffset;
     const bound = this.boundOf(state);
     for (const stored of checkpoint.buckets) {
       if (!stored.final) continue;
@@ -260,6 +261,10 @@ export class StreamProcessor {
   private processOne(message: RawMessage): void {
     const state = this.stateOf(message);
     if (state === undefined) throw new Error(`message for unassigned partition ${message.source}#${message.partition}`);
+    if (state.skipBelow !== null) {
+      if (compareDecimalIds(message.offset, state.skipBelow) < 0) return;
+      state.skipBelow = null;
+    }
     state.processed(message.offset);
     const now = this.clock();
     const outcome = parseRawMessage(message.value, { nowMs: now, maxFutureSkewMs: this.settings.maxFutureSkewMs });
