@@ -53,12 +53,14 @@ function anomalyJson(state: PartitionCommit['anomaly']): string {
 
 export async function commitBatch(tx: Queryable, consumer: string, batch: BatchOutput, options: CommitOptions = {}): Promise<void> {
   await fence(tx, consumer, batch.partitions);
+  // The partitions' buckets first: the combiner's retention below then also drops those of this
+  // batch that no window needs any more.
+  for (const p of batch.partitions) await writePartitionState(tx, consumer, p);
   if (batch.marts !== null) await writeMarts(tx, consumer, batch.marts);
   await writeAnomalies(tx, batch);
   await writeDeadLetters(tx, batch, options.deadLetterMaxBytes ?? DEFAULT_DEAD_LETTER_MAX_BYTES);
   await writeLateEvents(tx, batch);
   await writeAlerts(tx, batch);
-  for (const p of batch.partitions) await writePartitionState(tx, consumer, p);
   await tx.query(
     `INSERT INTO stream_consumers (consumer, watermark_ts) VALUES ($1, $2::timestamptz)
      ON CONFLICT (consumer) DO UPDATE

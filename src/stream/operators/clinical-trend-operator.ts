@@ -35,12 +35,15 @@ export class ClinicalTrendOperator implements WindowedMartOperator<GroupBucket, 
   readonly reachMs = 2 * CLINICAL_WINDOW_MS;
   private current: SlidingWindow | null = null;
   private previous: SlidingWindow | null = null;
+  /** Reset at +∞: the source ended and every snapshot was written; later buckets are none of ours. */
+  private ended = false;
 
   constructor(stepMs: number) {
     this.stepMs = stepMs;
   }
 
   get frontier(): number {
+    if (this.ended) return Number.POSITIVE_INFINITY;
     return this.current?.frontier ?? Number.NEGATIVE_INFINITY;
   }
 
@@ -69,11 +72,13 @@ export class ClinicalTrendOperator implements WindowedMartOperator<GroupBucket, 
   }
 
   reset(frontier: number, lookup: BucketLookup<GroupBucket>): void {
+    this.ended = frontier === Number.POSITIVE_INFINITY;
     if (Number.isFinite(frontier)) [this.current, this.previous] = this.newWindows(frontier, lookup);
     else this.current = this.previous = null;
   }
 
   advance(to: number, lookup: BucketLookup<GroupBucket>, starts: readonly number[]): KeyedRows<ClinicalTrendRow>[] {
+    if (this.ended) return [];
     if (this.current === null || this.previous === null) {
       const first = starts[0];
       if (first === undefined || first >= to) return [];
@@ -91,6 +96,7 @@ export class ClinicalTrendOperator implements WindowedMartOperator<GroupBucket, 
   }
 
   provisional(until: number, lookup: BucketLookup<GroupBucket>, starts: readonly number[]): KeyedRows<ClinicalTrendRow>[] {
+    if (this.ended) return [];
     const first = starts[0];
     const [current, previous] = this.current !== null && this.previous !== null ? [this.current, this.previous] : first === undefined ? [null, null] : this.newWindows(first, lookup);
     if (current === null || previous === null) return [];

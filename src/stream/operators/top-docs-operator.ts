@@ -73,12 +73,15 @@ export class TopDocsOperator implements WindowedMartOperator<GroupBucket, TopDoc
   readonly stepMs: number;
   readonly reachMs = TOP_DOCS_WINDOW_MS;
   private window: SlidingWindow | null = null;
+  /** Reset at +∞: the source ended and every snapshot was written; later buckets are none of ours. */
+  private ended = false;
 
   constructor(stepMs: number) {
     this.stepMs = stepMs;
   }
 
   get frontier(): number {
+    if (this.ended) return Number.POSITIVE_INFINITY;
     return this.window?.frontier ?? Number.NEGATIVE_INFINITY;
   }
 
@@ -105,10 +108,12 @@ export class TopDocsOperator implements WindowedMartOperator<GroupBucket, TopDoc
   }
 
   reset(frontier: number, lookup: BucketLookup<GroupBucket>): void {
+    this.ended = frontier === Number.POSITIVE_INFINITY;
     this.window = Number.isFinite(frontier) ? this.newWindow(frontier, lookup) : null;
   }
 
   advance(to: number, lookup: BucketLookup<GroupBucket>, starts: readonly number[]): KeyedRows<TopDocRow>[] {
+    if (this.ended) return [];
     if (this.window === null) {
       const first = starts[0];
       if (first === undefined || first >= to) return [];
@@ -123,6 +128,7 @@ export class TopDocsOperator implements WindowedMartOperator<GroupBucket, TopDoc
   }
 
   provisional(until: number, lookup: BucketLookup<GroupBucket>, starts: readonly number[]): KeyedRows<TopDocRow>[] {
+    if (this.ended) return [];
     const first = starts[0];
     const window = this.window ?? (first === undefined ? null : this.newWindow(first, lookup));
     if (window === null) return [];
