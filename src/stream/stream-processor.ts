@@ -181,6 +181,12 @@ export class StreamProcessor {
       if (event.eventTs >= bound) state.seenIds.set(event.eventId, event.eventTs);
       state.anomalies.restoreEvent(event.sessionId, event.eventTs, event.eventId, bound);
     }
+    // The previous owner may not have shared its latest open buckets before it lost the partition:
+    // share the restored ones again (with one instance nothing reads them).
+    for (const kind of KINDS) {
+      const series = state.series(kind);
+      for (const start of series.buckets.keys()) if (!series.persisted.has(start)) series.changed.add(start);
+    }
     this.combinerReady = false;
   }
 
