@@ -53,6 +53,15 @@ export function addToBucket(bucket: GroupBucket, group: string, sessionId: strin
   if (title !== null && isLater(ts, eventId, cell.title)) cell.title = { ts, eventId, title };
 }
 
+/** Adds an event to the bucket of its step (made when missing) and returns the bucket's start. */
+export function addToStepBucket(buckets: Map<number, GroupBucket>, stepMs: number, group: string, sessionId: string, title: string | null, ts: number, eventId: string): number {
+  const start = Math.floor(ts / stepMs) * stepMs;
+  let bucket = buckets.get(start);
+  if (bucket === undefined) buckets.set(start, (bucket = new Map()));
+  addToBucket(bucket, group, sessionId, title, ts, eventId);
+  return start;
+}
+
 /** Calls fn for every session of the cell with its event count. */
 export function forEachSession(cell: GroupCell, fn: (session: string, n: number) => void): void {
   if (cell.sessions !== null) for (const [s, n] of cell.sessions) fn(s, n);

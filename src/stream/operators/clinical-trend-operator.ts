@@ -3,8 +3,8 @@
 // only). A snapshot has a row for every area with clicks in either window.
 import { CLINICAL_WINDOW_MS } from '../../marts/types.ts';
 import type { ClickEvent, ClinicalTrendRow } from '../../marts/types.ts';
-import { compareCodeUnits, floorTo, trendPercent } from '../../marts/window-math.ts';
-import { addToBucket, bucketFromData, bucketToData } from '../group-buckets.ts';
+import { compareCodeUnits, trendPercent } from '../../marts/window-math.ts';
+import { addToStepBucket, bucketFromData, bucketToData } from '../group-buckets.ts';
 import type { GroupBucket, GroupBucketData } from '../group-buckets.ts';
 import { SlidingWindow } from '../sliding-window.ts';
 import type { GroupValue } from '../sliding-window.ts';
@@ -56,11 +56,7 @@ export class ClinicalTrendOperator implements WindowedMartOperator<GroupBucket, 
   }
 
   addEvent(buckets: Map<number, GroupBucket>, event: ClickEvent): number {
-    const start = floorTo(event.eventTs, this.stepMs);
-    let bucket = buckets.get(start);
-    if (bucket === undefined) buckets.set(start, (bucket = new Map()));
-    addToBucket(bucket, event.clinicalArea, event.sessionId, null, event.eventTs, event.eventId);
-    return start;
+    return addToStepBucket(buckets, this.stepMs, event.clinicalArea, event.sessionId, null, event.eventTs, event.eventId);
   }
 
   encode(bucket: GroupBucket): GroupBucketData {

@@ -4,8 +4,8 @@
 // snapshots up to the newest event are overlays of the open buckets.
 import { TOP_DOCS_LIMIT, TOP_DOCS_WINDOW_MS } from '../../marts/types.ts';
 import type { ClickEvent, TopDocRow } from '../../marts/types.ts';
-import { compareDecimalIds, floorTo } from '../../marts/window-math.ts';
-import { addToBucket, bucketFromData, bucketToData } from '../group-buckets.ts';
+import { compareDecimalIds } from '../../marts/window-math.ts';
+import { addToStepBucket, bucketFromData, bucketToData } from '../group-buckets.ts';
 import type { GroupBucket, GroupBucketData, TitleMark } from '../group-buckets.ts';
 import { SlidingWindow } from '../sliding-window.ts';
 import type { GroupValue } from '../sliding-window.ts';
@@ -92,11 +92,7 @@ export class TopDocsOperator implements WindowedMartOperator<GroupBucket, TopDoc
   }
 
   addEvent(buckets: Map<number, GroupBucket>, event: ClickEvent): number {
-    const start = floorTo(event.eventTs, this.stepMs);
-    let bucket = buckets.get(start);
-    if (bucket === undefined) buckets.set(start, (bucket = new Map()));
-    addToBucket(bucket, event.documentId, event.sessionId, event.title, event.eventTs, event.eventId);
-    return start;
+    return addToStepBucket(buckets, this.stepMs, event.documentId, event.sessionId, event.title, event.eventTs, event.eventId);
   }
 
   encode(bucket: GroupBucket): GroupBucketData {
