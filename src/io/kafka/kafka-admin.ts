@@ -3,7 +3,7 @@
 import { Admin, Consumer, findErrorBy } from '@platformatic/kafka';
 import { KafkaError, toKafkaError } from './kafka-errors.ts';
 import { createIdempotentProducer } from './kafka-producer.ts';
-import { messageValue } from './kafka-producer.ts';
+import { messageValue, partitionOfKey } from './kafka-producer.ts';
 import type { ProduceLine } from './kafka-producer.ts';
 
 export type { ProduceLine } from './kafka-producer.ts';
@@ -11,12 +11,16 @@ export type { ProduceLine } from './kafka-producer.ts';
 export interface ProduceLinesOptions {
   /** Messages per produce request; default 5000. */
   readonly batchSize?: number;
-  /** Produce requests awaiting acks at once; default 4 (Kafka allows 5 per partition when idempotent). */
+  /** Partitions produced to at once (one request in flight per partition); default 4. */
   readonly concurrency?: number;
   readonly clientId?: string;
 }
 
 const ADMIN_TIMEOUT_MS = 30_000;
+// A produce request holds one record batch per partition; the broker refuses batches over
+// message.max.bytes (1 MiB by default), so requests stay well below it.
+const MAX_REQUEST_BYTES = 512 * 1024;
+const RECORD_OVERHEAD_BYTES = 24;
 
 /** Creates the topic, or checks that it exists with this many partitions. Waits until every partition has a leader. */
 export async function createTopic(brokers: readonly string[], topic: string, partitions: number): Promise<void> {
@@ -76,10 +80,15 @@ export async function endOffsets(brokers: readonly string[], topic: string): Pro
 }
 
 /**
- * Produces the lines in order of the input per key, in batches, and resolves once every batch is
- * acknowledged by all in-sync replicas. Idempotent producer: a retried batch is not written twice.
- * Keys go through Kafka's Java-compatible murmur2 partitioner, so a session lands on the same
- * partition whether tidemark, the Java client or kafkajs produced it.
+ * Produces the lines, keeping their input order within each partition, in batches, and resolves
+ * once every batch is acknowledged by all in-sync replicas. Idempotent producer: a retried batch
+ * is not written twice.
+ *
+ * Order within a partition is what defines lateness (SPEC §3), so it must be the input's. Two
+ * produce calls in flight for one partition are not ordered by the client (a CI run saw the
+ * second batch of a partition land first), so each partition's batches go one after another;
+ * different partitions are sent concurrently. Lines without key or partition are spread
+ * round-robin by position.
  */
 export async function produceLines(
   brokers: readonly string[],
@@ -88,30 +97,39 @@ export async function produceLines(
   options: ProduceLinesOptions = {},
 ): Promise<void> {
   const batchSize = Math.max(1, options.batchSize ?? 5000);
-  const concurrency = Math.max(1, Math.min(5, options.concurrency ?? 4));
+  const concurrency = Math.max(1, Math.min(8, options.concurrency ?? 4));
+  const partitions = (await endOffsets(brokers, topic)).size;
+  const byPartition: ProduceLine[][] = Array.from({ length: partitions }, () => []);
+  lines.forEach((line, i) => {
+    const partition = line.partition ?? (line.key === null ? i % partitions : partitionOfKey(line.key, partitions));
+    const queue = byPartition[partition];
+    if (queue === undefined) throw new KafkaError('KAFKA_UNKNOWN_TOPIC_OR_PARTITION', `produce to ${topic}: partition ${partition} does not exist`, false);
+    queue.push({ ...line, partition });
+  });
   const producer = createIdempotentProducer(brokers, options.clientId ?? 'tidemark-producer');
   try {
-    let next = 0;
-    // Each worker takes the next batch; batches of one key may be in flight together, which the
-    // idempotent producer keeps in order per partition (sequence numbers).
+    let nextPartition = 0;
     const worker = async (): Promise<void> => {
-      while (next < lines.length) {
-        const start = next;
-        next = Math.min(lines.length, next + batchSize);
-        const messages = [];
-        for (let i = start; i < next; i++) {
-          const line = lines[i]!;
-          messages.push({
-            topic,
-            key: line.key === null ? undefined : Buffer.from(line.key, 'utf8'),
-            value: messageValue(line.value),
-            ...(line.partition === undefined ? {} : { partition: line.partition }),
-          });
+      while (nextPartition < partitions) {
+        const queue = byPartition[nextPartition++]!;
+        let messages = [];
+        let bytes = 0;
+        for (const line of queue) {
+          const value = messageValue(line.value);
+          const key = line.key === null ? undefined : Buffer.from(line.key, 'utf8');
+          const size = (value?.byteLength ?? 0) + (key?.byteLength ?? 0) + RECORD_OVERHEAD_BYTES;
+          if (messages.length > 0 && (messages.length >= batchSize || bytes + size > MAX_REQUEST_BYTES)) {
+            await producer.send({ messages });
+            messages = [];
+            bytes = 0;
+          }
+          messages.push({ topic, key, value, partition: line.partition! });
+          bytes += size;
         }
-        await producer.send({ messages });
+        if (messages.length > 0) await producer.send({ messages });
       }
     };
-    await Promise.all(Array.from({ length: concurrency }, worker));
+    await Promise.all(Array.from({ length: Math.min(concurrency, partitions) }, worker));
   } catch (error) {
     throw toKafkaError(error, `produce to ${topic}`);
   } finally {
