@@ -3,6 +3,7 @@
 // only the event and its outcome, scans characters by hand instead of using regular
 // expressions, and uses exceptions only where the platform forces them (JSON.parse and the
 // fatal UTF-8 decoder). Error paths may be slow: they build readable details.
+import { scanEventObject } from './event-json-scan.ts';
 import type { ClickEvent, DeadLetterReason, ParseOutcome, RawMessage } from './types.ts';
 import { OversizedMessage, UNKNOWN_CLINICAL_AREA } from './types.ts';
 
@@ -78,6 +79,8 @@ export function parseRawMessage(value: RawMessage['value'], opts: ParseOptions):
     return parseRecord(value, undefined, opts);
   }
 
+  const scanned = scanEventObject(text);
+  if (scanned !== null) return parseRecord(scanned, text, opts);
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);

@@ -43,31 +43,38 @@ export interface SessionChanges {
   readonly deletes: number[];
 }
 
+/**
+ * A session's event times since its frozen boundary (sorted; equal times in any order, since
+ * counts only ask how many fall at or before an instant) and its episode bookkeeping. Most
+ * sessions hold a few events and never an episode: the sets and lists stay unallocated until used.
+ */
 class SessionState {
   ts: number[] = [];
-  ids: string[] = [];
   frozenTs: number;
   /** Episode open at the frozen boundary (its last folded event counted ≥ warning). */
   open: Episode | null = null;
-  /** detected_ts of episodes written as provisional rows. */
-  provisional = new Set<number>();
-  alerted: AlertMark[] = [];
+  /** detected_ts of episodes written as provisional rows (null: none). */
+  provisional: Set<number> | null = null;
+  /** Alerted episodes (null: none). */
+  alerted: AlertMark[] | null = null;
 
   constructor(frozenTs: number) {
     this.frozenTs = frozenTs;
   }
 
-  insert(ts: number, id: string): void {
-    let lo = 0;
-    let hi = this.ts.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      const t = this.ts[mid]!;
-      if (t < ts || (t === ts && this.ids[mid]! < id)) lo = mid + 1;
-      else hi = mid;
+  /** True when nothing but event times is held: the common, cheap case. */
+  get quiet(): boolean {
+    return this.open === null && (this.provisional === null || this.provisional.size === 0) && (this.alerted === null || this.alerted.length === 0);
+  }
+
+  insert(ts: number): void {
+    const times = this.ts;
+    // Events of a session mostly arrive in time order: append without a search.
+    if (times.length === 0 || times[times.length - 1]! <= ts) {
+      times.push(ts);
+      return;
     }
-    this.ts.splice(lo, 0, ts);
-    this.ids.splice(lo, 0, id);
+    times.splice(this.upTo(ts), 0, ts);
   }
 
   /** Number of events with ts ≤ t. */
@@ -92,6 +99,14 @@ class SessionState {
     }
     return lo;
   }
+
+  /** Forgets the events that counting past the frozen boundary no longer needs. */
+  dropBefore(t: number): void {
+    const keepFrom = this.firstAtOrAfter(t);
+    if (keepFrom === 0) return;
+    if (keepFrom === this.ts.length) this.ts.length = 0;
+    else this.ts.splice(0, keepFrom);
+  }
 }
 
 const NO_CHANGES: SessionChanges = Object.freeze({ upserts: [], deletes: [] });
@@ -109,39 +124,33 @@ export class AnomalyDetector {
   }
 
   /** Adds an on-time event (ts ≥ the watermark, so ≥ the session's frozen boundary). */
-  add(sessionId: string, ts: number, eventId: string, watermark: number): void {
+  add(sessionId: string, ts: number, watermark: number): void {
     let state = this.sessions.get(sessionId);
     if (state === undefined) {
       state = new SessionState(watermark);
       this.sessions.set(sessionId, state);
     }
-    state.insert(ts, eventId);
+    state.insert(ts);
   }
 
   /** Restores a session's prefix (before its events are re-added from the pending log). */
   restore(sessionId: string, snapshot: SessionAnomalySnapshot): void {
     const state = new SessionState(snapshot.frozenTs);
     state.open = snapshot.open;
-    state.provisional = new Set(snapshot.provisional);
-    state.alerted = snapshot.alerted.map((a) => ({ ...a }));
+    if (snapshot.provisional.length > 0) state.provisional = new Set(snapshot.provisional);
+    if (snapshot.alerted.length > 0) state.alerted = snapshot.alerted.map((a) => ({ ...a }));
     this.sessions.set(sessionId, state);
   }
 
   /** Replays a logged event during restore (may be older than the frozen boundary: context only). */
-  restoreEvent(sessionId: string, ts: number, eventId: string, defaultFrozenTs: number): void {
-    let state = this.sessions.get(sessionId);
-    if (state === undefined) {
-      state = new SessionState(defaultFrozenTs);
-      this.sessions.set(sessionId, state);
-    }
-    state.insert(ts, eventId);
+  restoreEvent(sessionId: string, ts: number, defaultFrozenTs: number): void {
+    this.add(sessionId, ts, defaultFrozenTs);
   }
 
   snapshot(sessionId: string): SessionAnomalySnapshot | null {
     const s = this.sessions.get(sessionId);
-    if (s === undefined) return null;
-    if (s.open === null && s.provisional.size === 0 && s.alerted.length === 0) return null;
-    return { frozenTs: s.frozenTs, open: s.open, provisional: [...s.provisional], alerted: s.alerted.map((a) => ({ ...a })) };
+    if (s === undefined || s.quiet) return null;
+    return { frozenTs: s.frozenTs, open: s.open, provisional: [...(s.provisional ?? [])], alerted: (s.alerted ?? []).map((a) => ({ ...a })) };
   }
 
   /**
@@ -154,14 +163,10 @@ export class AnomalyDetector {
     const { spanMs, warning } = this.thresholds;
     // Most sessions never hold `warning` events: nothing can start, continue or end an episode, so
     // only the frozen boundary moves (the general path below would allocate for nothing).
-    if (s.open === null && s.provisional.size === 0 && s.ts.length < warning) {
+    if (s.open === null && (s.provisional === null || s.provisional.size === 0) && s.ts.length < warning) {
       if (watermark > s.frozenTs) {
-        s.frozenTs = watermark === Number.POSITIVE_INFINITY ? Number.POSITIVE_INFINITY : watermark;
-        const keepFrom = s.firstAtOrAfter(s.frozenTs - spanMs + 1);
-        if (keepFrom > 0 && Number.isFinite(s.frozenTs)) {
-          s.ts.splice(0, keepFrom);
-          s.ids.splice(0, keepFrom);
-        }
+        s.frozenTs = watermark;
+        if (Number.isFinite(watermark)) s.dropBefore(watermark - spanMs + 1);
       }
       return NO_CHANGES;
     }
@@ -180,17 +185,13 @@ export class AnomalyDetector {
         } else if (s.open !== null) {
           upserts.push({ row: this.row(sessionId, s.open), final: true });
           finalised.add(s.open.detectedTs);
-          s.provisional.delete(s.open.detectedTs);
+          s.provisional?.delete(s.open.detectedTs);
           s.open = null;
         }
       }
-      s.frozenTs = watermark === Number.POSITIVE_INFINITY ? Number.POSITIVE_INFINITY : watermark;
+      s.frozenTs = watermark;
       // Keep only what counting the unfolded events still needs.
-      const keepFrom = s.firstAtOrAfter(s.frozenTs - spanMs + 1);
-      if (keepFrom > 0 && Number.isFinite(s.frozenTs)) {
-        s.ts.splice(0, keepFrom);
-        s.ids.splice(0, keepFrom);
-      }
+      if (Number.isFinite(watermark)) s.dropBefore(watermark - spanMs + 1);
     }
 
     // 2. Recompute episodes over the unfolded events.
@@ -212,7 +213,7 @@ export class AnomalyDetector {
     if (!Number.isFinite(s.frozenTs) && s.open !== null) {
       upserts.push({ row: this.row(sessionId, s.open), final: true });
       finalised.add(s.open.detectedTs);
-      s.provisional.delete(s.open.detectedTs);
+      s.provisional?.delete(s.open.detectedTs);
       s.open = null;
     }
 
@@ -222,8 +223,8 @@ export class AnomalyDetector {
       upserts.push({ row: this.row(sessionId, episode), final: false });
     }
     const deletes: number[] = [];
-    for (const key of s.provisional) if (!nowProvisional.has(key) && !finalised.has(key)) deletes.push(key);
-    s.provisional = nowProvisional;
+    for (const key of s.provisional ?? []) if (!nowProvisional.has(key) && !finalised.has(key)) deletes.push(key);
+    s.provisional = nowProvisional.size > 0 ? nowProvisional : null;
 
     for (const { row } of upserts) this.alertIfNew(sessionId, s, row, alerts);
     return { upserts, deletes };
@@ -234,9 +235,9 @@ export class AnomalyDetector {
     let dropped = 0;
     for (const [sessionId, s] of this.sessions) {
       const last = s.ts.length > 0 ? s.ts[s.ts.length - 1]! : Number.NEGATIVE_INFINITY;
-      if (s.open === null && s.provisional.size === 0 && last <= watermark - this.thresholds.spanMs) {
-        s.alerted = s.alerted.filter((a) => a.lastTs > watermark - this.thresholds.spanMs);
-        if (s.alerted.length === 0) {
+      if (s.open === null && (s.provisional === null || s.provisional.size === 0) && last <= watermark - this.thresholds.spanMs) {
+        if (s.alerted !== null) s.alerted = s.alerted.filter((a) => a.lastTs > watermark - this.thresholds.spanMs);
+        if (s.alerted === null || s.alerted.length === 0) {
           this.sessions.delete(sessionId);
           dropped++;
         }
@@ -272,11 +273,11 @@ export class AnomalyDetector {
    */
   private alertIfNew(sessionId: string, s: SessionState, row: AnomalyRow, alerts: AnomalyAlert[]): void {
     const episode: Episode = { detectedTs: row.detectedTs, lastTs: row.windowEnd, maxCount: row.clickCount };
-    const mark = s.alerted.find((a) => a.detectedTs <= episode.lastTs && episode.detectedTs <= a.lastTs);
+    const mark = s.alerted?.find((a) => a.detectedTs <= episode.lastTs && episode.detectedTs <= a.lastTs);
     if (mark === undefined) {
       // Every episode starts as a WARNING; one that already reached the critical threshold within
       // this batch escalates at once, so the alerts do not depend on batch boundaries.
-      s.alerted.push({ detectedTs: episode.detectedTs, lastTs: episode.lastTs, severity: row.severity });
+      (s.alerted ??= []).push({ detectedTs: episode.detectedTs, lastTs: episode.lastTs, severity: row.severity });
       alerts.push({ sessionId, episode, severity: 'WARNING', escalation: false });
       if (row.severity === 'CRITICAL') alerts.push({ sessionId, episode, severity: 'CRITICAL', escalation: true });
       return;

@@ -5,13 +5,49 @@
 import { forEachSession, laterTitle } from './group-buckets.ts';
 import type { GroupBucket, TitleMark } from './group-buckets.ts';
 
-/** A group's aggregate over the window: its events and, per session, how many of them. */
+/**
+ * A group's aggregate over the window: its events and, per session, how many of them. Like a
+ * bucket's cell, a lone session is kept inline (all `count` events are its own) and a map is made
+ * only for a second one: most documents of an hour are read in one session.
+ */
 export interface WindowCell {
   /** The group's key, also here so that scans over the values need no map entries. */
   readonly group: string;
   count: number;
-  readonly sessions: Map<string, number>;
+  session: string | null;
+  sessions: Map<string, number> | null;
   title: TitleMark | null;
+}
+
+/** Distinct sessions of a window cell. */
+export function distinctSessions(cell: WindowCell): number {
+  return cell.sessions !== null ? cell.sessions.size : cell.session !== null ? 1 : 0;
+}
+
+/** The cell's events of one session. */
+function eventsOf(cell: WindowCell | undefined, session: string): number {
+  if (cell === undefined) return 0;
+  if (cell.sessions !== null) return cell.sessions.get(session) ?? 0;
+  return cell.session === session ? cell.count : 0;
+}
+
+/** Adds n events of a session; call before the cell's count grows (the lone session's count is the cell's). */
+function addSession(cell: WindowCell, session: string, n: number): void {
+  if (cell.sessions !== null) cell.sessions.set(session, (cell.sessions.get(session) ?? 0) + n);
+  else if (cell.session === null) cell.session = session;
+  else if (cell.session !== session) {
+    cell.sessions = new Map([
+      [cell.session, cell.count],
+      [session, n],
+    ]);
+    cell.session = null;
+  }
+}
+
+/** Removes n events of a session; call before the cell's count shrinks. */
+function removeSession(cell: WindowCell, session: string, n: number): void {
+  if (cell.sessions !== null) dropSession(cell.sessions, session, n);
+  else if (cell.session === session && cell.count - n <= 0) cell.session = null;
 }
 
 /** Buckets that start at an instant, one per partition that has one. */
@@ -82,7 +118,7 @@ export class SlidingWindow {
   frontierValues(): GroupValue[] {
     const out: GroupValue[] = [];
     for (const [group, cell] of this.cells) {
-      if (cell.count > 0) out.push({ group, count: cell.count, distinctSessions: cell.sessions.size, title: cell.title });
+      if (cell.count > 0) out.push({ group, count: cell.count, distinctSessions: distinctSessions(cell), title: cell.title });
     }
     return out;
   }
@@ -90,7 +126,7 @@ export class SlidingWindow {
   valueOf(group: string): GroupValue | undefined {
     const cell = this.cells.get(group);
     if (cell === undefined || cell.count === 0) return undefined;
-    return { group, count: cell.count, distinctSessions: cell.sessions.size, title: cell.title };
+    return { group, count: cell.count, distinctSessions: distinctSessions(cell), title: cell.title };
   }
 
   /**
@@ -135,7 +171,7 @@ export class SlidingWindow {
         changed.set(group, {
           group,
           count: (base?.count ?? 0) + o.count,
-          distinctSessions: (base?.sessions.size ?? 0) + o.distinct,
+          distinctSessions: (base === undefined ? 0 : distinctSessions(base)) + o.distinct,
           title: laterTitle(baseTitle, o.addedTitle),
         });
       }
@@ -154,7 +190,7 @@ export class SlidingWindow {
 
   /** Keeps the overlay's distinct-session adjustment exact as one session's delta changes. */
   private shiftSession(o: OverlayCell, group: string, session: string, n: number): void {
-    const base = this.cells.get(group)?.sessions.get(session) ?? 0;
+    const base = eventsOf(this.cells.get(group), session);
     const before = o.sessionDelta.get(session) ?? 0;
     const after = before + n;
     if (after === 0) o.sessionDelta.delete(session);
@@ -166,17 +202,22 @@ export class SlidingWindow {
     for (const [group, cell] of bucket) {
       let agg = this.cells.get(group);
       if (agg === undefined) {
-        agg = { group, count: 0, sessions: new Map(), title: null };
+        agg = { group, count: 0, session: null, sessions: null, title: null };
         this.cells.set(group, agg);
       }
-      agg.count += cell.count;
-      agg.title = laterTitle(agg.title, cell.title);
       if (this.trackSessions) {
         // Inlined rather than forEachSession: a closure per cell showed in the profile.
-        const sessions = agg.sessions;
-        if (cell.sessions !== null) for (const [session, n] of cell.sessions) sessions.set(session, (sessions.get(session) ?? 0) + n);
-        else if (cell.session !== null) sessions.set(cell.session, (sessions.get(cell.session) ?? 0) + cell.count);
-      }
+        if (cell.sessions !== null) {
+          for (const [session, n] of cell.sessions) {
+            addSession(agg, session, n);
+            agg.count += n;
+          }
+        } else {
+          if (cell.session !== null) addSession(agg, cell.session, cell.count);
+          agg.count += cell.count;
+        }
+      } else agg.count += cell.count;
+      agg.title = laterTitle(agg.title, cell.title);
     }
   }
 
@@ -184,15 +225,20 @@ export class SlidingWindow {
     for (const [group, cell] of bucket) {
       const agg = this.cells.get(group);
       if (agg === undefined) continue;
-      agg.count -= cell.count;
+      if (this.trackSessions) {
+        if (cell.sessions !== null) {
+          for (const [session, n] of cell.sessions) {
+            removeSession(agg, session, n);
+            agg.count -= n;
+          }
+        } else {
+          if (cell.session !== null) removeSession(agg, cell.session, cell.count);
+          agg.count -= cell.count;
+        }
+      } else agg.count -= cell.count;
       // The bucket leaving is the oldest in the window: if the latest title lies in it, every
       // titled event of the group did, so none is left.
       if (agg.title !== null && agg.title.ts < bucketStart + this.stepMs) agg.title = null;
-      if (this.trackSessions) {
-        const sessions = agg.sessions;
-        if (cell.sessions !== null) for (const [session, n] of cell.sessions) dropSession(sessions, session, n);
-        else if (cell.session !== null) dropSession(sessions, cell.session, cell.count);
-      }
       if (agg.count <= 0) this.cells.delete(group);
     }
   }

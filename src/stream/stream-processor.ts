@@ -179,7 +179,7 @@ export class StreamProcessor {
         }
       }
       if (event.eventTs >= bound) state.seenIds.set(event.eventId, event.eventTs);
-      state.anomalies.restoreEvent(event.sessionId, event.eventTs, event.eventId, bound);
+      state.anomalies.restoreEvent(event.sessionId, event.eventTs, bound);
     }
     // The previous owner may not have shared its latest open buckets before it lost the partition:
     // share the restored ones again (with one instance nothing reads them).
@@ -303,7 +303,7 @@ export class StreamProcessor {
       const start = this.operator(kind).addEvent(series.buckets as Map<number, unknown>, event);
       if (this.sharing) series.changed.add(start);
     }
-    state.anomalies.add(event.sessionId, event.eventTs, event.eventId, bound);
+    state.anomalies.add(event.sessionId, event.eventTs, bound);
     let sessions = this.batch.dirtySessions.get(state);
     if (sessions === undefined) this.batch.dirtySessions.set(state, (sessions = new Set()));
     sessions.add(event.sessionId);

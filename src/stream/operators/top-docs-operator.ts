@@ -7,7 +7,7 @@ import type { ClickEvent, TopDocRow } from '../../marts/types.ts';
 import { compareDecimalIds } from '../../marts/window-math.ts';
 import { addToStepBucket, bucketFromData, bucketToData } from '../group-buckets.ts';
 import type { GroupBucket, GroupBucketData, TitleMark } from '../group-buckets.ts';
-import { SlidingWindow } from '../sliding-window.ts';
+import { SlidingWindow, distinctSessions } from '../sliding-window.ts';
 import type { GroupValue } from '../sliding-window.ts';
 import type { BucketLookup, KeyedRows, WindowedMartOperator } from './hot-operator.ts';
 import { advanceWindows } from './window-advance.ts';
@@ -63,7 +63,7 @@ function windowTop(window: SlidingWindow, skip?: ReadonlyMap<string, GroupValue>
   let floor = 0;
   for (const cell of window.cells.values()) {
     if (cell.count < floor || (skip !== undefined && skip.has(cell.group))) continue;
-    top.offer(cell.group, cell.count, cell.sessions.size, cell.title);
+    top.offer(cell.group, cell.count, distinctSessions(cell), cell.title);
     floor = top.floor;
   }
   return top;
