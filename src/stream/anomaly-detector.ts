@@ -233,26 +233,30 @@ export class AnomalyDetector {
   /** Drops sessions with nothing left that can change; returns how many were dropped. */
   collect(watermark: number): number {
     let dropped = 0;
-    for (const [sessionId, s] of this.sessions) {
+    const horizon = watermark - this.thresholds.spanMs;
+    // forEach rather than for…of over entries: these sweeps visit every live session once a
+    // minute of event time, and the entry arrays were garbage on the hot path.
+    this.sessions.forEach((s, sessionId) => {
       const last = s.ts.length > 0 ? s.ts[s.ts.length - 1]! : Number.NEGATIVE_INFINITY;
-      if (s.open === null && (s.provisional === null || s.provisional.size === 0) && last <= watermark - this.thresholds.spanMs) {
-        if (s.alerted !== null) s.alerted = s.alerted.filter((a) => a.lastTs > watermark - this.thresholds.spanMs);
+      if (s.open === null && (s.provisional === null || s.provisional.size === 0) && last <= horizon) {
+        if (s.alerted !== null) s.alerted = s.alerted.filter((a) => a.lastTs > horizon);
         if (s.alerted === null || s.alerted.length === 0) {
           this.sessions.delete(sessionId);
           dropped++;
         }
       }
-    }
+    });
     return dropped;
   }
 
   /** Sessions that still hold unfolded events older than the watermark. */
   sessionsBehind(watermark: number): string[] {
     const out: string[] = [];
-    for (const [sessionId, s] of this.sessions) {
-      if (s.frozenTs < watermark && s.ts.length > 0 && s.ts[s.ts.length - 1]! >= s.frozenTs - this.thresholds.spanMs) out.push(sessionId);
-      else if (s.frozenTs < watermark && s.open !== null) out.push(sessionId);
-    }
+    const spanMs = this.thresholds.spanMs;
+    this.sessions.forEach((s, sessionId) => {
+      if (!(s.frozenTs < watermark)) return;
+      if ((s.ts.length > 0 && s.ts[s.ts.length - 1]! >= s.frozenTs - spanMs) || s.open !== null) out.push(sessionId);
+    });
     return out;
   }
 

@@ -68,23 +68,42 @@ export function forEachSession(cell: GroupCell, fn: (session: string, n: number)
   else if (cell.session !== null) fn(cell.session, cell.count);
 }
 
-/** Serialisable form of a bucket, for the checkpoint. */
-export type GroupBucketData = [group: string, count: number, sessions: [string, number][], title: TitleMark | null][];
+/**
+ * Stored form of a bucket, for the checkpoint: per group its count, its sessions — the lone
+ * session as a string (its events are the count), or session and events flattened in turn — and
+ * its title mark. Flat, because a bucket is encoded once per step and most cells hold one session.
+ */
+export type GroupBucketData = [group: string, count: number, sessions: string | (string | number)[], title: TitleMark | null][];
+
+/** The earlier stored form (sessions as [session, events] pairs), still read on restore. */
+type PairedSessions = [string, number][];
 
 export function bucketToData(bucket: GroupBucket): GroupBucketData {
   const out: GroupBucketData = [];
-  for (const [group, cell] of bucket) {
-    const sessions: [string, number][] = cell.sessions !== null ? [...cell.sessions] : cell.session !== null ? [[cell.session, cell.count]] : [];
-    out.push([group, cell.count, sessions, cell.title]);
-  }
+  bucket.forEach((cell, group) => {
+    if (cell.sessions === null) {
+      out.push([group, cell.count, cell.session ?? [], cell.title]);
+      return;
+    }
+    const flat: (string | number)[] = [];
+    cell.sessions.forEach((n, session) => flat.push(session, n));
+    out.push([group, cell.count, flat, cell.title]);
+  });
   return out;
 }
 
 export function bucketFromData(data: GroupBucketData): GroupBucket {
   const bucket: GroupBucket = new Map();
-  for (const [group, count, sessions, title] of data) {
-    const single = sessions.length === 1 ? sessions[0]![0] : null;
-    bucket.set(group, { count, session: single, sessions: single === null ? new Map(sessions) : null, title });
+  for (const [group, count, stored, title] of data) {
+    if (typeof stored === 'string') {
+      bucket.set(group, { count, session: stored, sessions: null, title });
+      continue;
+    }
+    const sessions = new Map<string, number>();
+    if (stored.length > 0 && Array.isArray(stored[0])) for (const [session, n] of stored as unknown as PairedSessions) sessions.set(session, n);
+    else for (let i = 0; i + 1 < stored.length; i += 2) sessions.set(stored[i] as string, stored[i + 1] as number);
+    const single = sessions.size === 1 ? (sessions.keys().next().value as string) : null;
+    bucket.set(group, { count, session: single, sessions: single === null && sessions.size > 0 ? sessions : null, title });
   }
   return bucket;
 }

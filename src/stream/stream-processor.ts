@@ -378,16 +378,19 @@ export class StreamProcessor {
         let sessions = this.batch.dirtySessions.get(state);
         if (sessions === undefined) this.batch.dirtySessions.set(state, (sessions = new Set()));
         for (const sessionId of state.anomalies.sessionsBehind(bound)) sessions.add(sessionId);
-        for (const [id, ts] of state.seenIds) if (ts < bound) state.seenIds.delete(id);
+        const seen = state.seenIds;
+        seen.forEach((ts, id) => {
+          if (ts < bound) seen.delete(id);
+        });
       }
     }
     for (const [state, sessions] of this.batch.dirtySessions) {
       const bound = bounds.get(state) ?? this.boundOf(state);
-      for (const sessionId of sessions) {
+      sessions.forEach((sessionId) => {
         const changes = state.anomalies.evaluate(sessionId, bound, alerts);
-        anomalyUpserts.push(...changes.upserts);
+        for (const upsert of changes.upserts) anomalyUpserts.push(upsert);
         for (const detectedTs of changes.deletes) anomalyDeletes.push({ sessionId, detectedTs });
-      }
+      });
     }
     for (const [state, bound] of bounds) {
       const sweepAt = Number.isFinite(bound) ? floorTo(bound, MINUTE_MS) : bound;

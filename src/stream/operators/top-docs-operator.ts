@@ -61,11 +61,13 @@ function rowsOf(snapshotTs: number, top: TopList): TopDocRow[] {
 function windowTop(window: SlidingWindow, skip?: ReadonlyMap<string, GroupValue>): TopList {
   const top = new TopList(TOP_DOCS_LIMIT);
   let floor = 0;
-  for (const cell of window.cells.values()) {
-    if (cell.count < floor || (skip !== undefined && skip.has(cell.group))) continue;
+  // forEach, not for…of: the scan runs over every document of the hour once a minute, and the
+  // iterator's result objects were a third of the hot path's garbage.
+  window.cells.forEach((cell) => {
+    if (cell.count < floor || (skip !== undefined && skip.has(cell.group))) return;
     top.offer(cell.group, cell.count, distinctSessions(cell), cell.title);
     floor = top.floor;
-  }
+  });
   return top;
 }
 
