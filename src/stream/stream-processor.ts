@@ -230,9 +230,10 @@ export class StreamProcessor {
   }
 
   process(messages: readonly RawMessage[], heldBack?: ReadonlyMap<number, number>): void {
-    for (const message of messages) this.processOne(message);
+    // One clock reading per batch: the batch is one step of the processor (and one commit).
+    const now = this.clock();
+    for (let i = 0; i < messages.length; i++) this.processOne(messages[i]!, now);
     if (heldBack !== undefined) {
-      const now = this.clock();
       // Read ahead but held back by the aligner: counts as the partition's progress already.
       for (const [partition, eventTs] of heldBack) if (this.ownsPartition(partition)) this.tracker.observe(partition, eventTs, now);
     }
@@ -264,7 +265,7 @@ export class StreamProcessor {
     return this.lastState;
   }
 
-  private processOne(message: RawMessage): void {
+  private processOne(message: RawMessage, now: number): void {
     const state = this.stateOf(message);
     if (state === undefined) throw new Error(`message for unassigned partition ${message.source}#${message.partition}`);
     if (state.skipBelow !== null) {
@@ -272,7 +273,6 @@ export class StreamProcessor {
       state.skipBelow = null;
     }
     state.processed(message.offset);
-    const now = this.clock();
     const outcome = parseRawMessage(message.value, { nowMs: now, maxFutureSkewMs: this.settings.maxFutureSkewMs });
     if (!outcome.ok) {
       this.batch.deadLetters.push({ message, reason: outcome.reason, detail: outcome.detail });
@@ -289,11 +289,11 @@ export class StreamProcessor {
     }
     if (state.seenIds.has(event.eventId)) {
       this.batch.duplicates++;
-      this.tracker.observe(message.partition, event.eventTs, now);
+      this.tracker.record(message.partition, event.eventTs, now);
       return;
     }
     this.apply(state, event, bound);
-    this.tracker.observe(message.partition, event.eventTs, now);
+    this.tracker.record(message.partition, event.eventTs, now);
   }
 
   private apply(state: PartitionState, event: ClickEvent, bound: number): void {
@@ -304,13 +304,14 @@ export class StreamProcessor {
       if (this.sharing) series.changed.add(start);
     }
     state.anomalies.add(event.sessionId, event.eventTs, bound);
-    let sessions = this.batch.dirtySessions.get(state);
-    if (sessions === undefined) this.batch.dirtySessions.set(state, (sessions = new Set()));
+    const batch = this.batch;
+    let sessions = batch.dirtySessions.get(state);
+    let pending = batch.newPending.get(state);
+    if (sessions === undefined) batch.dirtySessions.set(state, (sessions = new Set()));
+    if (pending === undefined) batch.newPending.set(state, (pending = []));
     sessions.add(event.sessionId);
-    let pending = this.batch.newPending.get(state);
-    if (pending === undefined) this.batch.newPending.set(state, (pending = []));
     pending.push(event);
-    this.batch.applied++;
+    batch.applied++;
   }
 
   private operator(kind: BucketKind): WindowedMartOperator<unknown, unknown> {

@@ -137,6 +137,21 @@ export class WatermarkTracker {
     return this.current;
   }
 
+  /**
+   * Records a valid event without re-evaluating the watermark (the processor's per-event path;
+   * the batch's flush re-evaluates it). Nothing within a batch needs the newer value: an active
+   * partition's own bound is never below the watermark, which is a minimum that includes it.
+   */
+  record(partition: number, eventTs: number, now: number): void {
+    const clock = this.partitions.get(partition);
+    if (clock === undefined) {
+      this.observe(partition, eventTs, now);
+      return;
+    }
+    clock.lastActivityAt = now;
+    if (eventTs > clock.maxEventTs) clock.maxEventTs = eventTs;
+  }
+
   /** Marks wall-clock activity (a message that was not a valid event still proves liveness). */
   touch(partition: number, now: number): void {
     const clock = this.partitions.get(partition);
