@@ -71,10 +71,70 @@ function windowTop(window: SlidingWindow, skip?: ReadonlyMap<string, GroupValue>
   return top;
 }
 
+/** How many leaders a full scan keeps as candidates, beyond the rows a snapshot shows. */
+const LEADERS = 3 * TOP_DOCS_LIMIT;
+
+/**
+ * The documents that can be in a snapshot's top 20, kept between snapshots so that a step costs
+ * what it changed rather than a scan of every document of the hour. Invariant: every document
+ * outside `members` ranks at or after `cutoff` (null: there is no document outside). A step
+ * changes only the documents of the buckets entering and leaving the window, so only those are
+ * re-ranked against the cutoff; once fewer than 20 members are left, a full scan starts over.
+ */
+class TopLeaders {
+  private readonly members = new Set<string>();
+  private cutoff: GroupValue | null = null;
+  private valid = false;
+
+  invalidate(): void {
+    this.valid = false;
+  }
+
+  /** Re-ranks the documents a step touched (their cells as they are now). */
+  touched(window: SlidingWindow, buckets: readonly GroupBucket[]): void {
+    if (!this.valid) return;
+    for (const bucket of buckets) {
+      bucket.forEach((_cell, group) => {
+        const cell = window.cells.get(group);
+        if (cell === undefined || cell.count <= 0) this.members.delete(group);
+        else if (this.cutoff === null || ranksBefore(cell.count, distinctSessions(cell), group, this.cutoff)) this.members.add(group);
+        else this.members.delete(group);
+      });
+    }
+    // Without a cutoff every new document joins: start over before the set grows large.
+    if (this.cutoff === null && this.members.size > 4 * LEADERS) this.valid = false;
+  }
+
+  top(window: SlidingWindow): TopList {
+    if (!this.valid || (this.cutoff !== null && this.members.size < TOP_DOCS_LIMIT)) this.rebuild(window);
+    const top = new TopList(TOP_DOCS_LIMIT);
+    for (const group of this.members) {
+      const cell = window.cells.get(group)!;
+      top.offer(group, cell.count, distinctSessions(cell), cell.title);
+    }
+    return top;
+  }
+
+  private rebuild(window: SlidingWindow): void {
+    const scan = new TopList(LEADERS + 1);
+    let floor = 0;
+    window.cells.forEach((cell) => {
+      if (cell.count < floor) return;
+      scan.offer(cell.group, cell.count, distinctSessions(cell), cell.title);
+      floor = scan.floor;
+    });
+    this.members.clear();
+    for (const v of scan.values.slice(0, LEADERS)) this.members.add(v.group);
+    this.cutoff = scan.values[LEADERS] ?? null;
+    this.valid = true;
+  }
+}
+
 export class TopDocsOperator implements WindowedMartOperator<GroupBucket, TopDocRow> {
   readonly stepMs: number;
   readonly reachMs = TOP_DOCS_WINDOW_MS;
   private window: SlidingWindow | null = null;
+  private readonly leaders = new TopLeaders();
   /** Reset at +∞: the source ended and every snapshot was written; later buckets are none of ours. */
   private ended = false;
 
@@ -108,6 +168,7 @@ export class TopDocsOperator implements WindowedMartOperator<GroupBucket, TopDoc
   reset(frontier: number, lookup: BucketLookup<GroupBucket>): void {
     this.ended = frontier === Number.POSITIVE_INFINITY;
     this.window = Number.isFinite(frontier) ? this.newWindow(frontier, lookup) : null;
+    this.leaders.invalidate();
   }
 
   advance(to: number, lookup: BucketLookup<GroupBucket>, starts: readonly number[]): KeyedRows<TopDocRow>[] {
@@ -116,11 +177,18 @@ export class TopDocsOperator implements WindowedMartOperator<GroupBucket, TopDoc
       const first = starts[0];
       if (first === undefined || first >= to) return [];
       this.window = this.newWindow(first, lookup);
+      this.leaders.invalidate();
     }
     const window = this.window;
     const out: KeyedRows<TopDocRow>[] = [];
+    let previous = window.frontier;
     advanceWindows([window], to, lookup, starts, (f) => f, (snapshotTs) => {
-      if (window.cells.size > 0) out.push({ ts: snapshotTs, final: true, rows: rowsOf(snapshotTs, windowTop(window)) });
+      if (snapshotTs !== previous + this.stepMs) this.leaders.invalidate(); // the window jumped (reset)
+      previous = snapshotTs;
+      const entering = snapshotTs - this.stepMs;
+      this.leaders.touched(window, lookup(entering));
+      this.leaders.touched(window, lookup(entering - TOP_DOCS_WINDOW_MS));
+      if (window.cells.size > 0) out.push({ ts: snapshotTs, final: true, rows: rowsOf(snapshotTs, this.leaders.top(window)) });
     });
     return out;
   }
