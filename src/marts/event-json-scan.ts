@@ -8,7 +8,8 @@
 const EVENT_KEYS = ['event_id', 'event_ts', 'session_id', 'document_id', 'title', 'clinical_area'] as const;
 type EventKey = (typeof EVENT_KEYS)[number];
 
-export type ScannedEvent = Partial<Record<EventKey, string | number | null>>;
+/** The six fields as read; undefined = the key is absent. */
+export type ScannedEvent = Readonly<Record<EventKey, string | number | null | undefined>>;
 
 const QUOTE = 34;
 const BACKSLASH = 92;
@@ -40,13 +41,30 @@ function keyAt(text: string, i: number): EventKey | undefined {
   return undefined;
 }
 
-/** Scans the text; null when it is not in the simple shape (the caller then uses JSON.parse). */
+/**
+ * One record, reused by every call: the hot path reads it at once and keeps none of it. All six
+ * keys exist (undefined = absent), so that the object keeps one shape.
+ */
+const scratch: Record<EventKey, string | number | null | undefined> = {
+  event_id: undefined,
+  event_ts: undefined,
+  session_id: undefined,
+  document_id: undefined,
+  title: undefined,
+  clinical_area: undefined,
+};
+
+/**
+ * Scans the text; null when it is not in the simple shape (the caller then uses JSON.parse).
+ * The record returned is overwritten by the next call: read it before scanning again.
+ */
 export function scanEventObject(text: string): ScannedEvent | null {
   const n = text.length;
   let i = skipSpace(text, 0);
   if (text.charCodeAt(i) !== OPEN_BRACE) return null;
   i = skipSpace(text, i + 1);
-  const record: ScannedEvent = {};
+  const record = scratch;
+  record.event_id = record.event_ts = record.session_id = record.document_id = record.title = record.clinical_area = undefined;
   if (text.charCodeAt(i) === CLOSE_BRACE) return skipSpace(text, i + 1) === n ? record : null;
   for (;;) {
     if (text.charCodeAt(i) !== QUOTE) return null;
