@@ -2,10 +2,10 @@
 // sessions and its buckets. Sessions live in one partition (Kafka key = session_id), so a
 // partition's state moves between instances as a unit; the buckets it has finished are what
 // the combiner folds into the global windows.
-import { AnomalyDetector } from './anomaly-detector.ts';
 import type { AnomalyThresholds } from './anomaly-detector.ts';
 import type { BucketKind } from './checkpoint-types.ts';
 import type { GroupBucket } from './group-buckets.ts';
+import { AnomalyOperator } from './operators/anomaly-operator.ts';
 import type { AnyTrafficBucket } from './operators/traffic-operator.ts';
 
 /** One kind of bucket of one partition, by start, with what the checkpoint already holds. */
@@ -45,19 +45,21 @@ export class PartitionState {
   skipBelow: string | null = null;
   /** The previous owner's bound: below it this partition's state is final already. */
   watermarkFloor = Number.NEGATIVE_INFINITY;
+  /** The bound's minute when seenIds was last swept. */
+  seenSweptAt = Number.NaN;
   /** event_id → event_ts of applied on-time events not yet below the bound. */
   readonly seenIds = new Map<string, number>();
   readonly traffic = new BucketSeries<AnyTrafficBucket>();
   readonly top = new BucketSeries<GroupBucket>();
   readonly trend = new BucketSeries<GroupBucket>();
-  readonly anomalies: AnomalyDetector;
+  readonly anomaly: AnomalyOperator;
 
   constructor(source: string, partition: number, committedOffset: string | null, thresholds: AnomalyThresholds) {
     this.source = source;
     this.partition = partition;
     this.committedOffset = committedOffset;
     this.next = committedOffset;
-    this.anomalies = new AnomalyDetector(thresholds);
+    this.anomaly = new AnomalyOperator(thresholds);
   }
 
   /** Next offset to read after the messages processed so far. */

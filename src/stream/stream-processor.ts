@@ -6,7 +6,6 @@
 import { parseRawMessage } from '../marts/event-contract.ts';
 import type { ClickEvent, MartSettings, RawMessage, TrafficMinuteRow } from '../marts/types.ts';
 import { MINUTE_MS, compareDecimalIds, floorTo, minuteOf, nextBoundaryAfter } from '../marts/window-math.ts';
-import type { AnomalyAlert, SessionAnomalySnapshot } from './anomaly-detector.ts';
 import type {
   BatchOutput,
   BucketKind,
@@ -25,6 +24,7 @@ import type { BucketLookup, KeyedRows, WindowedMartOperator } from './operators/
 import { TopDocsOperator } from './operators/top-docs-operator.ts';
 import { TrafficOperator } from './operators/traffic-operator.ts';
 import type { AnyTrafficBucket } from './operators/traffic-operator.ts';
+import type { AnomalyChanges } from './operators/anomaly-operator.ts';
 import { BucketSeries, PartitionState, partitionKey } from './partition-state.ts';
 import { WatermarkTracker } from './watermark-tracker.ts';
 import type { ExternalPartitionClock } from './watermark-tracker.ts';
@@ -56,7 +56,6 @@ interface BatchAccumulator {
   lateEvents: LateEvent[];
   duplicates: number;
   applied: number;
-  dirtySessions: Map<PartitionState, Set<string>>;
   newPending: Map<PartitionState, ClickEvent[]>;
 }
 
@@ -69,7 +68,7 @@ interface ExternalPartition {
 }
 
 function emptyBatch(): BatchAccumulator {
-  return { deadLetters: [], lateEvents: [], duplicates: 0, applied: 0, dirtySessions: new Map(), newPending: new Map() };
+  return { deadLetters: [], lateEvents: [], duplicates: 0, applied: 0, newPending: new Map() };
 }
 
 const KINDS: readonly BucketKind[] = ['traffic', 'top', 'trend'];
@@ -101,7 +100,6 @@ export class StreamProcessor {
   private sharing = false;
   private groupPartitions: readonly number[] = [];
   private batch = emptyBatch();
-  private readonly lastSweep = new Map<PartitionState, number>();
 
   constructor(settings: StreamSettings, clock: Clock, options: { initialWatermark?: number; combinerFrontiers?: Frontiers | null } = {}) {
     this.settings = settings;
@@ -170,7 +168,7 @@ export class StreamProcessor {
       this.storeBucket(state, stored);
       state.series(stored.kind).persisted.add(stored.start);
     }
-    for (const [sessionId, snapshot] of Object.entries(checkpoint.anomaly)) state.anomalies.restore(sessionId, snapshot);
+    state.anomaly.restore(checkpoint.anomaly);
     for (const event of checkpoint.pendingEvents) {
       for (const kind of KINDS) {
         const start = floorTo(event.eventTs, this.steps[kind]);
@@ -179,7 +177,7 @@ export class StreamProcessor {
         }
       }
       if (event.eventTs >= bound) state.seenIds.set(event.eventId, event.eventTs);
-      state.anomalies.restoreEvent(event.sessionId, event.eventTs, bound);
+      state.anomaly.restoreEvent(event, bound);
     }
     // The previous owner may not have shared its latest open buckets before it lost the partition:
     // share the restored ones again (with one instance nothing reads them).
@@ -198,9 +196,7 @@ export class StreamProcessor {
     this.lastState = undefined;
     this.states.delete(key);
     this.tracker.untrack(partition);
-    this.batch.dirtySessions.delete(state);
     this.batch.newPending.delete(state);
-    this.lastSweep.delete(state);
     this.combinerReady = false;
   }
 
@@ -303,13 +299,10 @@ export class StreamProcessor {
       const start = this.operator(kind).addEvent(series.buckets as Map<number, unknown>, event);
       if (this.sharing) series.changed.add(start);
     }
-    state.anomalies.add(event.sessionId, event.eventTs, bound);
+    state.anomaly.addEvent(event, bound);
     const batch = this.batch;
-    let sessions = batch.dirtySessions.get(state);
     let pending = batch.newPending.get(state);
-    if (sessions === undefined) batch.dirtySessions.set(state, (sessions = new Set()));
     if (pending === undefined) batch.newPending.set(state, (pending = []));
-    sessions.add(event.sessionId);
     pending.push(event);
     batch.applied++;
   }
@@ -366,39 +359,21 @@ export class StreamProcessor {
     if (options.storedFrontiers !== undefined && !this.combines) this.storedFrontiers = options.storedFrontiers;
     const watermark = this.tracker.recompute(now);
 
-    const alerts: AnomalyAlert[] = [];
-    const anomalyUpserts: BatchOutput['anomalyUpserts'][number][] = [];
-    const anomalyDeletes: { sessionId: string; detectedTs: number }[] = [];
+    const anomaly: AnomalyChanges = { upserts: [], deletes: [], alerts: [] };
     const bounds = new Map<PartitionState, number>();
     for (const state of this.states.values()) bounds.set(state, this.boundOf(state));
 
     for (const [state, bound] of bounds) {
-      // Once per bound minute: fold every session the bound passed, forget old ids.
+      // Once per bound minute, ids below the bound (they can no longer arrive on time) are forgotten.
       const sweepAt = Number.isFinite(bound) ? floorTo(bound, MINUTE_MS) : bound;
-      if (sweepAt !== this.lastSweep.get(state)) {
-        let sessions = this.batch.dirtySessions.get(state);
-        if (sessions === undefined) this.batch.dirtySessions.set(state, (sessions = new Set()));
-        for (const sessionId of state.anomalies.sessionsBehind(bound)) sessions.add(sessionId);
+      if (sweepAt !== state.seenSweptAt) {
+        state.seenSweptAt = sweepAt;
         const seen = state.seenIds;
         seen.forEach((ts, id) => {
           if (ts < bound) seen.delete(id);
         });
       }
-    }
-    for (const [state, sessions] of this.batch.dirtySessions) {
-      const bound = bounds.get(state) ?? this.boundOf(state);
-      sessions.forEach((sessionId) => {
-        const changes = state.anomalies.evaluate(sessionId, bound, alerts);
-        for (const upsert of changes.upserts) anomalyUpserts.push(upsert);
-        for (const detectedTs of changes.deletes) anomalyDeletes.push({ sessionId, detectedTs });
-      });
-    }
-    for (const [state, bound] of bounds) {
-      const sweepAt = Number.isFinite(bound) ? floorTo(bound, MINUTE_MS) : bound;
-      if (sweepAt !== this.lastSweep.get(state)) {
-        state.anomalies.collect(bound);
-        this.lastSweep.set(state, sweepAt);
-      }
+      state.anomaly.advance(bound, anomaly);
     }
 
     const provisional = options.provisional ?? true;
@@ -414,11 +389,11 @@ export class StreamProcessor {
 
     const output: BatchOutput = {
       marts,
-      anomalyUpserts,
-      anomalyDeletes,
+      anomalyUpserts: anomaly.upserts,
+      anomalyDeletes: anomaly.deletes,
       deadLetters: this.batch.deadLetters,
       lateEvents: this.batch.lateEvents,
-      alerts,
+      alerts: anomaly.alerts,
       duplicates: this.batch.duplicates,
       applied: this.batch.applied,
       watermark,
@@ -586,11 +561,6 @@ export class StreamProcessor {
       }
       if (!shareOpen) for (const start of series.changed) if (series.persisted.has(start)) series.changed.delete(start);
     }
-    const anomaly: Record<string, SessionAnomalySnapshot> = {};
-    for (const sessionId of state.anomalies.sessionIds()) {
-      const snapshot = state.anomalies.snapshot(sessionId);
-      if (snapshot !== null) anomaly[sessionId] = snapshot;
-    }
     const earliestOpen = Math.min(...KINDS.map((k) => (Number.isFinite(bound) ? floorTo(bound, this.steps[k]) : bound)));
     const newPendingEvents = this.batch.newPending.get(state) ?? [];
     return {
@@ -602,7 +572,7 @@ export class StreamProcessor {
       maxEventTs: this.tracker.partitionMax(state.partition),
       watermark: bound,
       retainFrom: Number.isFinite(earliestOpen) ? earliestOpen - this.settings.marts.anomalySpanMs : earliestOpen,
-      anomaly,
+      anomaly: state.anomaly.snapshot(),
       newPendingEvents,
       newBuckets,
     };

@@ -44,7 +44,8 @@ async function expectLayoutResult(db: Queryable, groupId: string, topic: string)
   while ((await committedMessages(db, groupId, topic)) < total && Date.now() < deadline) await sleep(250);
   expect(await committedMessages(db, groupId, topic)).toBe(total);
   // Instances flush idle partitions about once a second; the combiner then folds what they wrote.
-  const settleBy = Date.now() + 60_000;
+  // A condition, not a duration: the budget only bounds a wait that a loaded host may stretch.
+  const settleBy = Date.now() + 240_000;
   for (;;) {
     const actual = await marts(db);
     if (JSON.stringify(actual) === JSON.stringify(expectedMarts) || Date.now() > settleBy) break;

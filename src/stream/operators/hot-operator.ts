@@ -40,6 +40,22 @@ export interface WindowedMartOperator<B, Row> {
   provisional(until: number, lookup: BucketLookup<B>, starts: readonly number[]): KeyedRows<Row>[];
 }
 
+/**
+ * The contract of a hot mart keyed within one partition (a session never spans partitions): no
+ * buckets and no combiner. It folds events as they come, emits its row changes as the
+ * partition's bound advances, and its snapshot (with the partition's applied-event log, replayed
+ * through restoreEvent) restores it exactly.
+ */
+export interface PartitionMartOperator<Snapshot, Changes> {
+  addEvent(event: ClickEvent, bound: number): void;
+  /** Folds what the bound made final and appends the row changes since the last call. */
+  advance(bound: number, into: Changes): void;
+  snapshot(): Snapshot;
+  restore(snapshot: Snapshot): void;
+  /** Replays an event of the applied-event log after restore (it may lie before the bound). */
+  restoreEvent(event: ClickEvent, bound: number): void;
+}
+
 /** Index of the first element ≥ value in an ascending array. */
 export function firstAtOrAfter(sorted: readonly number[], value: number): number {
   let lo = 0;
