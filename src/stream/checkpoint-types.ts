@@ -80,7 +80,11 @@ export interface PartitionCommit {
   /** The partition's lateness bound: its state is final below it. */
   readonly watermark: number;
   readonly retainFrom: number;
-  readonly anomaly: Readonly<Record<string, SessionAnomalySnapshot>>;
+  /**
+   * The anomaly operator's state; null when it is what this instance committed last for the
+   * partition (the checkpoint keeps it: a large state is not rewritten every batch).
+   */
+  readonly anomaly: Readonly<Record<string, SessionAnomalySnapshot>> | null;
   readonly newPendingEvents: readonly ClickEvent[];
   /** Buckets that became final (and, with several instances, open ones that changed). */
   readonly newBuckets: readonly StoredBucket[];

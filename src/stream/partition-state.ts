@@ -45,6 +45,8 @@ export class PartitionState {
   skipBelow: string | null = null;
   /** The previous owner's bound: below it this partition's state is final already. */
   watermarkFloor = Number.NEGATIVE_INFINITY;
+  /** The anomaly state as this instance last handed it to a commit (JSON; null: not yet). */
+  committedAnomaly: string | null = null;
   /** The bound's minute when seenIds was last swept. */
   seenSweptAt = Number.NaN;
   /** event_id → event_ts of applied on-time events not yet below the bound. */

@@ -24,6 +24,7 @@ import type { BucketLookup, KeyedRows, WindowedMartOperator } from './operators/
 import { TopDocsOperator } from './operators/top-docs-operator.ts';
 import { TrafficOperator } from './operators/traffic-operator.ts';
 import type { AnyTrafficBucket } from './operators/traffic-operator.ts';
+import type { SessionAnomalySnapshot } from './anomaly-detector.ts';
 import type { AnomalyChanges } from './operators/anomaly-operator.ts';
 import { BucketSeries, PartitionState, partitionKey } from './partition-state.ts';
 import { WatermarkTracker } from './watermark-tracker.ts';
@@ -572,10 +573,22 @@ export class StreamProcessor {
       maxEventTs: this.tracker.partitionMax(state.partition),
       watermark: bound,
       retainFrom: Number.isFinite(earliestOpen) ? earliestOpen - this.settings.marts.anomalySpanMs : earliestOpen,
-      anomaly: state.anomaly.snapshot(),
+      anomaly: this.anomalyIfChanged(state, state.nextOffset !== null),
       newPendingEvents,
       newBuckets,
     };
+  }
+
+  /**
+   * The partition's anomaly state, or null when it equals what the previous batch committed.
+   * `stored`: the commit writes the partition's row (it does once the partition has an offset).
+   */
+  private anomalyIfChanged(state: PartitionState, stored: boolean): Record<string, SessionAnomalySnapshot> | null {
+    const snapshot = state.anomaly.snapshot();
+    const text = JSON.stringify(snapshot);
+    if (stored && text === state.committedAnomaly) return null;
+    state.committedAnomaly = stored ? text : null;
+    return snapshot;
   }
 
   private toStored(kind: BucketKind, start: number, bucket: unknown, final: boolean): StoredBucket {

@@ -47,7 +47,8 @@ export function alertPayload(alert: AnomalyAlert): Record<string, unknown> {
 }
 
 /** JSON has no ±Infinity: keep them as strings inside the anomaly state. */
-function anomalyJson(state: PartitionCommit['anomaly']): string {
+function anomalyJson(state: PartitionCommit['anomaly']): string | null {
+  if (state === null) return null;
   return JSON.stringify(state, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v));
 }
 
@@ -320,12 +321,14 @@ async function writePartitionState(tx: Queryable, consumer: string, p: Partition
     );
   }
   if (p.nextOffset === null) return;
+  // anomaly null = unchanged since this instance's last commit of the row, which therefore exists
+  // (the insert's '{}' only satisfies NOT NULL, which is checked before the conflict is).
   await tx.query(
     `INSERT INTO stream_partitions (consumer, source, kafka_partition, next_offset, max_event_ts, retain_from, anomaly_state, watermark_ts, updated_at)
-     VALUES ($1, $2, $3, $4::bigint, $5::timestamptz, $6::timestamptz, $7::jsonb, $8::timestamptz, now())
+     VALUES ($1, $2, $3, $4::bigint, $5::timestamptz, $6::timestamptz, COALESCE($7::jsonb, '{}'::jsonb), $8::timestamptz, now())
      ON CONFLICT (consumer, source, kafka_partition) DO UPDATE SET next_offset = excluded.next_offset, max_event_ts = excluded.max_event_ts,
        watermark_ts = GREATEST(stream_partitions.watermark_ts, excluded.watermark_ts), retain_from = excluded.retain_from,
-       anomaly_state = excluded.anomaly_state, updated_at = excluded.updated_at`,
+       anomaly_state = CASE WHEN $7::jsonb IS NULL THEN stream_partitions.anomaly_state ELSE excluded.anomaly_state END, updated_at = excluded.updated_at`,
     [...key, p.nextOffset, ts(p.maxEventTs), ts(p.retainFrom), anomalyJson(p.anomaly), ts(p.watermark)],
   );
 }
