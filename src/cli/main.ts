@@ -5,6 +5,8 @@
 import { ConfigError } from '../config.ts';
 import { DatabaseOutageError } from '../io/db/errors.ts';
 import { InputFileError } from '../io/file/input-file.ts';
+import { KafkaOutageError } from '../io/kafka/kafka-errors.ts';
+import { LakeOutageError } from '../io/lake/patient-lake.ts';
 import { StartupError, UsageError } from './command.ts';
 import type { Command } from './command.ts';
 import { EXIT_INTERNAL_ERROR, installFatalErrorHandlers } from './fatal-errors.ts';
@@ -70,8 +72,8 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`tidemark ${name}: ${error.message}\n\n${command.usage}\n`);
       return 64;
     }
-    if (error instanceof DatabaseOutageError) {
-      // The stream already logged it as its one structured line ("component failed").
+    if (error instanceof DatabaseOutageError || error instanceof KafkaOutageError || error instanceof LakeOutageError) {
+      // The stream or archive writer already logged it as its one structured line ("component failed").
       return EXIT_TEMPORARY_FAILURE;
     }
     if (error instanceof InputFileError) {

@@ -93,6 +93,8 @@ export async function runArchiveCommand(
           log,
           metrics,
           signal,
+          dbOutageLimitMs: config.stream.dbOutageLimitMs,
+          lakeOutageLimitMs: config.archive.lakeOutageLimitMs,
         });
         const elapsedMs = Date.now() - startedAt;
         log.info('archive finished', {
