@@ -73,7 +73,10 @@ export async function main(argv: string[]): Promise<number> {
       return 64;
     }
     if (error instanceof DatabaseOutageError || error instanceof KafkaOutageError || error instanceof LakeOutageError) {
-      // The stream or archive writer already logged it as its one structured line ("component failed").
+      // The stream or archive writer already logged it as its one structured line ("component
+      // failed"). A client that could not close while its service is away (its retry timers
+      // still armed) must not keep the process from exiting: give it a moment, then go.
+      setTimeout(() => process.exit(EXIT_TEMPORARY_FAILURE), OUTAGE_EXIT_GRACE_MS).unref();
       return EXIT_TEMPORARY_FAILURE;
     }
     if (error instanceof InputFileError) {
@@ -89,6 +92,7 @@ export async function main(argv: string[]): Promise<number> {
 
 /** sysexits(3) EX_TEMPFAIL: a service stayed unavailable; a supervisor may restart us. */
 const EXIT_TEMPORARY_FAILURE = 75;
+const OUTAGE_EXIT_GRACE_MS = 5000;
 
 /** A message as one readable line: whitespace runs collapsed, control bytes shown, length capped. */
 function oneLine(message: string): string {

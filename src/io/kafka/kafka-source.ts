@@ -78,6 +78,7 @@ const DEFAULT_SESSION_TIMEOUT_MS = 30_000;
 const FETCH_MAX_WAIT_MS = 500;
 const RESTART_BACKOFF_MS = [250, 500, 1000, 2000, 5000, 10_000];
 const OFFSET_PATTERN = /^(0|[1-9][0-9]{0,18})$/;
+const CLOSE_ATTEMPTS = 4;
 
 export function createKafkaSource(options: KafkaSourceOptions): KafkaSource {
   const { topic } = options;
@@ -615,13 +616,19 @@ export function createKafkaSource(options: KafkaSourceOptions): KafkaSource {
     notify();
     const c = consumer;
     consumer = null;
-    if (c) {
+    if (!c) return;
+    // force: closes the driver's streams, then sends LeaveGroup so the group rebalances at once
+    // instead of waiting for our session to time out. A stream the driver was still opening (a
+    // fetch restarted during a broker outage) makes it refuse to leave ("Cannot leave group while
+    // consuming messages") and stay open, its heartbeat timer keeping the process alive: once
+    // that stream is there, closing again closes it too.
+    for (let attempt = 1; ; attempt++) {
       try {
-        // force: closes the driver's streams, then sends LeaveGroup so the group rebalances at once
-        // instead of waiting for our session to time out.
         await c.close(true);
+        return;
       } catch (error) {
-        throw toKafkaError(error, `leave group ${options.groupId}`);
+        if (attempt >= CLOSE_ATTEMPTS) throw toKafkaError(error, `leave group ${options.groupId}`);
+        await new Promise((resolve) => setTimeout(resolve, 250 * attempt));
       }
     }
   }
