@@ -22,6 +22,7 @@ import { encodeEventsToParquet } from '../../src/io/lake/parquet-events.ts';
 import { produceLines } from '../../src/io/kafka/kafka-admin.ts';
 import { createKafkaSource } from '../../src/io/kafka/kafka-source.ts';
 import { createLogger } from '../../src/io/log.ts';
+import { Registry, streamMetrics } from '../../src/io/metrics.ts';
 import type { MessageSource } from '../../src/io/source.ts';
 import { runStream } from '../../src/io/stream-runner.ts';
 import { DEFAULT_MART_SETTINGS } from '../../src/marts/types.ts';
@@ -48,7 +49,9 @@ interface Outcome {
 
 async function replayInto(db: Database, source: MessageSource, total: number, stopAtEnd: boolean): Promise<Outcome> {
   const stop = new AbortController();
+  const registry = new Registry({ defaultMetrics: false });
   const summary = await runStream({
+    metrics: streamMetrics(registry),
     db,
     source,
     consumer: 'fuzz',
@@ -64,6 +67,14 @@ async function replayInto(db: Database, source: MessageSource, total: number, st
   });
   const dead = await db.query<{ o: string; reason: string; detail: string | null }>('SELECT kafka_offset::text AS o, reason, detail FROM dead_letter_events');
   const clicks = await db.query<{ n: string | null }>('SELECT sum(total_clicks)::text AS n FROM mart_realtime_traffic_minute');
+  // The dead-letter metric counts what the table holds, reason by reason.
+  const counted = (await registry.registry.getSingleMetric('tidemark_dead_letters_total')?.get())?.values ?? [];
+  const byReason = (reasons: readonly string[]): Record<string, number> => {
+    const out: Record<string, number> = {};
+    for (const r of reasons) out[r] = (out[r] ?? 0) + 1;
+    return out;
+  };
+  expect(Object.fromEntries(counted.filter((v) => v.value > 0).map((v) => [String(v.labels['reason']), v.value]))).toEqual(byReason(dead.rows.map((r) => r.reason)));
   return {
     applied: summary.applied,
     clicks: Number(clicks.rows[0]?.n ?? 0),
