@@ -2,13 +2,15 @@
 // `tidemark archive` writes to it and `tidemark stream` consumes the same topic: the writer
 // retries its uploads with back-off and, once the second half of the suite (produced during the
 // outage) is consumed, every valid event is in the lake exactly once and the hot marts are
-// exact. Past LAKE_OUTAGE_LIMIT the writer stops with one structured line and exit code 75.
+// exact. Stopped during the outage, it exits 0 at once and leaves the unflushed messages to its
+// next start. Past LAKE_OUTAGE_LIMIT it stops with one structured line and exit code 75.
 // Never a stack trace.
-import { afterAll, beforeAll, describe, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { produceLines } from '../../src/io/kafka/kafka-admin.ts';
 import { openS3Lake } from '../../src/io/lake/s3-lake.ts';
 import { buildMartSuite } from '../fixtures/mart-suite.ts';
 import { archiveEnv, archivedOffsets, waitForArchiveCatchUp } from '../support/archive-harness.ts';
+import { eventText, expectWellFormedArchive, readArchive, validEventTexts } from '../support/archive-lake.ts';
 import { testDatabaseFactories } from '../support/databases.ts';
 import { kafkaTestEnv, testKafkaBrokers } from '../support/kafka.ts';
 import { emptyLake } from '../support/lake-conformance.ts';
@@ -72,6 +74,47 @@ describe.runIf(brokers !== undefined && pg !== undefined && privateS3Available()
       stream.child.kill('SIGKILL');
       archive.child.kill('SIGKILL');
       await Promise.all([stream.done, archive.done]);
+      await s3.start().catch(() => undefined);
+      await emptyLake(lake);
+      await lake.close();
+      await t.dispose();
+    }
+  });
+
+  it('SIGTERM during an outage stops at once with exit 0; the next start archives what was left', { timeout: 180_000 }, async () => {
+    const suite = buildMartSuite({ scale: 1 });
+    const lines = suite.lines.slice(0, 2000);
+    const topic = await kafka.createTopic(1);
+    await produceLines(kafka.brokers, topic, lines.slice(0, 1000).map((value) => ({ key: null, value })));
+    const t = await pg!.create();
+    const prefix = uniquePrefix();
+    const lake = openS3Lake({ ...s3.config, bucket: s3.bucket, prefix });
+    const groupId = kafka.groupId();
+    const env = { ...archiveEnv({ databaseUrl: t.url!, brokers: kafka.brokers, topic, groupId, s3, prefix, suite, flushRows: 500, flushInterval: '200ms' }), LAKE_OUTAGE_LIMIT: '5m', LOG_LEVEL: 'warn' };
+    const first = startCli(['archive'], env);
+    const firstErr = stderrOf(first);
+    let second: ReturnType<typeof startCli> | undefined;
+    try {
+      await waitFor('a first archive commit', async () => ((await archivedOffsets(t.db, groupId, topic)) > 0 ? true : undefined), 120_000);
+      await s3.stop();
+      await produceLines(kafka.brokers, topic, lines.slice(1000).map((value) => ({ key: null, value })));
+      await waitForStderr('the writer to notice the outage', firstErr, /lake unavailable: retrying with back-off/);
+      first.child.kill('SIGTERM');
+      const stopped = await first.done;
+      expectCleanStop('archive', stopped);
+      expect(stopped.stderr).toMatch(/stopped while the lake was unavailable: the buffered messages are read again at the next start/);
+      await s3.start();
+      second = startCli(['archive'], env);
+      await waitForArchiveCatchUp(t.db, kafka.brokers, groupId, topic, 120_000);
+      second.child.kill('SIGTERM');
+      expectCleanStop('archive, started again', await second.done);
+      const rows = expectWellFormedArchive(await readArchive(lake), suite.settings.timeZone);
+      expect(rows.map(eventText).sort()).toEqual(validEventTexts(lines, suite.maxFutureSkewMs));
+      expect((await t.db.query(`SELECT * FROM archive_intents`)).rows).toEqual([]);
+    } finally {
+      first.child.kill('SIGKILL');
+      second?.child.kill('SIGKILL');
+      await Promise.all([first.done, second?.done]);
       await s3.start().catch(() => undefined);
       await emptyLake(lake);
       await lake.close();
