@@ -5,7 +5,7 @@
 import { ConfigError } from '../config.ts';
 import { DatabaseOutageError } from '../io/db/errors.ts';
 import { InputFileError } from '../io/file/input-file.ts';
-import { KafkaOutageError } from '../io/kafka/kafka-errors.ts';
+import { KafkaOutageError, KafkaUnavailableError } from '../io/kafka/kafka-errors.ts';
 import { LakeOutageError } from '../io/lake/patient-lake.ts';
 import { StartupError, UsageError } from './command.ts';
 import type { Command } from './command.ts';
@@ -63,6 +63,10 @@ export async function main(argv: string[]): Promise<number> {
     if (error instanceof ConfigError) {
       process.stderr.write(`tidemark: configuration error: ${error.message}\n`);
       return 78;
+    }
+    if (error instanceof KafkaUnavailableError) {
+      // Raised by the consumer's start inside a component, which logged it as its one line.
+      return 69;
     }
     if (error instanceof StartupError) {
       process.stderr.write(`tidemark: ${error.message.replace(/\s+/g, ' ')}\n`);

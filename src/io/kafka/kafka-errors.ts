@@ -37,6 +37,14 @@ export class KafkaOutageError extends KafkaError {
   }
 }
 
+/** The brokers could not be reached when the consumer started (exit 69, as for any service at start). */
+export class KafkaUnavailableError extends KafkaError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('KAFKA_UNAVAILABLE', message, false, options);
+    this.name = 'KafkaUnavailableError';
+  }
+}
+
 // Protocol errors the driver marks as final but that clear up on their own in a running cluster
 // (topic just created, group coordinator moving, a rebalance racing a request).
 const TRANSIENT_PROTOCOL_ERRORS = new Set([

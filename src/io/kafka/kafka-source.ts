@@ -21,7 +21,7 @@ import type { ConsumerGroupJoinPayload, Message, MessagesStream } from '@platfor
 import type { RawMessage } from '../../marts/types.ts';
 import type { Logger } from '../log.ts';
 import type { MessageSource, SourceHooks, SourcePoll } from '../source.ts';
-import { KafkaError, KafkaOutageError, toKafkaError } from './kafka-errors.ts';
+import { KafkaError, KafkaOutageError, KafkaUnavailableError, toKafkaError } from './kafka-errors.ts';
 
 export type KafkaLogLevel = 'debug' | 'info' | 'warn' | 'error';
 export type KafkaLogger = (level: KafkaLogLevel, message: string, fields?: Readonly<Record<string, unknown>>) => void;
@@ -534,7 +534,9 @@ export function createKafkaSource(options: KafkaSourceOptions): KafkaSource {
     } catch (error) {
       consumer = null;
       await c.close(true).catch(() => undefined);
-      throw toKafkaError(error, `join group ${options.groupId}`);
+      const translated = toKafkaError(error, `join group ${options.groupId}`);
+      if (!translated.retriable) throw translated;
+      throw new KafkaUnavailableError(`KAFKA_BROKERS: Kafka at ${options.brokers.join(',')} is unavailable: ${translated.message}`, { cause: translated });
     }
   }
 
