@@ -48,6 +48,13 @@ const cases: { name: string; env: Record<string, string>; args: string[]; line: 
     code: 69,
   },
   {
+    name: 'an unreachable DATABASE_URL for archive',
+    env: { DATABASE_URL: 'postgres://tidemark:secret@127.0.0.1:1/tidemark', KAFKA_BROKERS: '127.0.0.1:1' },
+    args: ['archive'],
+    line: /^tidemark: DATABASE_URL: PostgreSQL at .*127\.0\.0\.1:1.* is unavailable: .*ECONNREFUSED.*$/,
+    code: 69,
+  },
+  {
     name: 'an unreachable DATABASE_URL for status',
     env: { DATABASE_URL: 'postgres://tidemark@127.0.0.1:1/tidemark' },
     args: ['status'],
