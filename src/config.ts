@@ -19,6 +19,7 @@ export const CONFIG_KEYS = [
   'KAFKA_CLIENT_ID',
   'KAFKA_SESSION_TIMEOUT',
   'KAFKA_GROUP_INSTANCE_ID',
+  'KAFKA_OUTAGE_LIMIT',
   'LAKE_URL',
   'S3_ENDPOINT',
   'S3_REGION',
@@ -43,6 +44,7 @@ export const CONFIG_KEYS = [
   'ARCHIVE_FLUSH_ROWS',
   'ARCHIVE_FLUSH_BYTES',
   'ARCHIVE_FLUSH_INTERVAL',
+  'LAKE_OUTAGE_LIMIT',
   'JOB_CONCURRENCY',
   'PORT',
   'LIVE_MAX_CONNECTIONS',
@@ -68,6 +70,7 @@ export const CONFIG_DEFAULTS: Readonly<Partial<Record<ConfigKey, string>>> = Obj
   KAFKA_ARCHIVE_GROUP_ID: 'tidemark-archive',
   KAFKA_CLIENT_ID: 'tidemark',
   KAFKA_SESSION_TIMEOUT: '10s',
+  KAFKA_OUTAGE_LIMIT: '5m',
   // Unset LAKE_URL follows TIDEMARK_HOME; with the default home this is file://./.tidemark/lake.
   S3_REGION: 'us-east-1',
   S3_FORCE_PATH_STYLE: 'false',
@@ -88,6 +91,7 @@ export const CONFIG_DEFAULTS: Readonly<Partial<Record<ConfigKey, string>>> = Obj
   ARCHIVE_FLUSH_ROWS: '100000',
   ARCHIVE_FLUSH_BYTES: '64MiB',
   ARCHIVE_FLUSH_INTERVAL: '60s',
+  LAKE_OUTAGE_LIMIT: '5m',
   JOB_CONCURRENCY: '2',
   PORT: '8080',
   LIVE_MAX_CONNECTIONS: '100',
@@ -139,6 +143,8 @@ export interface TidemarkConfig {
     readonly sessionTimeoutMs: number;
     /** Static membership id (unset: dynamic membership). Unique per process of the group. */
     readonly groupInstanceId: string | null;
+    /** How long the stream and the archive writer ride out unreachable brokers before they exit. */
+    readonly outageLimitMs: number;
   };
   readonly lake: LakeLocation;
   readonly s3: {
@@ -163,7 +169,7 @@ export interface TidemarkConfig {
     readonly batchMaxWaitMs: number;
     /** Bytes of a dead letter's raw message that are stored (its first ones). */
     readonly deadLetterMaxBytes: number;
-    /** How long the stream rides out an unreachable database before it exits. */
+    /** How long the stream and the archive writer ride out an unreachable database before they exit. */
     readonly dbOutageLimitMs: number;
   };
   readonly retention: {
@@ -175,6 +181,8 @@ export interface TidemarkConfig {
     /** Bytes of buffered raw messages. */
     readonly flushBytes: number;
     readonly flushIntervalMs: number;
+    /** How long the archive writer rides out an unreachable lake store before it exits. */
+    readonly lakeOutageLimitMs: number;
   };
   readonly jobs: {
     /** Day steps running at once across every worker (BullMQ global concurrency). */
@@ -320,6 +328,7 @@ export function loadConfig(
       clientId: identifier(read.text('KAFKA_CLIENT_ID')),
       sessionTimeoutMs: duration(read.text('KAFKA_SESSION_TIMEOUT'), 6000),
       groupInstanceId: groupInstance === undefined ? null : identifier(groupInstance),
+      outageLimitMs: duration(read.text('KAFKA_OUTAGE_LIMIT'), 0),
     },
     lake: lakeLocation(read.optional('LAKE_URL'), home, cwd),
     s3: {
@@ -345,6 +354,7 @@ export function loadConfig(
       flushRows: integer(read.text('ARCHIVE_FLUSH_ROWS'), 1, 10_000_000),
       flushBytes: byteSize(read.text('ARCHIVE_FLUSH_BYTES'), 1024, 2 * 1024 ** 3),
       flushIntervalMs: duration(read.text('ARCHIVE_FLUSH_INTERVAL'), 1),
+      lakeOutageLimitMs: duration(read.text('LAKE_OUTAGE_LIMIT'), 0),
     },
     jobs: { concurrency: integer(read.text('JOB_CONCURRENCY'), 1, 64) },
     server: {

@@ -5,6 +5,8 @@
 import { ConfigError } from '../config.ts';
 import { DatabaseOutageError } from '../io/db/errors.ts';
 import { InputFileError } from '../io/file/input-file.ts';
+import { KafkaOutageError, KafkaUnavailableError } from '../io/kafka/kafka-errors.ts';
+import { LakeOutageError } from '../io/lake/patient-lake.ts';
 import { StartupError, UsageError } from './command.ts';
 import type { Command } from './command.ts';
 import { EXIT_INTERNAL_ERROR, installFatalErrorHandlers } from './fatal-errors.ts';
@@ -62,6 +64,10 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`tidemark: configuration error: ${error.message}\n`);
       return 78;
     }
+    if (error instanceof KafkaUnavailableError) {
+      // Raised by the consumer's start inside a component, which logged it as its one line.
+      return 69;
+    }
     if (error instanceof StartupError) {
       process.stderr.write(`tidemark: ${error.message.replace(/\s+/g, ' ')}\n`);
       return 69;
@@ -70,8 +76,11 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`tidemark ${name}: ${error.message}\n\n${command.usage}\n`);
       return 64;
     }
-    if (error instanceof DatabaseOutageError) {
-      // The stream already logged it as its one structured line ("component failed").
+    if (error instanceof DatabaseOutageError || error instanceof KafkaOutageError || error instanceof LakeOutageError) {
+      // The stream or archive writer already logged it as its one structured line ("component
+      // failed"). A client that could not close while its service is away (its retry timers
+      // still armed) must not keep the process from exiting: give it a moment, then go.
+      setTimeout(() => process.exit(EXIT_TEMPORARY_FAILURE), OUTAGE_EXIT_GRACE_MS).unref();
       return EXIT_TEMPORARY_FAILURE;
     }
     if (error instanceof InputFileError) {
@@ -87,6 +96,7 @@ export async function main(argv: string[]): Promise<number> {
 
 /** sysexits(3) EX_TEMPFAIL: a service stayed unavailable; a supervisor may restart us. */
 const EXIT_TEMPORARY_FAILURE = 75;
+const OUTAGE_EXIT_GRACE_MS = 5000;
 
 /** A message as one readable line: whitespace runs collapsed, control bytes shown, length capped. */
 function oneLine(message: string): string {

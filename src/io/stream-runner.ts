@@ -4,7 +4,8 @@ import type { BatchOutput } from '../stream/checkpoint-types.ts';
 import { StreamProcessor } from '../stream/stream-processor.ts';
 import type { Clock, StreamSettings } from '../stream/stream-processor.ts';
 import type { Database } from './db/database.ts';
-import { DatabaseOutageError, DatabaseUnavailableError } from './db/errors.ts';
+import { DatabaseUnavailableError } from './db/errors.ts';
+import { waitForDatabase } from './db/wait-for-database.ts';
 import { loadCombinerFrontiers, loadConsumerWatermark, loadExternalPartitions, loadGroupClocks, loadNextOffsets, loadPartitionCheckpoint } from './hot-sink/checkpoint-store.ts';
 import { CheckpointFencedError, alertPayload, commitBatch } from './hot-sink/hot-mart-sink.ts';
 import { createCatchUpLog } from './catch-up-log.ts';
@@ -131,29 +132,6 @@ export async function runStream(options: StreamRunOptions): Promise<StreamRunSum
     // Closing must not replace the error that ended the run (a consumer cut off mid-fetch may
     // fail to leave its group; the group then expires its session).
     await source.close().catch((error: unknown) => options.log.warn('closing the source failed', { error: (error as Error).message }));
-  }
-}
-
-/**
- * Probes the database with back-off (0.1 s doubling to 5 s) until it answers (true), the signal
- * aborts (false), or limitMs has passed since the outage was seen (DatabaseOutageError).
- */
-async function waitForDatabase(db: Database, limitMs: number, first: DatabaseUnavailableError, signal: AbortSignal | undefined): Promise<boolean> {
-  const deadline = Date.now() + limitMs;
-  let last: Error = first;
-  for (let delay = 100; ; delay = Math.min(delay * 2, 5000)) {
-    if (signal?.aborted === true) return false;
-    if (Date.now() >= deadline) {
-      throw new DatabaseOutageError(`PostgreSQL stayed unavailable for more than ${limitMs} ms (DB_OUTAGE_LIMIT): ${last.message}`, { cause: last });
-    }
-    await new Promise((resolve) => setTimeout(resolve, Math.min(delay, Math.max(0, deadline - Date.now()))));
-    try {
-      await db.query('SELECT 1');
-      return true;
-    } catch (error) {
-      if (!(error instanceof DatabaseUnavailableError)) throw error;
-      last = error;
-    }
   }
 }
 

@@ -5,7 +5,7 @@
 // fatal UTF-8 decoder). Error paths may be slow: they build readable details.
 import { scanEventObject } from './event-json-scan.ts';
 import type { ClickEvent, DeadLetterReason, ParseOutcome, RawMessage } from './types.ts';
-import { OversizedMessage, UNKNOWN_CLINICAL_AREA } from './types.ts';
+import { OversizedMessage, UNKNOWN_CLINICAL_AREA, UnreadableInput } from './types.ts';
 
 /** Largest accepted message, in bytes of UTF-8 (64 KiB). */
 export const MAX_MESSAGE_BYTES = 65_536;
@@ -66,6 +66,7 @@ export function parseRawMessage(value: RawMessage['value'], opts: ParseOptions):
     text = value;
   } else if (value instanceof Uint8Array) {
     if (value instanceof OversizedMessage) return tooLarge(value.originalBytes);
+    if (value instanceof UnreadableInput) return fail(value.reason, value.detail);
     if (value.length === 0) return fail('invalid_json', 'empty message');
     if (value.length > MAX_MESSAGE_BYTES) return tooLarge(value.length);
     try {

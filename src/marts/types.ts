@@ -56,6 +56,24 @@ export class OversizedMessage extends Uint8Array {
   }
 }
 
+/**
+ * Input that could not be read as messages at all — a Parquet file that is not one, or whose
+ * schema is not the archive's, or one unreadable row group — handed to the contract as one
+ * message in place of everything it held, so that it is dead-lettered like any bad message:
+ * with its own reason, a detail naming the file, and the first bytes of the input.
+ */
+export class UnreadableInput extends Uint8Array {
+  readonly originalBytes: number;
+  readonly reason: 'parquet_unreadable' | 'parquet_schema';
+  readonly detail: string;
+  constructor(prefix: Uint8Array, originalBytes: number, reason: UnreadableInput['reason'], detail: string) {
+    super(prefix);
+    this.originalBytes = originalBytes;
+    this.reason = reason;
+    this.detail = detail;
+  }
+}
+
 export const DEAD_LETTER_REASONS = [
   'too_large',
   'invalid_encoding',
@@ -67,6 +85,8 @@ export const DEAD_LETTER_REASONS = [
   'unsafe_number',
   'invalid_timestamp',
   'future_timestamp',
+  'parquet_unreadable',
+  'parquet_schema',
 ] as const;
 export type DeadLetterReason = (typeof DEAD_LETTER_REASONS)[number];
 

@@ -3,6 +3,8 @@
 // events). Every message is raw bytes without a \n, so that a JSON Lines file and a Kafka topic
 // can carry exactly the same ones. The expectations are written down here, independently of the
 // contract's code: a class whose outcome changes is a change of the contract.
+import { tableFromArrays, tableToIPC } from 'apache-arrow';
+import { ParquetFile, Table as WasmTable, writeParquet } from 'parquet-wasm';
 import type { ArchiveRow } from '../../src/io/lake/parquet-events.ts';
 import type { DeadLetterReason } from '../../src/marts/types.ts';
 
@@ -243,4 +245,89 @@ export function fuzzRows(seed: number, perClass: number): { readonly row: Archiv
   }
   // Offsets in file order, as the archive writes them.
   return out.map((x, offset) => ({ ...x, row: { ...x.row, offset: String(offset) } }));
+}
+
+/**
+ * Parquet files that cannot be read as events, each built around a valid archive file of
+ * `rows` rows in row groups of `groupRows` (the file a class breaks). A file that cannot be read
+ * at all is one dead letter (at offset 0); a corrupt row group is one dead letter at its first
+ * row, and the other groups' rows are events. `validRows` is what must be applied.
+ */
+export interface ParquetFileClass {
+  readonly name: string;
+  readonly expected: 'parquet_unreadable' | 'parquet_schema';
+  make(valid: Uint8Array, rng: () => number): Promise<ParquetFileCase>;
+}
+
+export interface ParquetFileCase {
+  readonly bytes: Uint8Array;
+  /** Offsets of the dead letters the file must give. */
+  readonly deadAt: readonly number[];
+  readonly validRows: number;
+}
+
+export const PARQUET_GROUP_ROWS = 7;
+export const PARQUET_ROWS = 3 * PARQUET_GROUP_ROWS;
+
+const wholeFile = async (bytes: Uint8Array): Promise<ParquetFileCase> => ({ bytes, deadAt: [0], validRows: 0 });
+
+/** A Parquet file of other columns (`columns` of int32), written as any Arrow tool would. */
+function foreignParquet(columns: Record<string, Int32Array | string[]>): Uint8Array {
+  const table = tableFromArrays(columns as Parameters<typeof tableFromArrays>[0]);
+  return writeParquet(WasmTable.fromIPCStream(tableToIPC(table, 'stream')));
+}
+
+/** Offset of row group `group`'s first byte: row groups follow the 4-byte magic number in order. */
+async function rowGroupStart(file: Uint8Array, group: number): Promise<number> {
+  const parquet = await ParquetFile.fromFile(new Blob([file as Uint8Array<ArrayBuffer>]));
+  const metadata = parquet.metadata();
+  try {
+    let at = 4;
+    for (let g = 0; g < group; g++) at += metadata.rowGroup(g).compressedSize();
+    return at;
+  } finally {
+    metadata.free();
+    parquet.free();
+  }
+}
+
+export const PARQUET_FILE_CLASSES: readonly ParquetFileClass[] = [
+  { name: 'truncated Parquet file', expected: 'parquet_unreadable', make: (valid, rng) => wholeFile(valid.subarray(0, Math.floor(valid.length * (0.2 + rng() * 0.6)))) },
+  { name: 'Parquet file without its last 8 bytes', expected: 'parquet_unreadable', make: (valid) => wholeFile(valid.subarray(0, valid.length - 8)) },
+  { name: 'random bytes named .parquet', expected: 'parquet_unreadable', make: (_v, rng) => wholeFile(Uint8Array.from({ length: 3000 }, () => Math.floor(rng() * 256))) },
+  { name: 'empty .parquet file', expected: 'parquet_unreadable', make: () => wholeFile(new Uint8Array(0)) },
+  { name: 'magic numbers only', expected: 'parquet_unreadable', make: () => wholeFile(Buffer.from('PAR1PAR1')) },
+  { name: 'JSON Lines named .parquet', expected: 'parquet_unreadable', make: (_v, rng) => wholeFile(Buffer.concat([json(baseEvent(1, rng)), Buffer.from('\n')])) },
+  {
+    name: 'footer length pointing past the start',
+    expected: 'parquet_unreadable',
+    make: (valid) => {
+      const bytes = Uint8Array.from(valid);
+      new DataView(bytes.buffer).setUint32(bytes.length - 8, 0x7fffffff, true);
+      return wholeFile(bytes);
+    },
+  },
+  { name: 'Parquet without the event columns', expected: 'parquet_schema', make: () => wholeFile(foreignParquet({ a: Int32Array.from([1, 2, 3]), b: ['x', 'y', 'z'] })) },
+  {
+    name: 'Parquet with integer event ids',
+    expected: 'parquet_schema',
+    make: () =>
+      wholeFile(foreignParquet({ event_id: Int32Array.from([1, 2]), event_ts: ['2026-01-10T10:00:00Z', 'x'], session_id: ['s', 's'], document_id: Int32Array.from([1, 2]), title: ['t', 't'], clinical_area: ['a', 'a'] })),
+  },
+  {
+    name: 'a corrupt row group',
+    expected: 'parquet_unreadable',
+    make: async (valid) => {
+      const bytes = Uint8Array.from(valid);
+      const at = await rowGroupStart(valid, 1);
+      // The middle group's first page header becomes bytes no Thrift decoder accepts.
+      bytes.fill(0xff, at, at + 24);
+      return { bytes, deadAt: [PARQUET_GROUP_ROWS], validRows: PARQUET_ROWS - PARQUET_GROUP_ROWS };
+    },
+  },
+];
+
+/** The valid file every Parquet class breaks: PARQUET_ROWS plain events in groups of PARQUET_GROUP_ROWS. */
+export function validParquetRows(firstId: number): ArchiveRow[] {
+  return Array.from({ length: PARQUET_ROWS }, (_, i) => ({ ...archiveRow(firstId + i), offset: String(i) }));
 }

@@ -5,6 +5,8 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { encodeEventsToParquet } from '../../src/io/lake/parquet-events.ts';
+import { PARQUET_FILE_CLASSES, PARQUET_GROUP_ROWS, seededRandom, validParquetRows } from '../fuzz/malformed-classes.ts';
 import { runCli } from '../support/run-cli.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'tidemark-bad-files-'));
@@ -19,6 +21,9 @@ writeFileSync(join(dir, 'empty.jsonl'), '');
 mkdirSync(join(dir, 'folder.jsonl'));
 writeFileSync(join(dir, 'corrupt.parquet'), randomBytes.subarray(0, 3000));
 writeFileSync(join(dir, 'truncated.parquet'), Buffer.concat([Buffer.from('PAR1'), randomBytes.subarray(0, 500)]));
+const corruptGroup = PARQUET_FILE_CLASSES.find((c) => c.name === 'a corrupt row group')!;
+const valid = encodeEventsToParquet(validParquetRows(1), { rowGroupSize: PARQUET_GROUP_ROWS });
+writeFileSync(join(dir, 'corrupt-group.parquet'), (await corruptGroup.make(valid, seededRandom(1))).bytes);
 
 const cases: { name: string; args: string[]; env?: Record<string, string>; line: RegExp; code: number }[] = [
   { name: 'random binary', args: ['replay', join(dir, 'random.bin')], line: /random\.bin: none of its \d+ messages is an event .*expected JSON Lines/, code: 65 },
@@ -30,6 +35,8 @@ const cases: { name: string; args: string[]; env?: Record<string, string>; line:
   { name: 'a missing .parquet', args: ['replay', join(dir, 'missing.parquet')], line: /missing\.parquet: no such file$/, code: 66 },
   { name: 'a corrupt .parquet', args: ['replay', join(dir, 'corrupt.parquet')], line: /corrupt\.parquet: not a readable Parquet file of events: /, code: 65 },
   { name: 'a truncated .parquet', args: ['replay', join(dir, 'truncated.parquet')], line: /truncated\.parquet: not a readable Parquet file of events: /, code: 65 },
+  // The readable row groups are replayed: a warning, not a failure.
+  { name: 'a .parquet with a corrupt row group', args: ['replay', join(dir, 'corrupt-group.parquet')], line: /^tidemark: warning: .*corrupt-group\.parquet: row group 1 \(rows 7…13\) cannot be read: .*; dead-lettered, the rest was replayed$/, code: 0 },
   {
     name: 's3:// without credentials',
     args: ['replay', 's3://no-bucket/prefix'],

@@ -1,5 +1,6 @@
-// A bad setting or an unreachable database stops the CLI with exactly one line on stderr that
-// names the key to fix, and a non-zero exit code; never a stack trace.
+// A bad setting or an unreachable service (the database, the Kafka brokers) stops the CLI with
+// exactly one line on stderr that names the key to fix, and a non-zero exit code; never a stack
+// trace.
 import { describe, expect, it } from 'vitest';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -35,6 +36,21 @@ const cases: { name: string; env: Record<string, string>; args: string[]; line: 
     // Port 1 on the loopback interface: refused at once.
     env: { DATABASE_URL: 'postgres://tidemark:secret@127.0.0.1:1/tidemark' },
     args: ['demo'],
+    line: /^tidemark: DATABASE_URL: PostgreSQL at .*127\.0\.0\.1:1.* is unavailable: .*ECONNREFUSED.*$/,
+    code: 69,
+  },
+  {
+    name: 'unreachable KAFKA_BROKERS',
+    // The consumer's start fails inside the stream component, which logs it as its one line.
+    env: { KAFKA_BROKERS: '127.0.0.1:1', LOG_LEVEL: 'warn' },
+    args: ['stream'],
+    line: /^\{"ts":"[^"]+","level":"error","msg":"component failed",.*"error":"KAFKA_BROKERS: Kafka at 127\.0\.0\.1:1 is unavailable: kafka join group tidemark-stream failed: .*"\}$/,
+    code: 69,
+  },
+  {
+    name: 'an unreachable DATABASE_URL for archive',
+    env: { DATABASE_URL: 'postgres://tidemark:secret@127.0.0.1:1/tidemark', KAFKA_BROKERS: '127.0.0.1:1' },
+    args: ['archive'],
     line: /^tidemark: DATABASE_URL: PostgreSQL at .*127\.0\.0\.1:1.* is unavailable: .*ECONNREFUSED.*$/,
     code: 69,
   },

@@ -2,15 +2,12 @@
 // rides the outage out (back-off, then resumes from the checkpoint) and the hot marts end exact;
 // past DB_OUTAGE_LIMIT it stops cleanly with one structured error line and exit code 75. Never a
 // stack trace, in either case.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Database } from '../../src/io/db/database.ts';
-import { createPgDatabase } from '../../src/io/db/pg-database.ts';
+import { afterAll, describe, expect, it } from 'vitest';
 import { produceLines } from '../../src/io/kafka/kafka-admin.ts';
 import { buildMartSuite } from '../fixtures/mart-suite.ts';
 import { kafkaTestEnv, testKafkaBrokers } from '../support/kafka.ts';
 import { waitFor } from '../support/net.ts';
-import { startPrivatePostgres } from '../support/postgres.ts';
-import type { PrivatePostgres } from '../support/postgres.ts';
+import { usePrivatePostgres } from '../support/postgres.ts';
 import { startCli } from '../support/run-cli.ts';
 import { committedMessages, streamEnv, waitForCatchUp, waitForStreamedSuiteMarts } from '../support/stream-harness.ts';
 
@@ -22,19 +19,8 @@ function stderrLines(stderr: string): string[] {
 
 describe.runIf(brokers !== undefined)('PostgreSQL restarted under `tidemark stream`', () => {
   const kafka = kafkaTestEnv(brokers ?? []);
-  let server: PrivatePostgres;
-  let db: Database;
-
-  beforeAll(async () => {
-    server = await startPrivatePostgres();
-    db = createPgDatabase(server.url);
-  });
-
-  afterAll(async () => {
-    await db?.close();
-    await server?.dispose();
-    await kafka.cleanup();
-  });
+  const pg = usePrivatePostgres();
+  afterAll(() => kafka.cleanup());
 
   it('rides out a restart and the marts end exact', { timeout: 600_000 }, async () => {
     const suite = buildMartSuite({ scale: 1 });
@@ -42,30 +28,30 @@ describe.runIf(brokers !== undefined)('PostgreSQL restarted under `tidemark stre
     await produceLines(kafka.brokers, topic, suite.lines.map((value, i) => ({ key: suite.keys[i] ?? null, value })));
     const groupId = kafka.groupId();
     // Small batches, so that the restart lands while the stream is still working through the topic.
-    const env = { ...streamEnv({ databaseUrl: server.url, brokers: kafka.brokers, topic, groupId, suite }), STREAM_BATCH_MAX_MESSAGES: '500', DB_OUTAGE_LIMIT: '5m' };
+    const env = { ...streamEnv({ databaseUrl: pg.server.url, brokers: kafka.brokers, topic, groupId, suite }), STREAM_BATCH_MAX_MESSAGES: '500', DB_OUTAGE_LIMIT: '5m' };
     const stream = startCli(['stream'], env);
     let stderr = '';
     stream.child.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
     try {
-      await waitFor('a first commit', async () => ((await committedMessages(db, groupId, topic)) > 0 ? true : undefined), 120_000);
-      await server.stop('fast');
+      await waitFor('a first commit', async () => ((await committedMessages(pg.db, groupId, topic)) > 0 ? true : undefined), 120_000);
+      await pg.server.stop('fast');
       await waitFor('the stream to notice the outage', async () => (stderr.includes('database unavailable: waiting for it') ? true : undefined), 60_000, 50).catch((error: unknown) => {
         throw new Error(`${(error as Error).message}; the stream's stderr: ${stderr.slice(-3000)}`);
       });
-      await server.start();
-      await waitForCatchUp(db, kafka.brokers, groupId, topic, { timeoutMs: 300_000 });
+      await pg.server.start();
+      await waitForCatchUp(pg.db, kafka.brokers, groupId, topic, { timeoutMs: 300_000 });
       stream.child.kill('SIGTERM');
       const result = await stream.done;
       expect(result.code, result.stderr.slice(-2000)).toBe(0);
       expect(result.stderr).not.toMatch(/^\s+at /m);
       expect(stderrLines(result.stderr).filter((l) => l.includes('"level":"error"'))).toEqual([]);
-      await waitForStreamedSuiteMarts(db, suite);
-      const dead = await db.query<{ n: string }>(`SELECT count(*)::text AS n FROM dead_letter_events`);
+      await waitForStreamedSuiteMarts(pg.db, suite);
+      const dead = await pg.db.query<{ n: string }>(`SELECT count(*)::text AS n FROM dead_letter_events`);
       expect(Number(dead.rows[0]?.n)).toBe(suite.expected.deadLetters.length);
     } finally {
       stream.child.kill('SIGKILL');
       await stream.done;
-      await server.start().catch(() => undefined);
+      await pg.server.start().catch(() => undefined);
     }
   });
 
@@ -74,11 +60,11 @@ describe.runIf(brokers !== undefined)('PostgreSQL restarted under `tidemark stre
     const topic = await kafka.createTopic(1);
     await produceLines(kafka.brokers, topic, suite.lines.slice(0, 2000).map((value) => ({ key: null, value })));
     const groupId = kafka.groupId();
-    const env = { ...streamEnv({ databaseUrl: server.url, brokers: kafka.brokers, topic, groupId, suite }), DB_OUTAGE_LIMIT: '3s' };
+    const env = { ...streamEnv({ databaseUrl: pg.server.url, brokers: kafka.brokers, topic, groupId, suite }), DB_OUTAGE_LIMIT: '3s' };
     const stream = startCli(['stream'], env);
     try {
-      await waitFor('a first commit', async () => ((await committedMessages(db, groupId, topic)) > 0 ? true : undefined), 120_000);
-      await server.stop('immediate');
+      await waitFor('a first commit', async () => ((await committedMessages(pg.db, groupId, topic)) > 0 ? true : undefined), 120_000);
+      await pg.server.stop('immediate');
       const result = await stream.done;
       expect(result.code, result.stderr.slice(-2000)).toBe(75);
       expect(result.stderr).not.toMatch(/^\s+at /m);
@@ -90,7 +76,7 @@ describe.runIf(brokers !== undefined)('PostgreSQL restarted under `tidemark stre
     } finally {
       stream.child.kill('SIGKILL');
       await stream.done;
-      await server.start();
+      await pg.server.start();
     }
   });
 });

@@ -15,6 +15,7 @@ import type { Lake } from '../../src/io/lake/lake.ts';
 import { openLocalFolderLake } from '../../src/io/lake/local-folder-lake.ts';
 import { ParquetSchemaError, encodeEventsToParquet, readParquetRowGroups, toClickEvents } from '../../src/io/lake/parquet-events.ts';
 import type { ClickEvent } from '../../src/marts/types.ts';
+import { PARQUET_FILE_CLASSES, PARQUET_GROUP_ROWS, seededRandom, validParquetRows } from '../fuzz/malformed-classes.ts';
 import { writeArchive } from '../support/lake-archive.ts';
 
 const DATE = '2026-03-02';
@@ -89,6 +90,21 @@ describe('readArchiveObjects (Parquet decoded on a worker thread)', () => {
     };
     await expect(read()).rejects.toThrow(ParquetSchemaError);
     await expect(read()).rejects.toThrow(/missing column\(s\) event_id/);
+  });
+
+  it('fails, and does not crash the process, on an object with a corrupt row group', async () => {
+    // parquet-wasm traps on a corrupt page outside any promise: on the worker thread that ends
+    // the thread, which the reader reports as an error of the read.
+    const corrupt = PARQUET_FILE_CLASSES.find((c) => c.name === 'a corrupt row group')!;
+    const valid = encodeEventsToParquet(validParquetRows(1).map((r) => ({ ...r, eventTs: T0 })), { rowGroupSize: PARQUET_GROUP_ROWS });
+    await lake.put(`${datePrefix(DATE)}curated.events-p0-o0-o20.parquet`, (await corrupt.make(valid, seededRandom(1))).bytes);
+    let rows = 0;
+    await expect(
+      (async () => {
+        for await (const batch of readArchiveObjects(lake, await listArchiveObjects(lake, DATE))) rows += batch.numRows;
+      })(),
+    ).rejects.toThrow(/^archive object curated\/event_date=2026-03-02\/curated\.events-p0-o0-o20\.parquet cannot be read: unreachable$/);
+    expect(rows).toBe(PARQUET_GROUP_ROWS);
   });
 
   it('ends cleanly when the consumer stops early, and reads empty lists', async () => {

@@ -9,6 +9,7 @@ import { createParquetFileSource } from '../../src/io/file/parquet-source.ts';
 import { encodeEventsToParquet } from '../../src/io/lake/parquet-events.ts';
 import type { MessageSource, SourceHooks, SourcePoll } from '../../src/io/source.ts';
 import { parseRawMessage } from '../../src/marts/event-contract.ts';
+import { UnreadableInput } from '../../src/marts/types.ts';
 import type { ClickEvent, RawMessage } from '../../src/marts/types.ts';
 
 const PARSE = { nowMs: Date.UTC(2030, 0, 1), maxFutureSkewMs: 300_000 };
@@ -115,13 +116,33 @@ describe('parquet file source', () => {
     await expect(createParquetFileSource(path).poll(1, 1)).rejects.toThrow(/before start/);
   });
 
-  it('fails on a file that is not Parquet, naming it', async () => {
+  it('hands a file that is not Parquet over as one unreadable message naming it, then ends', async () => {
+    const notParquet = join(dir, 'events.jsonl');
+    await writeFile(notParquet, '{"event_id":"a"}\n');
+    const told: string[] = [];
+    const source = createParquetFileSource(notParquet, Date.now, { onUnreadable: (detail) => told.push(detail) });
+    await source.start(hooksAt(null));
+    expect((await source.poll(10, 10)).kind).toBe('assigned');
+    const polled = await source.poll(10, 10);
+    if (polled.kind !== 'messages') throw new Error(`expected messages, got ${polled.kind}`);
+    expect(polled.messages.map((m) => m.offset)).toEqual(['0']);
+    const value = polled.messages[0]!.value;
+    expect(value).toBeInstanceOf(UnreadableInput);
+    const unreadable = value as UnreadableInput;
+    expect([unreadable.reason, unreadable.originalBytes, Buffer.from(unreadable).toString()]).toEqual(['parquet_unreadable', 17, '{"event_id":"a"}\n']);
+    expect(unreadable.detail).toMatch(/events\.jsonl: not a readable Parquet file of events: /);
+    expect(told).toEqual([unreadable.detail]);
+    expect((await source.poll(10, 10)).kind).toBe('end');
+    await source.close();
+  });
+
+  it('resumed past an unreadable file, reports it no more', async () => {
     const notParquet = join(dir, 'events.jsonl');
     await writeFile(notParquet, '{"event_id":"a"}\n');
     const source = createParquetFileSource(notParquet);
-    await source.start(hooksAt(null));
+    await source.start(hooksAt('1'));
     expect((await source.poll(10, 10)).kind).toBe('assigned');
-    await expect(source.poll(10, 10)).rejects.toThrow(/events\.jsonl: .*Parquet/);
+    expect((await source.poll(10, 10)).kind).toBe('end');
     await source.close();
   });
 });

@@ -7,6 +7,9 @@ import { chmod, chown, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { afterAll, beforeAll } from 'vitest';
+import type { Database } from '../../src/io/db/database.ts';
+import { createPgDatabase } from '../../src/io/db/pg-database.ts';
 import { freePort } from './net.ts';
 
 const run = promisify(execFile);
@@ -53,6 +56,35 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
     async dispose() {
       await stop('immediate').catch(() => undefined);
       await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * A private server for the enclosing describe block: started before its tests, disposed after
+ * them, with a pool on its `postgres` database for the test's own queries.
+ */
+export function usePrivatePostgres(): { readonly server: PrivatePostgres; readonly db: Database } {
+  let server: PrivatePostgres | undefined;
+  let db: Database | undefined;
+  beforeAll(async () => {
+    server = await startPrivatePostgres();
+    db = createPgDatabase(server.url);
+  }, 120_000);
+  afterAll(async () => {
+    await db?.close();
+    await server?.dispose();
+  });
+  const started = <T>(value: T | undefined): T => {
+    if (value === undefined) throw new Error('the private PostgreSQL server is not started yet');
+    return value;
+  };
+  return {
+    get server() {
+      return started(server);
+    },
+    get db() {
+      return started(db);
     },
   };
 }

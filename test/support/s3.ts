@@ -35,16 +35,17 @@ export function testS3(): TestS3 | undefined {
     secretAccessKey: read('TEST_S3_SECRET_ACCESS_KEY') ?? null,
     forcePathStyle: (read('TEST_S3_FORCE_PATH_STYLE') ?? 'true') !== 'false',
   };
+  return { bucket, config, env: s3Env(config) };
+}
+
+/** The variables a `tidemark` child process needs to reach the store `config` names. */
+export function s3Env(config: TidemarkConfig['s3']): Record<string, string> {
   return {
-    bucket,
-    config,
-    env: {
-      S3_ENDPOINT: endpoint,
-      S3_REGION: config.region,
-      ...(config.accessKeyId === null ? {} : { S3_ACCESS_KEY_ID: config.accessKeyId }),
-      ...(config.secretAccessKey === null ? {} : { S3_SECRET_ACCESS_KEY: config.secretAccessKey }),
-      S3_FORCE_PATH_STYLE: String(config.forcePathStyle),
-    },
+    ...(config.endpoint === null ? {} : { S3_ENDPOINT: config.endpoint }),
+    S3_REGION: config.region,
+    ...(config.accessKeyId === null ? {} : { S3_ACCESS_KEY_ID: config.accessKeyId }),
+    ...(config.secretAccessKey === null ? {} : { S3_SECRET_ACCESS_KEY: config.secretAccessKey }),
+    S3_FORCE_PATH_STYLE: String(config.forcePathStyle),
   };
 }
 

@@ -55,6 +55,8 @@ export function archiveComponent(options: ArchiveComponentOptions): Component {
           log: options.log,
           ...(options.metrics === undefined ? {} : { metrics: options.metrics }),
           signal,
+          dbOutageLimitMs: config.stream.dbOutageLimitMs,
+          lakeOutageLimitMs: config.archive.lakeOutageLimitMs,
         });
       } finally {
         await lake.close();

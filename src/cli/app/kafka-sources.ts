@@ -6,17 +6,38 @@ import type { TidemarkConfig } from '../../config.ts';
 import type { Queryable } from '../../io/db/database.ts';
 import { alignByEventTime } from '../../io/event-time-aligned-source.ts';
 import { endOffsets } from '../../io/kafka/kafka-admin.ts';
+import { KafkaError } from '../../io/kafka/kafka-errors.ts';
 import { createKafkaSource, kafkaLoggerFrom } from '../../io/kafka/kafka-source.ts';
 import { createLogger } from '../../io/log.ts';
 import type { MessageSource } from '../../io/source.ts';
 
 export type EndOffsets = () => Promise<ReadonlyMap<number, string>>;
 
-/** KAFKA_TOPIC's end offsets on KAFKA_BROKERS. */
+/** While the brokers do not answer, the last end offsets are reused and asked again this often. */
+const END_OFFSETS_RETRY_MS = 5000;
+
+/**
+ * KAFKA_TOPIC's end offsets on KAFKA_BROKERS. During a broker outage the last answer stands in
+ * (the ends only say how far behind a partition is: the consumers ride the outage out and must
+ * not fail on a hint), and the brokers are asked again every few seconds, not on every call.
+ */
 export function topicEndOffsets(config: TidemarkConfig): EndOffsets {
   const brokers = [...config.kafka.brokers];
   const topic = config.kafka.topic;
-  return () => endOffsets(brokers, topic);
+  let last: ReadonlyMap<number, string> | undefined;
+  let failedAt = Number.NEGATIVE_INFINITY;
+  return async () => {
+    if (last !== undefined && Date.now() - failedAt < END_OFFSETS_RETRY_MS) return last;
+    try {
+      last = await endOffsets(brokers, topic);
+      failedAt = Number.NEGATIVE_INFINITY;
+      return last;
+    } catch (error) {
+      if (last === undefined || !(error instanceof KafkaError) || !error.retriable) throw error;
+      failedAt = Date.now();
+      return last;
+    }
+  };
 }
 
 /** The stream's source: group KAFKA_GROUP_ID, partitions handed over in event-time order (so lateness does not depend on fetch order). */
@@ -31,6 +52,7 @@ export function kafkaStreamSource(config: TidemarkConfig): () => MessageSource {
         groupId: config.kafka.groupId,
         clientId: config.kafka.clientId,
         sessionTimeoutMs: config.kafka.sessionTimeoutMs,
+        outageLimitMs: config.kafka.outageLimitMs,
         ...(config.kafka.groupInstanceId === null ? {} : { groupInstanceId: config.kafka.groupInstanceId }),
         logger: kafkaLoggerFrom(createLogger(config.log.level, { component: 'kafka', group: config.kafka.groupId })),
       }),
@@ -48,6 +70,7 @@ export function kafkaArchiveSource(config: TidemarkConfig): () => MessageSource 
       groupId: config.kafka.archiveGroupId,
       clientId: `${config.kafka.clientId}-archive`,
       sessionTimeoutMs: config.kafka.sessionTimeoutMs,
+      outageLimitMs: config.kafka.outageLimitMs,
       // Instance ids are scoped to their group: the stream's id can be reused here.
       ...(config.kafka.groupInstanceId === null ? {} : { groupInstanceId: config.kafka.groupInstanceId }),
       logger: kafkaLoggerFrom(createLogger(config.log.level, { component: 'kafka', group: config.kafka.archiveGroupId })),

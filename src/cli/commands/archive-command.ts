@@ -3,8 +3,6 @@
 import { ConfigError, loadConfigFromProcess } from '../../config.ts';
 import type { TidemarkConfig } from '../../config.ts';
 import { runArchive } from '../../io/archive/archive-writer.ts';
-import { migrate } from '../../io/db/migrate.ts';
-import { openDatabase } from '../../io/db/open-database.ts';
 import { createJsonLinesSource } from '../../io/file/json-lines-source.ts';
 import { createParquetFileSource } from '../../io/file/parquet-source.ts';
 import { openLake } from '../../io/lake/open-lake.ts';
@@ -13,6 +11,7 @@ import { Registry, archiveMetrics, operatorMetrics } from '../../io/metrics.ts';
 import type { MessageSource } from '../../io/source.ts';
 import { archiveSettings } from '../app/archive-component.ts';
 import { runComponents } from '../app/components.ts';
+import { openConfiguredDatabase } from '../app/open-database.ts';
 import type { Component } from '../app/components.ts';
 import { operatorSurface } from '../app/operator-surface.ts';
 import { archiveLag, kafkaArchiveSource, topicEndOffsets } from '../app/kafka-sources.ts';
@@ -65,7 +64,8 @@ export async function runArchiveCommand(
   http = false,
 ): Promise<number> {
   const log = createLogger(config.log.level, { component: 'archive', consumer });
-  const db = await openDatabase({ url: config.database.url ?? undefined, embeddedDir: config.database.embeddedDir });
+  // An unreachable database at start is one line naming the key (exit 69), as for the stream.
+  const db = await openConfiguredDatabase(config);
   const lake = openLake(config.lake, config.s3);
   const stop = new AbortController();
   const onSignal = (signal: string): void => {
@@ -75,7 +75,6 @@ export async function runArchiveCommand(
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    await migrate(db);
     const registry = new Registry();
     const metrics = archiveMetrics(registry);
     const archive: Component = {
@@ -93,6 +92,8 @@ export async function runArchiveCommand(
           log,
           metrics,
           signal,
+          dbOutageLimitMs: config.stream.dbOutageLimitMs,
+          lakeOutageLimitMs: config.archive.lakeOutageLimitMs,
         });
         const elapsedMs = Date.now() - startedAt;
         log.info('archive finished', {

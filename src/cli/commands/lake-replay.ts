@@ -13,7 +13,7 @@ export function isLakeUrl(argument: string): boolean {
 }
 
 /** The source owns the lake it opens: closing the source closes the lake. */
-export function openLakeReplaySource(config: TidemarkConfig, url: string): MessageSource {
+export function openLakeReplaySource(config: TidemarkConfig, url: string, onUnreadable?: (detail: string) => void): MessageSource {
   let location;
   try {
     location = parseLakeUrl(url);
@@ -21,7 +21,7 @@ export function openLakeReplaySource(config: TidemarkConfig, url: string): Messa
     if (error instanceof ConfigError) throw new UsageError(error.message.replace(/^LAKE_URL=/, ''));
     throw error;
   }
-  return reportingLakeErrors(url, createLakePrefixSource(openLake(location, config.s3), '', { ownsLake: true }));
+  return reportingLakeErrors(url, createLakePrefixSource(openLake(location, config.s3), '', { ownsLake: true, ...(onUnreadable === undefined ? {} : { onUnreadable }) }));
 }
 
 /**

@@ -53,7 +53,9 @@ A replay that could only discard or overwrite is refused (exit 64) before it rea
 consumer that finished replaying another input (its watermark is final: every event would be
 late), or a new consumer while another consumer's results are in the hot marts (it would
 overwrite the minutes they share). Replay into an empty database, or all inputs as one file.
-A file of which no message is an event exits 65; a missing file or a folder 66.
+A file of which no message is an event exits 65; a missing file or a folder 66. A Parquet file,
+lake object or row group that cannot be read is dead-lettered as one message (parquet_unreadable,
+or parquet_schema when its schema is not the archive's) and the replay goes on, with a warning.
   --consumer NAME   checkpoint name (default: replay)`,
     run: async (args) => {
       const { values, positionals } = parseFlags(args, { consumer: { type: 'string' } });
@@ -62,10 +64,15 @@ A file of which no message is an event exits 65; a missing file or a folder 66.
       const file = positionals[0]!;
       // A missing file or a folder is reported before the database is opened (a second or more).
       if (!isLakeUrl(file)) await checkInputFile(file);
+      // Parquet that cannot be read is dead-lettered part by part; the run goes on.
+      const unreadable: string[] = [];
+      const onUnreadable = (detail: string): void => {
+        unreadable.push(detail);
+      };
       const source = isLakeUrl(file)
-        ? openLakeReplaySource(config, file)
+        ? openLakeReplaySource(config, file, onUnreadable)
         : file.endsWith('.parquet')
-          ? createParquetFileSource(file)
+          ? createParquetFileSource(file, Date.now, { onUnreadable })
           : createJsonLinesSource(file, Date.now, { deadLetterMaxBytes: config.stream.deadLetterMaxBytes });
       const consumer = typeof values.consumer === 'string' ? values.consumer : 'replay';
       return runStreamCommand(config, source, consumer, undefined, false, {
@@ -75,9 +82,15 @@ A file of which no message is an event exits 65; a missing file or a folder 66.
           // format): say so instead of exiting 0 with every line in dead_letter_events.
           if (summary.messages > 0 && summary.deadLetters === summary.messages) {
             throw new InputFileError(
-              `${file}: none of its ${summary.messages} messages is an event (all dead-lettered, see dead_letter_events); expected JSON Lines with one event object per line, or Parquet in the archive's schema`,
+              unreadable.length > 0 && summary.messages === unreadable.length
+                ? `${unreadable[0]} (dead-lettered, see dead_letter_events)`
+                : `${file}: none of its ${summary.messages} messages is an event (all dead-lettered, see dead_letter_events); expected JSON Lines with one event object per line, or Parquet in the archive's schema`,
               EXIT_DATA_ERROR,
             );
+          }
+          if (unreadable.length > 0) {
+            const more = unreadable.length > 1 ? ` (and ${unreadable.length - 1} more)` : '';
+            process.stderr.write(`tidemark: warning: ${unreadable[0]}${more}; dead-lettered, the rest was replayed\n`);
           }
         },
       });

@@ -26,7 +26,10 @@ import type { RawMessage } from '../../marts/types.ts';
 import { WatermarkTracker } from '../../stream/watermark-tracker.ts';
 import type { ExternalPartitionClock } from '../../stream/watermark-tracker.ts';
 import type { Database } from '../db/database.ts';
+import { DatabaseUnavailableError } from '../db/errors.ts';
+import { waitForDatabase } from '../db/wait-for-database.ts';
 import type { Lake } from '../lake/lake.ts';
+import { LakeOutageError, patientLake } from '../lake/patient-lake.ts';
 import { encodeEventsToParquet } from '../lake/parquet-events.ts';
 import type { ArchiveRow } from '../lake/parquet-events.ts';
 import { createCatchUpLog } from '../catch-up-log.ts';
@@ -79,6 +82,17 @@ export interface ArchiveRunOptions {
   readonly onFlush?: (flush: FlushSummary) => void;
   /** Objects uploaded (or deleted) at once; default 4. */
   readonly uploadConcurrency?: number;
+  /**
+   * With a source factory: how long an unreachable database is waited for, with back-off,
+   * before the run fails with DatabaseOutageError; once it answers, the writer starts afresh
+   * from the committed state. Unset: the first DatabaseUnavailableError fails the run.
+   */
+  readonly dbOutageLimitMs?: number;
+  /**
+   * How long the lake's store may stay unreachable: its calls are retried with back-off for so
+   * long, then fail with LakeOutageError. Unset: the first failure fails the run.
+   */
+  readonly lakeOutageLimitMs?: number;
 }
 
 export interface FlushSummary {
@@ -146,6 +160,22 @@ export async function runArchive(options: ArchiveRunOptions): Promise<ArchiveRun
     try {
       return await runFromCheckpoint(options, source, totals);
     } catch (error) {
+      if (error instanceof LakeOutageError && options.signal?.aborted === true) {
+        // Nothing of the pending flush was committed: the next start reads it again.
+        options.log.warn('stopped while the lake was unavailable: the buffered messages are read again at the next start', { error: error.message });
+        const watermark = (await loadArchiveWatermark(options.db, options.consumer)) ?? Number.NEGATIVE_INFINITY;
+        return { ...totals, watermark, ended: 'stopped' };
+      }
+      if (error instanceof DatabaseUnavailableError && error.retriable && typeof options.source === 'function' && options.dbOutageLimitMs !== undefined) {
+        // The flush in flight committed whole or not at all; uploads it made without a commit
+        // are deleted through their intents when the partitions are claimed again.
+        options.log.warn('database unavailable: waiting for it, then resuming from the committed state', { error: error.message, limit_ms: options.dbOutageLimitMs });
+        if (!(await waitForDatabase(options.db, options.dbOutageLimitMs, error, options.signal))) {
+          return { ...totals, watermark: Number.NEGATIVE_INFINITY, ended: 'stopped' };
+        }
+        options.log.info('database available again: resuming from the committed state');
+        continue;
+      }
       if (!(error instanceof ArchiveFencedError) || typeof options.source !== 'function') throw error;
       // Nothing of the refused flush was committed; its intents stay for the partition's owner.
       options.metrics?.fenced.inc();
@@ -160,7 +190,11 @@ export async function runArchive(options: ArchiveRunOptions): Promise<ArchiveRun
 }
 
 async function runFromCheckpoint(options: ArchiveRunOptions, source: MessageSource, totals: Totals): Promise<ArchiveRunSummary> {
-  const { db, lake, consumer, log, metrics, settings } = options;
+  const { db, consumer, log, metrics, settings } = options;
+  const lake =
+    options.lakeOutageLimitMs === undefined
+      ? options.lake
+      : patientLake(options.lake, { limitMs: options.lakeOutageLimitMs, log, ...(options.signal === undefined ? {} : { signal: options.signal }) });
   const clock = options.clock ?? Date.now;
   const concurrency = Math.max(1, options.uploadConcurrency ?? 4);
   const stored = await loadArchiveWatermark(db, consumer);
@@ -422,7 +456,9 @@ async function runFromCheckpoint(options: ArchiveRunOptions, source: MessageSour
     }
     if (ended === 'stopped') await flush('stop');
   } finally {
-    await source.close();
+    // Closing must not replace the error that ended the run (a consumer cut off mid-fetch may
+    // fail to leave its group; the group then expires its session).
+    await source.close().catch((error: unknown) => log.warn('closing the source failed', { error: (error as Error).message }));
   }
   return { ...totals, watermark: storedWatermark, ended };
 }

@@ -1,7 +1,7 @@
 // What a dead letter stores of its raw message: nothing a producer sends may make the insert
 // fail (PostgreSQL text rejects U+0000), and one huge message must not bloat the table or the
 // batch transaction, so only a bounded prefix is kept, with the message's full size beside it.
-import { OversizedMessage } from '../../marts/types.ts';
+import { OversizedMessage, UnreadableInput } from '../../marts/types.ts';
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -22,7 +22,7 @@ export function rawParts(value: unknown, maxBytes: number): { text: string | nul
     return rawParts(Buffer.from(value, 'utf8'), maxBytes);
   }
   if (value instanceof Uint8Array) {
-    const size = value instanceof OversizedMessage ? value.originalBytes : value.byteLength;
+    const size = value instanceof OversizedMessage || value instanceof UnreadableInput ? value.originalBytes : value.byteLength;
     const kept = Buffer.from(value.buffer, value.byteOffset, Math.min(value.byteLength, maxBytes));
     let text: string | null;
     try {

@@ -25,6 +25,26 @@ export class KafkaError extends Error {
   }
 }
 
+/**
+ * The brokers stayed unreachable (or the group unjoinable) longer than the process may wait
+ * (KAFKA_OUTAGE_LIMIT): the consumer stops cleanly (nothing partial was committed) so that a
+ * supervisor restarts it or pages someone, instead of waiting forever in silence.
+ */
+export class KafkaOutageError extends KafkaError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('KAFKA_OUTAGE', message, false, options);
+    this.name = 'KafkaOutageError';
+  }
+}
+
+/** The brokers could not be reached when the consumer started (exit 69, as for any service at start). */
+export class KafkaUnavailableError extends KafkaError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('KAFKA_UNAVAILABLE', message, false, options);
+    this.name = 'KafkaUnavailableError';
+  }
+}
+
 // Protocol errors the driver marks as final but that clear up on their own in a running cluster
 // (topic just created, group coordinator moving, a rebalance racing a request).
 const TRANSIENT_PROTOCOL_ERRORS = new Set([

@@ -21,7 +21,7 @@ import type { ConsumerGroupJoinPayload, Message, MessagesStream } from '@platfor
 import type { RawMessage } from '../../marts/types.ts';
 import type { Logger } from '../log.ts';
 import type { MessageSource, SourceHooks, SourcePoll } from '../source.ts';
-import { KafkaError, toKafkaError } from './kafka-errors.ts';
+import { KafkaError, KafkaOutageError, KafkaUnavailableError, toKafkaError } from './kafka-errors.ts';
 
 export type KafkaLogLevel = 'debug' | 'info' | 'warn' | 'error';
 export type KafkaLogger = (level: KafkaLogLevel, message: string, fields?: Readonly<Record<string, unknown>>) => void;
@@ -42,6 +42,12 @@ export interface KafkaSourceOptions {
   readonly groupInstanceId?: string;
   /** Receives the adapter's and the driver's notable events. Default: warn and error to stderr. */
   readonly logger?: KafkaLogger;
+  /**
+   * How long the brokers may stay unreachable: fetches are restarted and a group the member fell
+   * out of is joined again, with back-off, for so long; then poll() fails with KafkaOutageError.
+   * Unset: fetches are retried forever and a failed rejoin fails poll() at once.
+   */
+  readonly outageLimitMs?: number;
 }
 
 export interface KafkaSourceStats {
@@ -72,6 +78,7 @@ const DEFAULT_SESSION_TIMEOUT_MS = 30_000;
 const FETCH_MAX_WAIT_MS = 500;
 const RESTART_BACKOFF_MS = [250, 500, 1000, 2000, 5000, 10_000];
 const OFFSET_PATTERN = /^(0|[1-9][0-9]{0,18})$/;
+const CLOSE_ATTEMPTS = 4;
 
 export function createKafkaSource(options: KafkaSourceOptions): KafkaSource {
   const { topic } = options;
@@ -116,6 +123,12 @@ export function createKafkaSource(options: KafkaSourceOptions): KafkaSource {
   let restartTimer: NodeJS.Timeout | null = null;
   let restartAttempt = 0;
   let heartbeatFailing = false;
+  // Start of the current outage (a fetch, a heartbeat or a join failing; null once one succeeds)
+  // and the first error of it, for KafkaOutageError.
+  let outageSince: number | null = null;
+  let outageError: unknown = null;
+  let rejoinTimer: NodeJS.Timeout | null = null;
+  let rejoinAttempt = 0;
 
   let wake: (() => void) | null = null;
   const notify = (): void => {
@@ -123,6 +136,57 @@ export function createKafkaSource(options: KafkaSourceOptions): KafkaSource {
     wake = null;
     w?.();
   };
+
+  // ---- outages ----
+
+  function outage(error: unknown): void {
+    if (outageSince !== null) return;
+    outageSince = Date.now();
+    outageError = error;
+  }
+
+  function recovered(): void {
+    outageSince = null;
+    outageError = null;
+  }
+
+  function checkOutageLimit(): void {
+    const limit = options.outageLimitMs;
+    if (limit === undefined || outageSince === null || Date.now() - outageSince <= limit) return;
+    const cause = toKafkaError(outageError, `consume ${topic}`);
+    fail(new KafkaOutageError(`Kafka stayed unavailable for more than ${limit} ms (KAFKA_OUTAGE_LIMIT): ${cause.message}`, { cause }));
+  }
+
+  // The driver gives up rejoining after a few quick retries (a broker still loading its group
+  // coordinator after a restart answers COORDINATOR_NOT_AVAILABLE for a while): join again
+  // ourselves, with back-off, until the outage limit.
+  function scheduleRejoin(c: Consumer): void {
+    if (rejoinTimer !== null || closed) return;
+    const delay = RESTART_BACKOFF_MS[Math.min(rejoinAttempt, RESTART_BACKOFF_MS.length - 1)]!;
+    rejoinAttempt++;
+    rejoinTimer = setTimeout(() => {
+      rejoinTimer = null;
+      if (closed || consumer !== c) return;
+      c.joinGroup({ sessionTimeout, heartbeatInterval, rebalanceTimeout: sessionTimeout + 10_000 }).then(
+        () => {
+          // The join event has queued the assignment.
+          rejoinAttempt = 0;
+        },
+        (error: unknown) => {
+          if (closed || consumer !== c) return;
+          const translated = toKafkaError(error, `join group ${options.groupId}`);
+          if (!translated.retriable) {
+            log('error', 'kafka: rejoining the group failed', { topic, code: translated.code, error: translated.message });
+            fail(translated);
+            return;
+          }
+          outage(translated);
+          log('debug', 'kafka: rejoining the group failed, retrying', { topic, code: translated.code, error: translated.message });
+          scheduleRejoin(c);
+        },
+      );
+    }, delay);
+  }
 
   // ---- queue ----
 
@@ -251,6 +315,7 @@ export function createKafkaSource(options: KafkaSourceOptions): KafkaSource {
     paused = false;
     s.on('fetch', () => {
       fetchedAt = Date.now();
+      recovered();
     });
     s.on('data', (message: Message<Buffer, Buffer, Buffer, Buffer>) => onRecord(s, myEpoch, message));
     s.on('error', (error: Error) => {
@@ -282,6 +347,7 @@ export function createKafkaSource(options: KafkaSourceOptions): KafkaSource {
     }
     positions.set(partition, message.offset + 1n);
     restartAttempt = 0;
+    recovered();
     const value = message.value;
     push({
       t: 'msg',
@@ -327,6 +393,7 @@ export function createKafkaSource(options: KafkaSourceOptions): KafkaSource {
       fail(translated);
       return;
     }
+    outage(translated);
     const delay = RESTART_BACKOFF_MS[Math.min(restartAttempt, RESTART_BACKOFF_MS.length - 1)]!;
     restartAttempt++;
     log(restartAttempt === 1 ? 'warn' : 'debug', 'kafka: fetching failed, retrying', {
@@ -352,6 +419,7 @@ export function createKafkaSource(options: KafkaSourceOptions): KafkaSource {
   function onJoin(payload: ConsumerGroupJoinPayload): void {
     if (closed) return;
     joinedAt = Date.now();
+    recovered();
     const partitions = partitionsOf(payload.assignments);
     log('info', 'kafka group joined', { topic, groupId: options.groupId, generationId: payload.generationId, partitions });
     queueAssignment(partitions, 'group joined');
@@ -371,6 +439,7 @@ export function createKafkaSource(options: KafkaSourceOptions): KafkaSource {
     // partitions to another member, so stop delivering until the group confirms our membership.
     c.on('consumer:heartbeat:stalled', (payload) => {
       if (closed) return;
+      outage(payload.lastError ?? new Error('heartbeats stalled'));
       log('warn', 'kafka: heartbeats stalled, revoking partitions until membership is confirmed', {
         topic,
         stalledForMs: payload.stalledFor,
@@ -382,6 +451,7 @@ export function createKafkaSource(options: KafkaSourceOptions): KafkaSource {
     c.on('consumer:heartbeat:end', () => {
       if (heartbeatFailing) log('info', 'kafka: heartbeats succeed again', { topic });
       heartbeatFailing = false;
+      recovered();
       if (!suspended || closed) return;
       // The same generation heartbeats again: we never lost the assignment; reload it from the database.
       queueAssignment(partitionsOf(c.assignments), 'heartbeats recovered');
@@ -390,6 +460,7 @@ export function createKafkaSource(options: KafkaSourceOptions): KafkaSource {
     c.on('consumer:heartbeat:error', (payload) => {
       log(heartbeatFailing ? 'debug' : 'warn', 'kafka: heartbeat failed', { topic, error: toKafkaError(payload.error, 'heartbeat').message });
       heartbeatFailing = true;
+      outage(payload.error);
     });
     c.on('client:broker:disconnect', (payload) => log('debug', 'kafka: broker disconnected', { broker: payload.broker }));
     // Group rejoin exhausted its retries: this member is out of the group. Surface it; the caller
@@ -397,8 +468,16 @@ export function createKafkaSource(options: KafkaSourceOptions): KafkaSource {
     c.on('error', (error: Error) => {
       if (closed) return;
       const translated = toKafkaError(error, `group ${options.groupId}`);
-      log('error', 'kafka: consumer failed', { topic, code: translated.code, error: translated.message });
       revokeAll('consumer failed');
+      if (translated.retriable && options.outageLimitMs !== undefined) {
+        // Out of the group until a join succeeds: nothing is delivered meanwhile.
+        outage(translated);
+        suspended = true;
+        log('warn', 'kafka: the member fell out of its group; joining again', { topic, code: translated.code, error: translated.message });
+        scheduleRejoin(c);
+        return;
+      }
+      log('error', 'kafka: consumer failed', { topic, code: translated.code, error: translated.message });
       fail(translated);
     });
   }
@@ -455,7 +534,9 @@ export function createKafkaSource(options: KafkaSourceOptions): KafkaSource {
     } catch (error) {
       consumer = null;
       await c.close(true).catch(() => undefined);
-      throw toKafkaError(error, `join group ${options.groupId}`);
+      const translated = toKafkaError(error, `join group ${options.groupId}`);
+      if (!translated.retriable) throw translated;
+      throw new KafkaUnavailableError(`KAFKA_BROKERS: Kafka at ${options.brokers.join(',')} is unavailable: ${translated.message}`, { cause: translated });
     }
   }
 
@@ -468,6 +549,7 @@ export function createKafkaSource(options: KafkaSourceOptions): KafkaSource {
       const limit = Math.max(1, Math.floor(maxMessages));
       const deadline = Date.now() + Math.max(0, maxWaitMs);
       for (;;) {
+        checkOutageLimit();
         if (failure !== null) throw failure;
         if (closed) return { kind: 'messages', messages: [] };
         const entry = peek();
@@ -526,6 +608,8 @@ export function createKafkaSource(options: KafkaSourceOptions): KafkaSource {
   async function close(): Promise<void> {
     if (closed) return;
     closed = true;
+    if (rejoinTimer !== null) clearTimeout(rejoinTimer);
+    rejoinTimer = null;
     epoch++;
     queue = [];
     head = 0;
@@ -534,13 +618,19 @@ export function createKafkaSource(options: KafkaSourceOptions): KafkaSource {
     notify();
     const c = consumer;
     consumer = null;
-    if (c) {
+    if (!c) return;
+    // force: closes the driver's streams, then sends LeaveGroup so the group rebalances at once
+    // instead of waiting for our session to time out. A stream the driver was still opening (a
+    // fetch restarted during a broker outage) makes it refuse to leave ("Cannot leave group while
+    // consuming messages") and stay open, its heartbeat timer keeping the process alive: once
+    // that stream is there, closing again closes it too.
+    for (let attempt = 1; ; attempt++) {
       try {
-        // force: closes the driver's streams, then sends LeaveGroup so the group rebalances at once
-        // instead of waiting for our session to time out.
         await c.close(true);
+        return;
       } catch (error) {
-        throw toKafkaError(error, `leave group ${options.groupId}`);
+        if (attempt >= CLOSE_ATTEMPTS) throw toKafkaError(error, `leave group ${options.groupId}`);
+        await new Promise((resolve) => setTimeout(resolve, 250 * attempt));
       }
     }
   }

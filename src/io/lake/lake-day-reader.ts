@@ -3,7 +3,7 @@
 // bytes and one row group, decoded a slice at a time — never a day's rows. Deduplication by event_id is left to the
 // consumer (the batch cores keep the first occurrence), so that it happens once, in one place.
 import type { Lake, LakeObject } from './lake.ts';
-import { decodeSlices, rowGroupTable } from './parquet-events.ts';
+import { ParquetSchemaError, decodeSlices, rowGroupTable } from './parquet-events.ts';
 import { ParquetReadThread } from './parquet-read-thread.ts';
 import type { ParquetEventBatch } from './parquet-events.ts';
 
@@ -118,7 +118,8 @@ export async function* readArchiveObjects(lake: Lake, objects: readonly LakeObje
     for (let i = 0; i < objects.length; i++) {
       const ahead = sendNext();
       ahead.catch(() => undefined); // awaited below; the loop may stop before it gets there
-      for (let decoded = await thread.next(); decoded !== null; decoded = await thread.next()) {
+      const key = (objects[i] as LakeObject).key;
+      for (let decoded = await nextGroup(thread, key); decoded !== null; decoded = await nextGroup(thread, key)) {
         if (stats !== undefined) {
           stats.rowGroups++;
           stats.rows += decoded.rows;
@@ -130,6 +131,20 @@ export async function* readArchiveObjects(lake: Lake, objects: readonly LakeObje
     }
   } finally {
     await thread.close();
+  }
+}
+
+/**
+ * The thread's next group of the object `key`. A decoding failure that is not about the schema
+ * (a corrupt page traps parquet-wasm, which ends the thread with just "unreachable") is named
+ * after the object, so that the failed step says which one to look at.
+ */
+async function nextGroup(thread: ParquetReadThread, key: string): ReturnType<ParquetReadThread['next']> {
+  try {
+    return await thread.next();
+  } catch (error) {
+    if (error instanceof ParquetSchemaError) throw error;
+    throw new Error(`archive object ${key} cannot be read: ${(error as Error).message}`, { cause: error });
   }
 }
 

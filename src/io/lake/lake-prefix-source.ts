@@ -7,22 +7,26 @@
 //
 // One partition (0) whose offsets count the rows delivered, so a replay resumes after the last
 // committed row — as long as the prefix holds the same objects as in the run it resumes.
+// An object (or a row group of one) that cannot be read counts as one message standing for it
+// (see unreadable-parquet.ts): it is dead-lettered, and the replay goes on with the rest.
 import type { RawMessage } from '../../marts/types.ts';
 import { parseArchiveObjectKey } from '../archive/archive-object-key.ts';
 import type { MessageSource, SourceHooks, SourcePoll } from '../source.ts';
 import type { Lake } from './lake.ts';
-import { readParquetRowGroups, toRecords } from './parquet-events.ts';
-import type { ParquetEventRecord } from './parquet-events.ts';
+import { readParquetRowGroupsTolerantly, toRecords } from './parquet-events.ts';
+import { unreadableParquet } from './unreadable-parquet.ts';
 
 export interface LakePrefixSourceOptions {
   /** Close the lake when the source is closed (the source was given the only handle). */
   readonly ownsLake?: boolean;
   readonly clock?: () => number;
+  /** Told the detail of every object or row group that cannot be read (it is dead-lettered). */
+  readonly onUnreadable?: (detail: string) => void;
 }
 
 interface Row {
   readonly ts: number;
-  readonly record: ParquetEventRecord;
+  readonly record: RawMessage['value'];
 }
 
 /** The objects under prefix as folders of merged streams, in key order. */
@@ -40,30 +44,34 @@ function plan(keys: readonly string[]): string[][][] {
   return [...folders.values()].map((streams) => [...streams.values()]);
 }
 
-async function* objectRows(lake: Lake, key: string): AsyncGenerator<Row> {
+async function* objectRows(lake: Lake, key: string, onUnreadable: ((detail: string) => void) | undefined): AsyncGenerator<Row> {
   const body = await lake.get(key);
   if (body === null) throw new Error(`lake object ${key} disappeared during the replay`);
-  try {
-    for await (const batch of readParquetRowGroups(body)) {
-      const records = toRecords(batch);
-      for (let i = 0; i < records.length; i++) {
-        // A null event_ts (a foreign file) goes first; the contract dead-letters it anyway.
-        const ts = batch.eventTs[i] as number;
-        yield { ts: Number.isNaN(ts) ? Number.NEGATIVE_INFINITY : ts, record: records[i] as ParquetEventRecord };
-      }
+  for await (const read of readParquetRowGroupsTolerantly(body)) {
+    if (!read.ok) {
+      const value = unreadableParquet(`${lake.url.replace(/\/?$/, '/')}${key}`, read, body, body.byteLength);
+      onUnreadable?.(value.detail);
+      // First in the merge: it holds no event time.
+      yield { ts: Number.NEGATIVE_INFINITY, record: value };
+      continue;
     }
-  } catch (error) {
-    throw new Error(`lake object ${key}: ${(error as Error).message}`, { cause: error });
+    const batch = read.batch;
+    const records = toRecords(batch);
+    for (let i = 0; i < records.length; i++) {
+      // A null event_ts (a foreign file) goes first; the contract dead-letters it anyway.
+      const ts = batch.eventTs[i] as number;
+      yield { ts: Number.isNaN(ts) ? Number.NEGATIVE_INFINITY : ts, record: records[i] as RawMessage['value'] };
+    }
   }
 }
 
-async function* streamRows(lake: Lake, keys: readonly string[]): AsyncGenerator<Row> {
-  for (const key of keys) yield* objectRows(lake, key);
+async function* streamRows(lake: Lake, keys: readonly string[], onUnreadable: ((detail: string) => void) | undefined): AsyncGenerator<Row> {
+  for (const key of keys) yield* objectRows(lake, key, onUnreadable);
 }
 
-async function* mergedRows(lake: Lake, folders: readonly (readonly string[])[][]): AsyncGenerator<Row> {
+async function* mergedRows(lake: Lake, folders: readonly (readonly string[])[][], onUnreadable: ((detail: string) => void) | undefined): AsyncGenerator<Row> {
   for (const streams of folders) {
-    const iterators = streams.map((keys) => streamRows(lake, keys));
+    const iterators = streams.map((keys) => streamRows(lake, keys, onUnreadable));
     const heads = await Promise.all(iterators.map((it) => it.next()));
     try {
       for (;;) {
@@ -99,7 +107,7 @@ export function createLakePrefixSource(lake: Lake, prefix: string, options: Lake
       startAt = stored === null ? 0 : Number(stored);
       if (!Number.isSafeInteger(startAt) || startAt < 0) throw new Error(`${source}: stored offset ${JSON.stringify(stored)} is not a row count`);
       const keys = (await lake.list(prefix)).map((o) => o.key).filter((key) => key.endsWith('.parquet'));
-      rows = mergedRows(lake, plan(keys));
+      rows = mergedRows(lake, plan(keys), options.onUnreadable);
     },
     async poll(maxMessages: number): Promise<SourcePoll> {
       if (rows === null) throw new Error('lake prefix source polled before start()');

@@ -30,6 +30,7 @@ import {
   ParquetFile,
   Table as WasmTable,
   WriterPropertiesBuilder,
+  readParquet,
   transformParquetStream,
   writeParquet,
 } from 'parquet-wasm';
@@ -492,21 +493,81 @@ export async function* readParquetRowGroups(
   }
   const opened = await openParquetFile(file, options.provenance ?? true);
   try {
-    let groupStart = 0;
-    for (let group = 0; group < opened.groupRows.length; group++) {
-      const rows = opened.groupRows[group] as number;
-      const groupEnd = groupStart + rows;
-      if (groupEnd > startRow && rows > 0) {
-        // Delegating to a generator of its own scopes the Arrow table to this group: it is
-        // unreachable before the next group is read, instead of held across that read.
-        const table = rowGroupTable(await readRowGroupIpc(opened, group), group, rows);
-        yield* decodeSlices(table, group, groupStart, Math.max(0, startRow - groupStart), sliceRows);
-      }
-      groupStart = groupEnd;
+    for (const { group, rows, groupStart } of groupsFrom(opened.groupRows, startRow)) {
+      // Delegating to a generator of its own scopes the Arrow table to this group: it is
+      // unreachable before the next group is read, instead of held across that read.
+      const table = rowGroupTable(await readRowGroupIpc(opened, group), group, rows);
+      yield* decodeSlices(table, group, groupStart, Math.max(0, startRow - groupStart), sliceRows);
     }
   } finally {
     opened.parquet.free();
   }
+}
+
+/** The non-empty row groups holding rows at or after startRow, with their first row's file-wide index. */
+function* groupsFrom(groupRows: readonly number[], startRow: number): Generator<{ group: number; rows: number; groupStart: number }> {
+  let groupStart = 0;
+  for (let group = 0; group < groupRows.length; group++) {
+    const rows = groupRows[group] as number;
+    if (groupStart + rows > startRow && rows > 0) yield { group, rows, groupStart };
+    groupStart += rows;
+  }
+}
+
+/**
+ * What a replay reads of one Parquet file: row groups as batches, or the part that cannot be
+ * read — the whole file (not Parquet, truncated, a schema without the required columns), from a
+ * row group to the end (a column of a type that cannot carry it), or one row group (a corrupt
+ * page) — with the error. `rows` is null when the file's footer could not be read.
+ */
+export type RowGroupRead =
+  | { readonly ok: true; readonly batch: ParquetEventBatch }
+  | { readonly ok: false; readonly part: 'file' | 'rest' | 'group'; readonly rowGroup: number | null; readonly firstRow: number; readonly rows: number | null; readonly error: Error };
+
+/**
+ * readParquetRowGroups for inputs that may be broken (replays of files and lake objects): what
+ * cannot be read is reported in place, once, at the file-wide index of its first row, and
+ * reading goes on with the next row group a corrupt one leaves behind. Parts wholly before
+ * startRow are skipped, readable or not, so a resumed replay reports nothing twice.
+ * Row groups are decoded by parquet-wasm's synchronous reader, from the whole file in memory:
+ * its asynchronous one (readRowGroupIpc) turns a decoding error into a WebAssembly trap thrown
+ * outside any promise — an uncaught exception — where the synchronous one throws an Error.
+ */
+export async function* readParquetRowGroupsTolerantly(file: Uint8Array, options: ReadOptions = {}): AsyncGenerator<RowGroupRead> {
+  const startRow = options.startRow ?? 0;
+  const sliceRows = options.sliceRows ?? Number.MAX_SAFE_INTEGER;
+  let opened: OpenedParquet;
+  try {
+    opened = await openParquetFile(file, options.provenance ?? true);
+  } catch (error) {
+    if (startRow === 0) yield { ok: false, part: 'file', rowGroup: null, firstRow: 0, rows: null, error: asError(error) };
+    return;
+  }
+  try {
+    for (const { group, rows, groupStart } of groupsFrom(opened.groupRows, startRow)) {
+      let batches: ParquetEventBatch[];
+      try {
+        const ipc = readParquet(file, { rowGroups: [group], batchSize: rows, columns: opened.columns }).intoIPCStream();
+        batches = [...decodeSlices(rowGroupTable(ipc, group, rows), group, groupStart, Math.max(0, startRow - groupStart), sliceRows)];
+      } catch (error) {
+        const rest = error instanceof ParquetSchemaError;
+        if (groupStart >= startRow) {
+          const total = opened.groupRows.reduce((sum, n) => sum + n, 0);
+          yield { ok: false, part: rest ? 'rest' : 'group', rowGroup: group, firstRow: groupStart, rows: rest ? total - groupStart : rows, error: asError(error) };
+        }
+        // The same schema holds in every group: the rest of the file cannot be read either.
+        if (rest) return;
+        continue;
+      }
+      for (const batch of batches) yield { ok: true, batch };
+    }
+  } finally {
+    opened.parquet.free();
+  }
+}
+
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
 }
 
 /** A Parquet file opened for reading its curated-event columns one row group at a time. */
