@@ -103,7 +103,8 @@ describe('console in Chromium against `tidemark demo`', () => {
     expect(await page.locator('[data-testid="trend-row"]').count()).toBeGreaterThan(0);
     // The demo's prelude a day earlier gives the 24 h trend a previous day: arrows, not "new".
     await page.waitForFunction(() => [...document.querySelectorAll('[data-testid="trend-row"]')].some((tr) => /[↑↓]/.test(tr.children[3]?.textContent ?? '')), undefined, { timeout: 60_000 });
-    expect(await page.textContent('[data-testid="status-connection"]')).toBe('live');
+    // The first render is the page's own snapshot; the live stream connects after it.
+    await page.waitForFunction(() => document.querySelector('[data-testid="status-connection"]')?.textContent === 'live', undefined, { timeout: 60_000 });
     expect(await page.textContent('[data-testid="status-watermark"]')).not.toBe('–');
 
     // Once the catch-up of the generated history is over, the snapshot the page shows is settled.
@@ -173,9 +174,10 @@ describe('console in Chromium against `tidemark demo`', () => {
           readyText: readyz.ready ? 'ready' : 'not ready',
         };
         lastPanels = JSON.stringify({ shown, expected });
-        return JSON.stringify(shown) === JSON.stringify(expected) ? shown : undefined;
+        // The archive's row appears with its first flush: wait for it, then for the page to agree.
+        return shown.archive.length > 0 && JSON.stringify(shown) === JSON.stringify(expected) ? shown : undefined;
       },
-      30_000,
+      120_000,
     ).then((shown) => {
       expect(shown.archive.map((a) => a.consumer)).toEqual(['demo-archive']);
       // The demo's generator sends a malformed message every 1999: dead letters by reason show.

@@ -1,7 +1,7 @@
 // Topic administration, bulk produce and error translation against a real broker.
 import { afterAll, describe, expect, it } from 'vitest';
 import { createTopic, deleteTopic, endOffsets, produceLines } from '../../src/io/kafka/kafka-admin.ts';
-import { KafkaError } from '../../src/io/kafka/kafka-errors.ts';
+import { KafkaError, KafkaUnavailableError } from '../../src/io/kafka/kafka-errors.ts';
 import { createKafkaSource } from '../../src/io/kafka/kafka-source.ts';
 import { countMessages, fakeCheckpoints, kafkaTestEnv, pollUntil, testKafkaBrokers } from '../support/kafka.ts';
 
@@ -85,12 +85,15 @@ describe.skipIf(brokers === undefined)('kafka admin (real broker)', () => {
     expect(error).toMatchObject({ code: 'KAFKA_UNKNOWN_TOPIC_OR_PARTITION', retriable: true });
   });
 
-  it('translates an unreachable broker into a retriable KafkaError', async () => {
+  it('refuses to start against an unreachable broker: unavailable, caused by a network KafkaError', async () => {
     const source = createKafkaSource({ brokers: ['127.0.0.1:1'], topic: 'unreachable', groupId: kafka.groupId(), clientId: 'tidemark-test' });
     const error = await source.start(fakeCheckpoints()).catch((e: unknown) => e);
     await source.close();
-    expect(error).toBeInstanceOf(KafkaError);
-    expect(error).toMatchObject({ code: 'KAFKA_NETWORK', retriable: true });
+    // At start-up nothing was consumed yet: the CLI reports it in one line and exits 69.
+    expect(error).toBeInstanceOf(KafkaUnavailableError);
+    expect(error).toMatchObject({ code: 'KAFKA_UNAVAILABLE', retriable: false });
     expect((error as Error).message).toContain('127.0.0.1:1');
+    expect((error as Error).cause).toBeInstanceOf(KafkaError);
+    expect((error as Error).cause).toMatchObject({ code: 'KAFKA_NETWORK', retriable: true });
   });
 });
