@@ -45,6 +45,8 @@ export interface StreamRunOptions {
   readonly signal?: AbortSignal;
   /** Called after every commit (tests and benchmarks observe progress through it). */
   readonly onCommit?: (batch: BatchOutput) => void;
+  /** PGlite only: vacuum the hot path's tables after this much change (default EMBEDDED_MAINTENANCE_CADENCE). */
+  readonly maintenanceEvery?: MaintenanceCadence;
 }
 
 export interface StreamRunSummary {
@@ -79,12 +81,23 @@ function hasWork(batch: BatchOutput): boolean {
 /** While a backlog is read, provisional rows are evaluated at most this often (they are rewritten anyway). */
 const PROVISIONAL_EVERY_MS = 1000;
 
+/** How much committed change the stream lets pass between two maintenance passes of the embedded database. */
+export interface MaintenanceCadence {
+  /** Committed micro-batches: each rewrites the checkpoint rows and, once caught up, the provisional rows. */
+  readonly batches: number;
+  /** Messages read: their pending events and buckets are written once and deleted as the bound passes. */
+  readonly messages: number;
+}
+
 /**
  * The embedded database (PGlite) runs no autovacuum: the rows the hot path rewrites (provisional
- * snapshots, checkpoints, buckets) would grow its data folder without bound. Vacuum them now and
- * then; PostgreSQL's autovacuum does this on a server.
+ * snapshots, checkpoints, buckets, pending events) would grow its data folder without bound.
+ * Vacuum them after an amount of change, whichever limit comes first, rather than on a timer:
+ * the dead rows follow the change, so a live trickle and a catch-up over days of backlog leave
+ * the folder the same size (a timer vacuumed a catch-up far too rarely). About a minute of the
+ * demo's live traffic, or a few seconds of a catch-up; PostgreSQL's autovacuum does this on a server.
  */
-const EMBEDDED_VACUUM_EVERY_MS = 2 * 60_000;
+export const EMBEDDED_MAINTENANCE_CADENCE: MaintenanceCadence = { batches: 3000, messages: 200_000 };
 const VACUUMED_TABLES = [
   'stream_partitions',
   'stream_consumers',
@@ -166,12 +179,15 @@ async function runFromCheckpoint(options: StreamRunOptions, source: MessageSourc
   const processor = new StreamProcessor(options.settings, clock, initialWatermark === undefined ? {} : { initialWatermark });
   const catchUp = createCatchUpLog(log, clock);
 
+  // Change since the last maintenance pass (embedded database only).
+  const changed = { batches: 0, messages: 0 };
   const commitOptions = options.deadLetterMaxBytes === undefined ? {} : { deadLetterMaxBytes: options.deadLetterMaxBytes };
   let logEnds: ReadonlyMap<number, string> | undefined;
   let logEndsAt = Number.NEGATIVE_INFINITY;
   const commit = async (batch: BatchOutput, startedAt: number): Promise<void> => {
     if (!hasWork(batch)) return;
     await db.transaction((tx) => commitBatch(tx, consumer, batch, commitOptions));
+    changed.batches++;
     totals.batches++;
     totals.applied += batch.applied;
     totals.duplicates += batch.duplicates;
@@ -242,11 +258,13 @@ async function runFromCheckpoint(options: StreamRunOptions, source: MessageSourc
   const idleFlushMs = options.idleFlushMs ?? 1000;
   let lastFlushAt = clock();
 
-  let vacuumedAt = clock();
+  const cadence = options.maintenanceEvery ?? EMBEDDED_MAINTENANCE_CADENCE;
   const maintain = async (): Promise<void> => {
-    if (db.dialect !== 'pglite' || clock() - vacuumedAt < EMBEDDED_VACUUM_EVERY_MS) return;
-    vacuumedAt = clock();
+    if (db.dialect !== 'pglite' || (changed.batches < cadence.batches && changed.messages < cadence.messages)) return;
+    changed.batches = 0;
+    changed.messages = 0;
     await db.query(`VACUUM ${VACUUMED_TABLES.join(', ')}`);
+    // Recycles the WAL segments the vacuum filled (the folder keeps at most max_wal_size of them).
     await db.query('CHECKPOINT');
   };
 
@@ -280,6 +298,7 @@ async function runFromCheckpoint(options: StreamRunOptions, source: MessageSourc
       log.info('partitions revoked', { source: polled.source, partitions: polled.partitions });
     } else if (polled.kind === 'messages') {
       totals.messages += polled.messages.length;
+      changed.messages += polled.messages.length;
       metrics?.eventsIn.inc({}, polled.messages.length);
       // A throttled instance flushes every round: the flush reloads the group's clocks.
       if (polled.messages.length === 0 && !throttled && startedAt - lastFlushAt < idleFlushMs) continue;
