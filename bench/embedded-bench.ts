@@ -17,7 +17,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { PGlite } from '@electric-sql/pglite';
+import { wasmMemory as parquetWasmMemory } from 'parquet-wasm';
 import { DEMO_ARCHIVE_CONSUMER, DEMO_CONSUMER, liveDemoSource } from '../src/cli/app/demo-feed.ts';
 import type { LiveParams } from '../src/cli/app/demo-feed.ts';
 import { archiveComponent } from '../src/cli/app/archive-component.ts';
@@ -33,7 +36,7 @@ import { DayStepNotReadyError } from '../src/jobs/day-step.ts';
 import { createDaySteps } from '../src/jobs/day-steps/create-day-steps.ts';
 import { runAuditedRetention } from '../src/jobs/retention-job.ts';
 
-const { values } = parseArgs({ options: { minutes: { type: 'string', default: '20' }, days: { type: 'string' } } });
+const { values } = parseArgs({ options: { minutes: { type: 'string', default: '20' }, days: { type: 'string' }, keep: { type: 'boolean' } } });
 const MINUTES = Number(values.minutes);
 const DAYS = values.days === undefined ? undefined : Number(values.days);
 const cli = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
@@ -159,10 +162,26 @@ interface DayFigures {
   readonly wal: number;
   readonly tables: ReadonlyMap<string, number>;
   readonly rssMb: number;
-  readonly peakRssMb: number;
+  /** The day's largest values (sampled every second) of RSS and of its parts. */
+  readonly peak: Memory;
   readonly heapMb: number;
+  /** V8's heap after a full garbage collection: what the demo holds, not what it is working on. */
+  readonly retainedHeapMb: number;
   readonly wasmMb: number;
   readonly events: number;
+}
+
+// A full collection on demand, to tell the state a process keeps from the garbage it has not collected yet.
+setFlagsFromString('--expose-gc');
+const collectGarbage = runInNewContext('gc') as () => void;
+
+/** MB: resident, V8's heap (total), ArrayBuffers outside it, PGlite's and parquet-wasm's WebAssembly memories. */
+interface Memory {
+  rss: number;
+  heap: number;
+  buffers: number;
+  pglite: number;
+  parquet: number;
 }
 
 /**
@@ -194,8 +213,19 @@ async function days(count: number): Promise<void> {
     wallAt = Date.now();
   };
 
-  let peak = 0;
-  const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 1000);
+  const zero = (): Memory => ({ rss: 0, heap: 0, buffers: 0, pglite: 0, parquet: 0 });
+  let peak = zero();
+  const sampler = setInterval(() => {
+    const m = process.memoryUsage();
+    const now: Memory = {
+      rss: m.rss / MB,
+      heap: m.heapTotal / MB,
+      buffers: m.arrayBuffers / MB,
+      pglite: (embedded.wasmMemoryBytes?.() ?? 0) / MB,
+      parquet: parquetWasmMemory().buffer.byteLength / MB,
+    };
+    for (const key of Object.keys(now) as (keyof Memory)[]) peak[key] = Math.max(peak[key], now[key]);
+  }, 1000);
   const stop = new AbortController();
   const source = liveDemoSource(params, clock);
   let committed = 0;
@@ -260,6 +290,8 @@ async function days(count: number): Promise<void> {
       const flowS = (performance.now() - flowAt) / 1000;
       const { rows } = await db.query<{ name: string; kb: number }>(LARGEST_TABLES_SQL);
       const memory = process.memoryUsage();
+      collectGarbage();
+      const retained = process.memoryUsage().heapUsed;
       figures.push({
         date,
         catchUpS,
@@ -268,13 +300,18 @@ async function days(count: number): Promise<void> {
         wal: folderBytes(join(config.database.embeddedDir, 'pg_wal')),
         tables: new Map(rows.map((r) => [r.name, r.kb * 1024])),
         rssMb: memory.rss / MB,
-        peakRssMb: peak / MB,
+        peak,
         heapMb: memory.heapUsed / MB,
+        retainedHeapMb: retained / MB,
         wasmMb: (embedded.wasmMemoryBytes?.() ?? 0) / MB,
         events: committed,
       });
-      peak = 0;
-      process.stderr.write(`day ${date}: folder ${mb(figures.at(-1)!.folder)} MB, catch-up ${catchUpS.toFixed(0)} s, daily flow ${flowS.toFixed(0)} s\n`);
+      peak = zero();
+      const f = figures.at(-1)!;
+      process.stderr.write(
+        `day ${date}: folder ${mb(f.folder)} MB (WAL ${mb(f.wal)}), heap after GC ${f.retainedHeapMb.toFixed(0)} MB, catch-up ${catchUpS.toFixed(0)} s, daily flow ${flowS.toFixed(0)} s, peak ${JSON.stringify(f.peak, (_k, v: unknown) => (typeof v === 'number' ? Math.round(v) : v))}\n` +
+          `  ${rows.slice(0, 12).map((r) => `${r.name} ${(r.kb / 1024).toFixed(1)}`).join(', ')}\n`,
+      );
     }
   } finally {
     stop.abort();
@@ -282,15 +319,22 @@ async function days(count: number): Promise<void> {
     clearInterval(sampler);
     await lake.close();
     await db.close();
-    rmSync(home, { recursive: true, force: true });
+    if (values.keep === true) process.stderr.write(`kept ${home}\n`);
+    else rmSync(home, { recursive: true, force: true });
   }
   if (failure !== undefined) throw failure;
 
-  const lines = ['| after day | messages read | catch-up s | daily flow + retention s | data folder MB | growth MB | of which WAL MB | RSS MB (peak in the day) | PGlite WASM MB | JS heap used MB |', '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|'];
+  const lines = [
+    '| after day | messages read | catch-up s | daily flow + retention s | data folder without WAL, MB | growth MB | WAL MB | at the end: RSS / V8 heap used / after a full GC / PGlite WASM MB | peak in the day: RSS / V8 heap / ArrayBuffers / PGlite WASM / parquet-wasm MB |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---|',
+  ];
+  // WAL is left out of the growth: it is recycled at each checkpoint, so it is bounded, not grown.
+  const tables = (f: DayFigures): number => f.folder - f.wal;
   figures.forEach((f, i) => {
-    const growth = i === 0 ? '' : mb(f.folder - figures[i - 1]!.folder);
+    const growth = i === 0 ? '' : mb(tables(f) - tables(figures[i - 1]!));
+    const p = f.peak;
     lines.push(
-      `| ${i + 1} (${f.date}) | ${f.events} | ${f.catchUpS.toFixed(0)} | ${f.flowS.toFixed(0)} | ${mb(f.folder)} | ${growth} | ${mb(f.wal)} | ${f.rssMb.toFixed(0)} (${f.peakRssMb.toFixed(0)}) | ${f.wasmMb.toFixed(0)} | ${f.heapMb.toFixed(0)} |`,
+      `| ${i + 1} (${f.date}) | ${f.events} | ${f.catchUpS.toFixed(0)} | ${f.flowS.toFixed(0)} | ${mb(tables(f))} | ${growth} | ${mb(f.wal)} | ${[f.rssMb, f.heapMb, f.retainedHeapMb, f.wasmMb].map((v) => v.toFixed(0)).join(' / ')} | ${[p.rss, p.heap, p.buffers, p.pglite, p.parquet].map((v) => v.toFixed(0)).join(' / ')} |`,
     );
   });
   // What each table holds after the last day, and what the last day added to it.

@@ -87,6 +87,11 @@ export interface MaintenanceCadence {
   readonly batches: number;
   /** Messages read: their pending events and buckets are written once and deleted as the bound passes. */
   readonly messages: number;
+  /**
+   * Committed micro-batches between two vacuums of the checkpoint rows alone: every batch rewrites
+   * them, anomaly state included (TOASTed, tens of kB), so they bloat fastest, and they are small.
+   */
+  readonly checkpointBatches: number;
 }
 
 /**
@@ -97,11 +102,10 @@ export interface MaintenanceCadence {
  * the folder the same size (a timer vacuumed a catch-up far too rarely). About a minute of the
  * demo's live traffic, or a few seconds of a catch-up; PostgreSQL's autovacuum does this on a server.
  */
-export const EMBEDDED_MAINTENANCE_CADENCE: MaintenanceCadence = { batches: 3000, messages: 200_000 };
+export const EMBEDDED_MAINTENANCE_CADENCE: MaintenanceCadence = { batches: 3000, messages: 200_000, checkpointBatches: 100 };
+const CHECKPOINT_TABLES = ['stream_partitions', 'stream_consumers', 'stream_combiner'];
 const VACUUMED_TABLES = [
-  'stream_partitions',
-  'stream_consumers',
-  'stream_combiner',
+  ...CHECKPOINT_TABLES,
   'stream_state_buckets',
   'stream_pending_batches',
   'mart_realtime_traffic_minute',
@@ -180,7 +184,7 @@ async function runFromCheckpoint(options: StreamRunOptions, source: MessageSourc
   const catchUp = createCatchUpLog(log, clock);
 
   // Change since the last maintenance pass (embedded database only).
-  const changed = { batches: 0, messages: 0 };
+  const changed = { batches: 0, messages: 0, checkpointBatches: 0 };
   const commitOptions = options.deadLetterMaxBytes === undefined ? {} : { deadLetterMaxBytes: options.deadLetterMaxBytes };
   let logEnds: ReadonlyMap<number, string> | undefined;
   let logEndsAt = Number.NEGATIVE_INFINITY;
@@ -188,6 +192,7 @@ async function runFromCheckpoint(options: StreamRunOptions, source: MessageSourc
     if (!hasWork(batch)) return;
     await db.transaction((tx) => commitBatch(tx, consumer, batch, commitOptions));
     changed.batches++;
+    changed.checkpointBatches++;
     totals.batches++;
     totals.applied += batch.applied;
     totals.duplicates += batch.duplicates;
@@ -260,12 +265,18 @@ async function runFromCheckpoint(options: StreamRunOptions, source: MessageSourc
 
   const cadence = options.maintenanceEvery ?? EMBEDDED_MAINTENANCE_CADENCE;
   const maintain = async (): Promise<void> => {
-    if (db.dialect !== 'pglite' || (changed.batches < cadence.batches && changed.messages < cadence.messages)) return;
-    changed.batches = 0;
-    changed.messages = 0;
-    await db.query(`VACUUM ${VACUUMED_TABLES.join(', ')}`);
-    // Recycles the WAL segments the vacuum filled (the folder keeps at most max_wal_size of them).
-    await db.query('CHECKPOINT');
+    if (db.dialect !== 'pglite') return;
+    if (changed.batches >= cadence.batches || changed.messages >= cadence.messages) {
+      changed.batches = 0;
+      changed.messages = 0;
+      changed.checkpointBatches = 0;
+      await db.query(`VACUUM ${VACUUMED_TABLES.join(', ')}`);
+      // Single-user PostgreSQL has no checkpointer: without this, WAL segments are never recycled.
+      await db.query('CHECKPOINT');
+    } else if (changed.checkpointBatches >= cadence.checkpointBatches) {
+      changed.checkpointBatches = 0;
+      await db.query(`VACUUM ${CHECKPOINT_TABLES.join(', ')}`);
+    }
   };
 
   let ended: StreamRunSummary['ended'] = 'stopped';

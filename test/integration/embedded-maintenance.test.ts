@@ -46,7 +46,8 @@ async function run(cadence: MaintenanceCadence, batch: number): Promise<string[]
       },
     };
     await runStream({
-      db: tracing(t.db, () => trace.push('vacuum')),
+      // The full pass names the pending events; the frequent one only the checkpoint rows.
+      db: tracing(t.db, (sql) => trace.push(sql.includes('stream_pending_batches') ? 'vacuum' : 'vacuum checkpoint')),
       source,
       consumer: 'maintenance',
       settings: SETTINGS,
@@ -62,12 +63,12 @@ async function run(cadence: MaintenanceCadence, batch: number): Promise<string[]
   }
 }
 
-/** Per stretch between two vacuums (the last one, cut short by the end, left out): what it counted. */
-function stretches(trace: readonly string[], count: (entry: string) => number): number[] {
+/** Per stretch between two vacuums of a kind (the last one, cut short by the end, left out): what it counted. */
+function stretches(trace: readonly string[], count: (entry: string) => number, kinds: readonly string[] = ['vacuum']): number[] {
   const out: number[] = [];
   let n = 0;
   for (const entry of trace) {
-    if (entry === 'vacuum') {
+    if (kinds.includes(entry)) {
       out.push(n);
       n = 0;
     } else n += count(entry);
@@ -75,16 +76,26 @@ function stretches(trace: readonly string[], count: (entry: string) => number): 
   return out;
 }
 
+const NEVER = 1_000_000;
+const commits = (e: string): number => (e === 'commit' ? 1 : 0);
+
 describe('embedded maintenance', () => {
   it('the stream vacuums after every N committed batches', async () => {
-    const trace = await run({ batches: 4, messages: 1_000_000 }, 20);
+    const trace = await run({ batches: 4, messages: NEVER, checkpointBatches: NEVER }, 20);
     // The assignment's commit, 30 batches of messages, and the end's final windows.
-    expect(trace.filter((e) => e === 'commit').length).toBe(32);
-    expect(stretches(trace, (e) => (e === 'commit' ? 1 : 0))).toEqual([4, 4, 4, 4, 4, 4, 4]);
+    expect(trace.filter(commits).length).toBe(32);
+    expect(stretches(trace, commits)).toEqual([4, 4, 4, 4, 4, 4, 4]);
+    expect(trace).not.toContain('vacuum checkpoint');
+  });
+
+  it('the checkpoint rows are vacuumed more often, the full pass counting as one', async () => {
+    const trace = await run({ batches: 9, messages: NEVER, checkpointBatches: 2 }, 20);
+    expect(stretches(trace, commits)).toEqual([9, 9, 9]);
+    expect(stretches(trace, commits, ['vacuum', 'vacuum checkpoint'])).toEqual([2, 2, 2, 2, 1, 2, 2, 2, 2, 1, 2, 2, 2, 2, 1, 2, 2]);
   });
 
   it('the stream vacuums after every M messages read, however they are batched', async () => {
-    const trace = await run({ batches: 1_000_000, messages: 100 }, 30);
+    const trace = await run({ batches: NEVER, messages: 100, checkpointBatches: NEVER }, 30);
     expect(stretches(trace, (e) => (e.startsWith('read ') ? Number(e.slice(5)) : 0))).toEqual([120, 120, 120, 120, 120]);
   });
 

@@ -270,7 +270,7 @@ export async function createPgliteDatabase(
     },
 
     wasmMemoryBytes() {
-      return pglite.Module.HEAP8.buffer.byteLength;
+      return pglite.Module.HEAPU8.buffer.byteLength;
     },
 
     close() {
