@@ -114,6 +114,7 @@ async function realTime(): Promise<void> {
   // Let the first maintenance passes (vacuum, checkpoint) run before the reference size is taken.
   await sleep(150_000);
   const from = Date.now();
+  const batchesFrom = await metric(port, 'tidemark_batch_duration_seconds_count');
   const sizeFrom = folderBytes(dbDir);
   const walFrom = folderBytes(join(dbDir, 'pg_wal'));
   const rss: number[] = [];
@@ -129,6 +130,7 @@ async function realTime(): Promise<void> {
   }
   const sizeTo = folderBytes(dbDir);
   const walTo = folderBytes(join(dbDir, 'pg_wal'));
+  const batchesTo = await metric(port, 'tidemark_batch_duration_seconds_count');
   const minutes = (Date.now() - from) / 60_000;
   demo.kill('SIGTERM');
   await new Promise((r) => demo.on('exit', r));
@@ -145,6 +147,8 @@ async function realTime(): Promise<void> {
     ['embedded: data folder growth, MB per day (extrapolated)', mb(((sizeTo - sizeFrom) / minutes) * 1440)],
     ['embedded: of which the WAL (bounded by max_wal_size), MB before / after', `${mb(walFrom)} / ${mb(walTo)}`],
     ['embedded: largest tables at the end, MB', largest.rows.map((r) => `${r.name} ${(r.kb / 1024).toFixed(1)}`).join(', ')],
+    // Housekeeping counts committed batches: how many live traffic makes.
+    ['embedded: committed batches per second', batchesFrom === null || batchesTo === null ? 'n/a' : ((batchesTo - batchesFrom) / (minutes * 60)).toFixed(1)],
     ['embedded: JS heap used, median MB', heap.length === 0 ? 'n/a' : median(heap).toFixed(0)],
     ['embedded: PGlite WebAssembly memory, max MB', wasm.length === 0 ? 'n/a' : Math.max(...wasm).toFixed(0)],
     ['embedded: RSS after catch-up, median / peak MB', `${median(rss).toFixed(0)} / ${Math.max(...rss).toFixed(0)}`],
