@@ -145,7 +145,7 @@ async function realTime(): Promise<void> {
     ['embedded: data folder after catch-up + 2.5 min, MB', mb(sizeFrom)],
     [`embedded: data folder after ${minutes.toFixed(0)} more minutes, MB`, mb(sizeTo)],
     ['embedded: data folder growth, MB per day (extrapolated)', mb(((sizeTo - sizeFrom) / minutes) * 1440)],
-    ['embedded: of which the WAL (bounded by max_wal_size), MB before / after', `${mb(walFrom)} / ${mb(walTo)}`],
+    ['embedded: of which the WAL, MB before / after', `${mb(walFrom)} / ${mb(walTo)}`],
     ['embedded: largest tables at the end, MB', largest.rows.map((r) => `${r.name} ${(r.kb / 1024).toFixed(1)}`).join(', ')],
     // Housekeeping counts committed batches: how many live traffic makes.
     ['embedded: committed batches per second', batchesFrom === null || batchesTo === null ? 'n/a' : ((batchesTo - batchesFrom) / (minutes * 60)).toFixed(1)],
