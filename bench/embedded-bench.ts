@@ -1,8 +1,15 @@
-// Embedded benchmark: `tidemark demo` (PGlite, local lake, the generator at its default rate) run
-// for a while after its catch-up; how fast its data folder grows (lake excluded), extrapolated to
-// a day, and its resident memory. Prints a Markdown table; BENCHMARKS.md keeps the latest.
+// Embedded benchmark: `tidemark demo` (PGlite, local lake, the generator at its default rate).
+// Two modes; each prints a Markdown table, and BENCHMARKS.md keeps the latest.
 //
-//   npm run bench:embedded -- [--minutes 20]
+//   npm run bench:embedded -- [--minutes 20]   the demo process itself, run for a while after its
+//       catch-up in real time: how fast its data folder grows (lake excluded), extrapolated to a
+//       day, and its resident memory.
+//   npm run bench:embedded -- --days 3         days of the demo's traffic in far less wall time,
+//       in this process: the demo's stream and archive writer over the demo's generator, whose
+//       clock jumps a day ahead at a time (each day then arrives as a catch-up, as after an
+//       outage), and at each day boundary the daily trigger's work (the daily flow for the day
+//       just ended, then retention) with that clock. The data folder, per table, after each day
+//       shows what a day of traffic adds once the windows are full.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -10,12 +17,29 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { PGlite } from '@electric-sql/pglite';
+import { wasmMemory as parquetWasmMemory } from 'parquet-wasm';
+import { DEMO_ARCHIVE_CONSUMER, DEMO_CONSUMER, liveDemoSource } from '../src/cli/app/demo-feed.ts';
+import type { LiveParams } from '../src/cli/app/demo-feed.ts';
+import { archiveComponent } from '../src/cli/app/archive-component.ts';
+import { openConfiguredDatabase } from '../src/cli/app/open-database.ts';
+import { streamSettings } from '../src/cli/commands/stream-commands.ts';
+import { loadConfig } from '../src/config.ts';
+import type { Database } from '../src/io/db/database.ts';
+import type { PgliteDatabase } from '../src/io/db/pglite-database.ts';
+import { openLake } from '../src/io/lake/open-lake.ts';
+import { createLogger } from '../src/io/log.ts';
+import { runStream } from '../src/io/stream-runner.ts';
+import { DayStepNotReadyError } from '../src/jobs/day-step.ts';
+import { createDaySteps } from '../src/jobs/day-steps/create-day-steps.ts';
+import { runAuditedRetention } from '../src/jobs/retention-job.ts';
 
-const { values } = parseArgs({ options: { minutes: { type: 'string', default: '20' } } });
+const { values } = parseArgs({ options: { minutes: { type: 'string', default: '20' }, days: { type: 'string' }, keep: { type: 'boolean' } } });
 const MINUTES = Number(values.minutes);
+const DAYS = values.days === undefined ? undefined : Number(values.days);
 const cli = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
-const home = mkdtempSync(join(tmpdir(), 'tidemark-embedded-bench-'));
 
 function folderBytes(path: string): number {
   let total = 0;
@@ -44,85 +68,289 @@ async function freePort(): Promise<number> {
   });
 }
 
-async function heapUsedMb(port: number): Promise<number | null> {
+/** A gauge of the demo's /metrics (unlabelled, or its first labelled series), or null. */
+async function metric(port: number, name: string): Promise<number | null> {
   try {
     const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-    const match = /^nodejs_heap_size_used_bytes (\S+)$/m.exec(text);
-    return match === null ? null : Number(match[1]) / 2 ** 20;
-  } catch {
-    return null;
-  }
-}
-
-async function consumerLag(port: number): Promise<number | null> {
-  try {
-    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-    const match = /^tidemark_consumer_lag_messages(?:\{[^}]*\})? (\S+)$/m.exec(text);
+    const match = new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text);
     return match === null ? null : Number(match[1]);
   } catch {
     return null;
   }
 }
 
+const MB = 2 ** 20;
+const mb = (bytes: number): string => (bytes / MB).toFixed(1);
+const median = (values: readonly number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-const port = await freePort();
-const demo = spawn(process.execPath, [cli, 'demo'], {
-  cwd: home,
-  env: { PATH: process.env['PATH'] ?? '', TIDEMARK_HOME: join(home, 'home'), PORT: String(port), LOG_LEVEL: 'error' },
-  stdio: 'ignore',
-});
-const dbDir = join(home, 'home', 'db');
-const started = Date.now();
-let caughtUpAt: number;
-for (;;) {
-  const lag = await consumerLag(port);
-  if (lag !== null && lag <= 200) {
-    caughtUpAt = Date.now();
-    break;
-  }
-  if (Date.now() - started > 15 * 60_000) throw new Error('the demo did not catch up within 15 minutes');
-  await sleep(2000);
-}
-const catchUpS = (caughtUpAt - started) / 1000;
-// Let the first maintenance pass (vacuum, checkpoint) run before the reference size is taken.
-await sleep(150_000);
-const from = Date.now();
-const sizeFrom = folderBytes(dbDir);
-const walFrom = folderBytes(join(dbDir, 'pg_wal'));
-let peakRss = 0;
-const samples: number[] = [];
-const heap: number[] = [];
-while (Date.now() - from < MINUTES * 60_000) {
-  const rss = rssMb(demo.pid!);
-  peakRss = Math.max(peakRss, rss);
-  samples.push(rss);
-  const used = await heapUsedMb(port);
-  if (used !== null) heap.push(used);
-  await sleep(5000);
-}
-const sizeTo = folderBytes(dbDir);
-const walTo = folderBytes(join(dbDir, 'pg_wal'));
-const minutes = (Date.now() - from) / 60_000;
-demo.kill('SIGTERM');
-await new Promise((r) => demo.on('exit', r));
-// Where the space is: the largest tables of the stopped demo's database.
-const db = await PGlite.create({ dataDir: dbDir });
-const largest = await db.query<{ name: string; kb: number }>(
-  `SELECT relname AS name, (pg_total_relation_size(oid) / 1024)::int AS kb FROM pg_class WHERE relkind = 'r' AND relnamespace = 'public'::regnamespace ORDER BY 2 DESC LIMIT 6`,
-);
-await db.close();
-rmSync(home, { recursive: true, force: true });
 
-const mb = (bytes: number): string => (bytes / 2 ** 20).toFixed(1);
-const rows: [string, string][] = [
-  ['embedded: start → caught up, s', catchUpS.toFixed(0)],
-  ['embedded: data folder after catch-up + 2.5 min, MB', mb(sizeFrom)],
-  [`embedded: data folder after ${minutes.toFixed(0)} more minutes, MB`, mb(sizeTo)],
-  ['embedded: data folder growth, MB per day (extrapolated)', mb(((sizeTo - sizeFrom) / minutes) * 1440)],
-  ['embedded: of which the WAL (bounded by max_wal_size), MB before / after', `${mb(walFrom)} / ${mb(walTo)}`],
-  ['embedded: largest tables at the end, MB', largest.rows.map((r) => `${r.name} ${(r.kb / 1024).toFixed(1)}`).join(', ')],
-  ['embedded: JS heap used, median MB', heap.length === 0 ? 'n/a' : heap.sort((a, b) => a - b)[Math.floor(heap.length / 2)]!.toFixed(0)],
-  ['embedded: RSS after catch-up, median / peak MB', `${samples.sort((a, b) => a - b)[Math.floor(samples.length / 2)]!.toFixed(0)} / ${peakRss.toFixed(0)}`],
-];
-process.stdout.write(`\n| measure | value |\n|---|---|\n${rows.map(([k, v]) => `| ${k} | ${v} |`).join('\n')}\n\nCommand: npm run bench:embedded -- --minutes ${MINUTES}\n`);
+/** The largest tables of a database, heap + indexes + TOAST, in kB. */
+const LARGEST_TABLES_SQL = `SELECT relname AS name, (pg_total_relation_size(oid) / 1024)::int AS kb FROM pg_class
+  WHERE relkind = 'r' AND relnamespace = 'public'::regnamespace ORDER BY 2 DESC, 1`;
+
+
+/** `tidemark demo` as a process, real time: folder growth over MINUTES after the catch-up, and memory. */
+async function realTime(): Promise<void> {
+  const home = mkdtempSync(join(tmpdir(), 'tidemark-embedded-bench-'));
+  const port = await freePort();
+  const demo = spawn(process.execPath, [cli, 'demo'], {
+    cwd: home,
+    env: { PATH: process.env['PATH'] ?? '', TIDEMARK_HOME: join(home, 'home'), PORT: String(port), LOG_LEVEL: 'error' },
+    stdio: 'ignore',
+  });
+  const dbDir = join(home, 'home', 'db');
+  const started = Date.now();
+  let caughtUpAt: number;
+  for (;;) {
+    const lag = await metric(port, 'tidemark_consumer_lag_messages');
+    if (lag !== null && lag <= 200) {
+      caughtUpAt = Date.now();
+      break;
+    }
+    if (Date.now() - started > 15 * 60_000) throw new Error('the demo did not catch up within 15 minutes');
+    await sleep(2000);
+  }
+  const catchUpS = (caughtUpAt - started) / 1000;
+  // Let the first maintenance passes (vacuum, checkpoint) run before the reference size is taken.
+  await sleep(150_000);
+  const from = Date.now();
+  const batchesFrom = await metric(port, 'tidemark_batch_duration_seconds_count');
+  const sizeFrom = folderBytes(dbDir);
+  const walFrom = folderBytes(join(dbDir, 'pg_wal'));
+  const rss: number[] = [];
+  const heap: number[] = [];
+  const wasm: number[] = [];
+  while (Date.now() - from < MINUTES * 60_000) {
+    rss.push(rssMb(demo.pid!));
+    const used = await metric(port, 'nodejs_heap_size_used_bytes');
+    if (used !== null) heap.push(used / MB);
+    const db = await metric(port, 'tidemark_embedded_db_memory_bytes');
+    if (db !== null) wasm.push(db / MB);
+    await sleep(5000);
+  }
+  const sizeTo = folderBytes(dbDir);
+  const walTo = folderBytes(join(dbDir, 'pg_wal'));
+  const batchesTo = await metric(port, 'tidemark_batch_duration_seconds_count');
+  const minutes = (Date.now() - from) / 60_000;
+  demo.kill('SIGTERM');
+  await new Promise((r) => demo.on('exit', r));
+  // Where the space is: the largest tables of the stopped demo's database.
+  const db = await PGlite.create({ dataDir: dbDir });
+  const largest = await db.query<{ name: string; kb: number }>(`${LARGEST_TABLES_SQL} LIMIT 6`);
+  await db.close();
+  rmSync(home, { recursive: true, force: true });
+
+  const rows: [string, string][] = [
+    ['embedded: start → caught up, s', catchUpS.toFixed(0)],
+    ['embedded: data folder after catch-up + 2.5 min, MB', mb(sizeFrom)],
+    [`embedded: data folder after ${minutes.toFixed(0)} more minutes, MB`, mb(sizeTo)],
+    ['embedded: data folder growth, MB per day (extrapolated)', mb(((sizeTo - sizeFrom) / minutes) * 1440)],
+    ['embedded: of which the WAL, MB before / after', `${mb(walFrom)} / ${mb(walTo)}`],
+    ['embedded: largest tables at the end, MB', largest.rows.map((r) => `${r.name} ${(r.kb / 1024).toFixed(1)}`).join(', ')],
+    // Housekeeping counts committed batches: how many live traffic makes.
+    ['embedded: committed batches per second', batchesFrom === null || batchesTo === null ? 'n/a' : ((batchesTo - batchesFrom) / (minutes * 60)).toFixed(1)],
+    ['embedded: JS heap used, median MB', heap.length === 0 ? 'n/a' : median(heap).toFixed(0)],
+    ['embedded: PGlite WebAssembly memory, max MB', wasm.length === 0 ? 'n/a' : Math.max(...wasm).toFixed(0)],
+    ['embedded: RSS after catch-up, median / peak MB', `${median(rss).toFixed(0)} / ${Math.max(...rss).toFixed(0)}`],
+  ];
+  process.stdout.write(`\n| measure | value |\n|---|---|\n${rows.map(([k, v]) => `| ${k} | ${v} |`).join('\n')}\n\nCommand: npm run bench:embedded -- --minutes ${MINUTES}\n`);
+}
+
+const DAY_MS = 86_400_000;
+
+interface DayFigures {
+  readonly date: string;
+  readonly catchUpS: number;
+  readonly flowS: number;
+  readonly folder: number;
+  readonly wal: number;
+  readonly tables: ReadonlyMap<string, number>;
+  readonly rssMb: number;
+  /** The day's largest values (sampled every second) of RSS and of its parts. */
+  readonly peak: Memory;
+  readonly heapMb: number;
+  /** V8's heap after a full garbage collection: what the demo holds, not what it is working on. */
+  readonly retainedHeapMb: number;
+  readonly wasmMb: number;
+  readonly events: number;
+}
+
+// A full collection on demand, to tell the state a process keeps from the garbage it has not collected yet.
+setFlagsFromString('--expose-gc');
+const collectGarbage = runInNewContext('gc') as () => void;
+
+/** MB: resident, V8's heap (total), ArrayBuffers outside it, PGlite's and parquet-wasm's WebAssembly memories. */
+interface Memory {
+  rss: number;
+  heap: number;
+  buffers: number;
+  pglite: number;
+  parquet: number;
+}
+
+/**
+ * Days of the demo's traffic: its stream and archive writer (the demo's own components and
+ * settings, PGlite in a fresh home) over its generator with a clock that jumps to 20 minutes
+ * past the next midnight (so the stream's watermark, 10 minutes behind, passes it) and then runs
+ * at wall speed; at each boundary the daily trigger's work for the day that ended, with that clock.
+ */
+async function days(count: number): Promise<void> {
+  const home = mkdtempSync(join(tmpdir(), 'tidemark-embedded-days-'));
+  const config = loadConfig({ TIDEMARK_HOME: home, LOG_LEVEL: 'error' }, { cwd: home });
+  const log = createLogger('error', { component: 'bench' });
+  const db: Database = await openConfiguredDatabase(config);
+  const embedded = db as Database & Partial<Pick<PgliteDatabase, 'wasmMemoryBytes'>>;
+  // The whole run lies in the past (UTC days, MART_TIMEZONE's default), so no event is ahead of the wall clock.
+  const firstDay = Math.floor(Date.now() / DAY_MS) * DAY_MS - (count + 1) * DAY_MS;
+  const params: LiveParams = {
+    startMs: firstDay - DAY_MS,
+    historyMs: firstDay,
+    seed: 12,
+    rate: config.generator.eventsPerSecond,
+    anomalyEveryMs: config.generator.anomalyEveryMs,
+  };
+  let simAt = firstDay;
+  let wallAt = Date.now();
+  const clock = (): number => simAt + (Date.now() - wallAt);
+  const setClock = (ms: number): void => {
+    simAt = ms;
+    wallAt = Date.now();
+  };
+
+  const zero = (): Memory => ({ rss: 0, heap: 0, buffers: 0, pglite: 0, parquet: 0 });
+  let peak = zero();
+  const sampler = setInterval(() => {
+    const m = process.memoryUsage();
+    const now: Memory = {
+      rss: m.rss / MB,
+      heap: m.heapTotal / MB,
+      buffers: m.arrayBuffers / MB,
+      pglite: (embedded.wasmMemoryBytes?.() ?? 0) / MB,
+      parquet: parquetWasmMemory().buffer.byteLength / MB,
+    };
+    for (const key of Object.keys(now) as (keyof Memory)[]) peak[key] = Math.max(peak[key], now[key]);
+  }, 1000);
+  const stop = new AbortController();
+  const source = liveDemoSource(params, clock);
+  let committed = 0;
+  let failure: unknown;
+  const fail = (error: unknown): void => {
+    failure ??= error;
+  };
+  const stream = runStream({
+    db,
+    source,
+    consumer: DEMO_CONSUMER,
+    settings: streamSettings(config),
+    batchMaxMessages: config.stream.batchMaxMessages,
+    batchMaxWaitMs: config.stream.batchMaxWaitMs,
+    log,
+    signal: stop.signal,
+    onCommit: (batch) => {
+      for (const p of batch.partitions) committed = Math.max(committed, Number(p.nextOffset));
+    },
+  }).catch(fail);
+  const archive = archiveComponent({ config, db, source: () => liveDemoSource(params, clock), consumer: DEMO_ARCHIVE_CONSUMER, log })
+    .run(stop.signal, () => undefined)
+    .catch(fail);
+  const lake = openLake(config.lake, config.s3);
+  const steps = createDaySteps({ db, lake, settings: { marts: config.marts }, log, clock });
+
+  const until = async (what: string, done: () => Promise<boolean> | boolean): Promise<void> => {
+    const deadline = Date.now() + 60 * 60_000;
+    while (!(await done())) {
+      if (failure !== undefined) throw failure;
+      if (Date.now() > deadline) throw new Error(`${what}: not within an hour`);
+      await sleep(500);
+    }
+  };
+
+  const figures: DayFigures[] = [];
+  try {
+    for (let day = 0; day < count; day++) {
+      const start = firstDay + day * DAY_MS;
+      const date = new Date(start).toISOString().slice(0, 10);
+      const jumpedAt = performance.now();
+      setClock(start + DAY_MS + 20 * 60_000);
+      await until('stream caught up', () => source.backlog() === 0 && committed >= source.nextOffset() - 1);
+      const catchUpS = (performance.now() - jumpedAt) / 1000;
+      // The daily trigger: the daily flow for the day that ended (once the archive holds all of
+      // it), then retention — with the generator's clock, as the scheduler would at 02:00 that day.
+      const flowAt = performance.now();
+      await until('archive complete', async () => {
+        try {
+          await steps.completeness({ date, dryRun: false, signal: stop.signal });
+          return true;
+        } catch (error) {
+          if (error instanceof DayStepNotReadyError) return false;
+          throw error;
+        }
+      });
+      for (const step of ['cold', 'reconcile', 'quality'] as const) await steps[step]({ date, dryRun: false, signal: stop.signal });
+      await runAuditedRetention(
+        { db, clock, log },
+        { hotRetentionDays: config.retention.hotDays, dryRun: false, requestedBy: 'bench', vacuum: true },
+      );
+      const flowS = (performance.now() - flowAt) / 1000;
+      const { rows } = await db.query<{ name: string; kb: number }>(LARGEST_TABLES_SQL);
+      const memory = process.memoryUsage();
+      collectGarbage();
+      const retained = process.memoryUsage().heapUsed;
+      figures.push({
+        date,
+        catchUpS,
+        flowS,
+        folder: folderBytes(config.database.embeddedDir),
+        wal: folderBytes(join(config.database.embeddedDir, 'pg_wal')),
+        tables: new Map(rows.map((r) => [r.name, r.kb * 1024])),
+        rssMb: memory.rss / MB,
+        peak,
+        heapMb: memory.heapUsed / MB,
+        retainedHeapMb: retained / MB,
+        wasmMb: (embedded.wasmMemoryBytes?.() ?? 0) / MB,
+        events: committed,
+      });
+      peak = zero();
+      const f = figures.at(-1)!;
+      process.stderr.write(
+        `day ${date}: folder ${mb(f.folder)} MB (WAL ${mb(f.wal)}), heap after GC ${f.retainedHeapMb.toFixed(0)} MB, catch-up ${catchUpS.toFixed(0)} s, daily flow ${flowS.toFixed(0)} s, peak ${JSON.stringify(f.peak, (_k, v: unknown) => (typeof v === 'number' ? Math.round(v) : v))}\n` +
+          `  ${rows.slice(0, 12).map((r) => `${r.name} ${(r.kb / 1024).toFixed(1)}`).join(', ')}\n`,
+      );
+    }
+  } finally {
+    stop.abort();
+    await Promise.all([stream, archive]);
+    clearInterval(sampler);
+    await lake.close();
+    await db.close();
+    if (values.keep === true) process.stderr.write(`kept ${home}\n`);
+    else rmSync(home, { recursive: true, force: true });
+  }
+  if (failure !== undefined) throw failure;
+
+  const lines = [
+    '| after day | messages read | catch-up s | daily flow + retention s | data folder without WAL, MB | growth MB | WAL MB | at the end: RSS / V8 heap used / after a full GC / PGlite WASM MB | peak in the day: RSS / V8 heap / ArrayBuffers / PGlite WASM / parquet-wasm MB |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---|',
+  ];
+  // WAL is left out of the growth: it is recycled at each checkpoint, so it is bounded, not grown.
+  const tables = (f: DayFigures): number => f.folder - f.wal;
+  figures.forEach((f, i) => {
+    const growth = i === 0 ? '' : mb(tables(f) - tables(figures[i - 1]!));
+    const p = f.peak;
+    lines.push(
+      `| ${i + 1} (${f.date}) | ${f.events} | ${f.catchUpS.toFixed(0)} | ${f.flowS.toFixed(0)} | ${mb(tables(f))} | ${growth} | ${mb(f.wal)} | ${[f.rssMb, f.heapMb, f.retainedHeapMb, f.wasmMb].map((v) => v.toFixed(0)).join(' / ')} | ${[p.rss, p.heap, p.buffers, p.pglite, p.parquet].map((v) => v.toFixed(0)).join(' / ')} |`,
+    );
+  });
+  // What each table holds after the last day, and what the last day added to it.
+  const last = figures.at(-1)!;
+  const before = figures.at(-2);
+  const tableLines = ['| table | MB after the last day | MB added by the last day |', '|---|---:|---:|'];
+  for (const [name, bytes] of [...last.tables].filter(([, b]) => b >= 256 * 1024)) {
+    tableLines.push(`| ${name} | ${mb(bytes)} | ${before === undefined ? '' : mb(bytes - (before.tables.get(name) ?? 0))} |`);
+  }
+  process.stdout.write(`\n${lines.join('\n')}\n\n${tableLines.join('\n')}\n\nCommand: npm run bench:embedded -- --days ${count}\n`);
+}
+
+if (DAYS === undefined) await realTime();
+else await days(DAYS);
 process.exit(0);

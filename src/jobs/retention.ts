@@ -17,6 +17,11 @@ export interface RetentionOptions {
   readonly batchSize?: number;
   /** The marts whose tables age out; default the real registry. */
   readonly registry?: MartRegistry;
+  /**
+   * VACUUM each table rows were deleted from. The embedded database runs no autovacuum, so its
+   * deleted rows' space would never be reused and the tables would grow by a day's rows every day.
+   */
+  readonly vacuum?: boolean;
 }
 
 export type RetentionKind = 'hot' | 'dead';
@@ -74,6 +79,7 @@ export async function runRetention(
       deleted += result.rowCount;
       if (result.rowCount < batch) break;
     }
+    if (options.vacuum === true && deleted > 0) await deps.db.query(`VACUUM ${table}`);
     counts[table] = deleted;
   }
   deps.log.info(options.dryRun ? 'retention (dry run): nothing deleted' : 'retention done', { hotCutoff: cutoff.hot, deadCutoff: cutoff.dead, ...counts });

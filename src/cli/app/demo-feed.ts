@@ -29,7 +29,7 @@ const DAY_MS = 86_400_000;
 export const DEMO_TOPIC_PARTITIONS = 3;
 
 /** Generator parameters, stored in the source name so that a restart regenerates the same sequence. */
-interface LiveParams {
+export interface LiveParams {
   /** Start of the prelude; it lasts PRELUDE_MS, then nothing until historyMs. */
   readonly startMs: number;
   /** Start of the history that runs into live traffic. */
@@ -142,9 +142,11 @@ export function demoGeneratorFor(source: string): LiveGeneratorSource | undefine
   return params === undefined ? undefined : liveDemoSource(params);
 }
 
-export function liveDemoSource(params: LiveParams): LiveGeneratorSource {
+/** `clock` decides which messages are due; the embedded benchmark runs it ahead of the wall clock to play days of traffic. */
+export function liveDemoSource(params: LiveParams, clock?: () => number): LiveGeneratorSource {
   return createLiveGeneratorSource({
     name: liveName(params),
+    ...(clock === undefined ? {} : { clock }),
     generator: {
       startMs: params.startMs,
       eventsPerSecond: params.rate,

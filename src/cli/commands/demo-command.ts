@@ -12,6 +12,7 @@
 import type { TidemarkConfig } from '../../config.ts';
 import { loadConfigFromProcess } from '../../config.ts';
 import type { Database } from '../../io/db/database.ts';
+import type { PgliteDatabase } from '../../io/db/pglite-database.ts';
 import { createGeneratorSource } from '../../io/generator/generator-source.ts';
 import { DEFAULT_QUEUE_NAME } from '../../jobs/job-service.ts';
 import { createLogger } from '../../io/log.ts';
@@ -31,6 +32,14 @@ import { schedulerJobs } from '../app/scheduler-jobs.ts';
 import { UsageError, parseFlags } from '../command.ts';
 import type { Command } from '../command.ts';
 import { runStreamCommand, streamSettings } from './stream-commands.ts';
+
+/** PGlite's WebAssembly memory is a large, never-shrinking part of the demo's RSS: show it beside the heap. */
+function embeddedMemoryMetric(registry: Registry, db: Database): void {
+  const embedded = db as Database & Partial<Pick<PgliteDatabase, 'wasmMemoryBytes'>>;
+  if (embedded.wasmMemoryBytes === undefined) return;
+  const gauge = registry.gauge('tidemark_embedded_db_memory_bytes', "The embedded database's (PGlite) WebAssembly memory, bytes");
+  registry.addCollector(async () => gauge.set(embedded.wasmMemoryBytes!()));
+}
 
 async function runLiveDemo(config: TidemarkConfig): Promise<number> {
   const log = createLogger(config.log.level, { component: 'demo' });
@@ -64,6 +73,7 @@ async function runLiveDemo(config: TidemarkConfig): Promise<number> {
     const registry = new Registry();
     const metrics = streamMetrics(registry);
     const operator = operatorMetrics(registry);
+    embeddedMemoryMetric(registry, db);
 
     const stream: Component = {
       name: 'stream',

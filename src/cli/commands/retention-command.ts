@@ -50,7 +50,12 @@ it has enqueued the daily flow.
       let counts: Record<string, number>;
       try {
         await migrate(db);
-        counts = await runAuditedRetention({ db, clock: () => now, log }, { hotRetentionDays, dryRun, requestedBy: cliUser() });
+        counts = await runAuditedRetention({ db, clock: () => now, log }, {
+          hotRetentionDays,
+          dryRun,
+          requestedBy: cliUser(),
+          vacuum: db.dialect === 'pglite',
+        });
       } finally {
         await db.close();
       }

@@ -23,6 +23,8 @@ export interface PgliteDatabase extends Database {
   readonly dialect: 'pglite';
   /** A tarball of the whole data directory; pass it as `template` to clone this database fast. */
   dumpDataDir(): Promise<Blob>;
+  /** Bytes of PostgreSQL's WebAssembly memory: it grows to the largest need so far and never shrinks. */
+  wasmMemoryBytes(): number;
 }
 
 export interface PgliteDatabaseOptions {
@@ -265,6 +267,10 @@ export async function createPgliteDatabase(
 
     dumpDataDir() {
       return enqueue(() => pglite.dumpDataDir('none'));
+    },
+
+    wasmMemoryBytes() {
+      return pglite.Module.HEAPU8.buffer.byteLength;
     },
 
     close() {

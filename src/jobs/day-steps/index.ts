@@ -61,7 +61,12 @@ function createConfiguredJobWork(deps: { readonly db: Database; readonly config:
     ...createConfiguredSteps(deps),
     // The daily trigger deletes what is past HOT_RETENTION_DAYS (and 30 days) once a day.
     dailyRetention: async () => {
-      await runAuditedRetention({ db, clock: Date.now, log }, { hotRetentionDays: config.retention.hotDays, dryRun: false, requestedBy: 'scheduler' });
+      await runAuditedRetention({ db, clock: Date.now, log }, {
+        hotRetentionDays: config.retention.hotDays,
+        dryRun: false,
+        requestedBy: 'scheduler',
+        vacuum: db.dialect === 'pglite',
+      });
     },
   };
 }
