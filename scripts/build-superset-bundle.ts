@@ -13,9 +13,9 @@
 //
 // --database-uri replaces the placeholder URI of databases/tidemark.yaml in the zip. Superset's
 // `import-dashboards` CLI has no way to pass passwords: it stores the password written in the
-// URI, and a masked one (XXXXXXXXXX, as Superset exports write) stays unset. So either the zip
-// carries the real URI (keep such a zip private: it holds the password) or the import is
-// followed by `superset set-database-uri` (what docker-compose.yaml does).
+// URI, and Superset 5 connects with it during the import (to register the database's catalogs
+// and schemas), so an import with the placeholder fails. The zip to import carries the real URI
+// (keep it private: it holds the password), as docker-compose.yaml's superset-bundle builds it.
 //
 // The zip is deterministic (sorted entries, fixed timestamps) and has one top folder, which
 // Superset's importer expects and strips.

@@ -67,7 +67,8 @@ java_major() {
 }
 
 # ---- Debian packages -------------------------------------------------------
-want=(postgresql-15 redis-server curl ca-certificates)
+# prometheus (and its promtool): the compose test runs compose's Prometheus service natively.
+want=(postgresql-15 redis-server curl ca-certificates prometheus)
 if ! command -v java >/dev/null 2>&1 || [ "$(java_major)" -lt 17 ]; then
   want+=(openjdk-17-jre-headless)
 fi
@@ -78,6 +79,11 @@ missing=()
 for p in "${want[@]}"; do is_installed "$p" || missing+=("$p"); done
 if [ "${#missing[@]}" -gt 0 ]; then
   apt_install "${missing[@]}"
+  # On a machine with systemd, Debian starts the package's own Prometheus on :9090, scraping
+  # this host: the tests start their own, so the system one is stopped and stays off.
+  if [[ " ${missing[*]} " == *" prometheus "* ]] && [ -d /run/systemd/system ]; then
+    $SUDO systemctl disable --now prometheus >/dev/null 2>&1 || true
+  fi
 else
   log "apt packages present: ${want[*]}"
 fi

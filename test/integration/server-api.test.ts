@@ -118,6 +118,10 @@ for (const factory of testDatabaseFactories()) {
         status: 200,
         body: {
           snapshot_ts: '2026-01-10T10:05:00.000Z',
+          // The data start at 10:00 that day: the 24 h before the window are not covered.
+          previous_window_start: '2026-01-08T10:05:00.000Z',
+          data_since: '2026-01-10T10:00:00.000Z',
+          previous_window_complete: false,
           rows: [
             { clinical_area: 'neurology', click_count: 6, unique_sessions: 1, trend_pct: null },
             { clinical_area: 'cardiology', click_count: 3, unique_sessions: 2, trend_pct: null },
@@ -126,6 +130,25 @@ for (const factory of testDatabaseFactories()) {
           ],
         },
       });
+    });
+
+    it('marks the clinical trend complete once the data reach back over the previous 24 h', async () => {
+      // A traffic minute two days earlier, as a source running since then would have left.
+      await t.db.query(
+        `INSERT INTO mart_realtime_traffic_minute (event_minute, total_clicks, unique_sessions, unique_docs, is_final) VALUES ('2026-01-08T10:05:00Z', 1, 1, 1, true)`,
+      );
+      try {
+        const { body } = await get('/api/marts/clinical-trend?snapshot=2026-01-10T10:05:00Z');
+        expect(body).toMatchObject({ previous_window_start: '2026-01-08T10:05:00.000Z', data_since: '2026-01-08T10:05:00.000Z', previous_window_complete: true });
+        // For a snapshot five minutes earlier the data start five minutes too late.
+        expect((await get('/api/marts/clinical-trend?snapshot=2026-01-10T10:00:00Z')).body).toMatchObject({
+          previous_window_start: '2026-01-08T10:00:00.000Z',
+          data_since: '2026-01-08T10:05:00.000Z',
+          previous_window_complete: false,
+        });
+      } finally {
+        await t.db.query(`DELETE FROM mart_realtime_traffic_minute WHERE event_minute = '2026-01-08T10:05:00Z'`);
+      }
     });
 
     it('lists anomaly alerts newest first, one per episode and severity', async () => {

@@ -151,7 +151,8 @@ describe('docker-compose.yaml', () => {
       expect(String(env['DATABASE_URL'])).toMatch(/^postgresql:\/\/tidemark_rw:/);
       expect(String(env['LAKE_URL'])).toMatch(/^s3:\/\//);
     }
-    expect(String(compose.services['superset']?.environment?.['TIDEMARK_RO_URI'])).toMatch(/\/\/tidemark_ro:/);
+    // Superset reads the marts as tidemark_ro: the bundle it imports carries that URI.
+    expect(String(compose.services['superset-bundle']?.environment?.['TIDEMARK_RO_URI'])).toMatch(/\/\/tidemark_ro:/);
   });
 
   it('takes every secret from the environment, never from the file', () => {

@@ -22,7 +22,12 @@ export const DEMO_CONSUMER = 'demo';
 export const DEMO_ARCHIVE_CONSUMER = 'demo-archive';
 const LIVE_PREFIX = 'generator:live:';
 
-/** A short prelude of traffic a day before the history, so the 24 h clinical trend has a previous day to compare with. */
+/**
+ * A short prelude of traffic a day before the history, so that the daily flow run at start-up
+ * has a yesterday to compute. It does not give the 24 h clinical trend a previous day: a
+ * percentage against ten minutes would be a false alarm, so the console shows the trend as n/a
+ * until the data cover both days (mart-queries.ts, previous_window_complete).
+ */
 const PRELUDE_MS = 10 * 60_000;
 const DAY_MS = 86_400_000;
 /** Partitions of KAFKA_TOPIC when the demo has to create it: enough to show a consumer group at work. */

@@ -24,6 +24,16 @@ export interface TopDocsSnapshot {
 
 export interface ClinicalTrendSnapshot {
   readonly snapshot_ts: string | null;
+  /** Start of the previous window the snapshot compares with: snapshot_ts − 48 h. */
+  readonly previous_window_start: string | null;
+  /** The traffic mart's first minute: nothing earlier was seen (or it is past HOT_RETENTION_DAYS). */
+  readonly data_since: string | null;
+  /**
+   * Whether the data reach back to the start of the previous window. When they do not (a source
+   * that started less than 48 h before the snapshot, like the demo's history), trend_pct compares
+   * with a partial day and says nothing about a real change: the console shows it as n/a.
+   */
+  readonly previous_window_complete: boolean;
   readonly rows: readonly {
     readonly clinical_area: string;
     readonly click_count: number;
@@ -87,9 +97,15 @@ export async function topDocs(db: Queryable, options: { atMs: number; snapshotMs
   return { snapshot_ts: new Date(snapshot).toISOString(), rows };
 }
 
+const TREND_COMPARED_MS = 48 * 3_600_000;
+
 export async function clinicalTrend(db: Queryable, options: { atMs: number; snapshotMs?: number }): Promise<ClinicalTrendSnapshot> {
   const snapshot = options.snapshotMs ?? (await newestSnapshot(db, 'mart_realtime_clinical_trend_24h', options.atMs));
-  if (snapshot === null) return { snapshot_ts: null, rows: [] };
+  if (snapshot === null) return { snapshot_ts: null, previous_window_start: null, data_since: null, previous_window_complete: false, rows: [] };
+  // The primary key's first entry: one index probe.
+  const first = await db.query<{ t: Date | null }>('SELECT min(event_minute) AS t FROM mart_realtime_traffic_minute');
+  const since = first.rows[0]?.t ?? null;
+  const previousStart = snapshot - TREND_COMPARED_MS;
   const { rows } = await db.query<{ clinical_area: string; click_count: number; unique_sessions: number; trend_pct: string | null }>(
     `SELECT clinical_area, click_count, unique_sessions, trend_pct
        FROM mart_realtime_clinical_trend_24h WHERE snapshot_ts = $1::timestamptz
@@ -98,6 +114,9 @@ export async function clinicalTrend(db: Queryable, options: { atMs: number; snap
   );
   return {
     snapshot_ts: new Date(snapshot).toISOString(),
+    previous_window_start: new Date(previousStart).toISOString(),
+    data_since: iso(since),
+    previous_window_complete: since !== null && since.getTime() <= previousStart,
     rows: rows.map((r) => ({ ...r, trend_pct: r.trend_pct === null ? null : Number(r.trend_pct) })),
   };
 }

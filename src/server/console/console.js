@@ -107,10 +107,17 @@
     byTestId('clinical-trend-snapshot').textContent = trend.snapshot_ts
       ? 'as of ' + timeOf(trend.snapshot_ts) + (provisional(trend.snapshot_ts) ? ' (provisional)' : '')
       : 'no snapshot yet';
+    // A percentage against a partial previous day would read as a real change: none is shown.
+    var complete = trend.previous_window_complete === true;
+    var coverage = byTestId('trend-coverage');
+    coverage.hidden = complete || !trend.snapshot_ts;
+    coverage.textContent = complete || !trend.snapshot_ts ? ''
+      : 'n/a: no full previous 24 h to compare with — the data start at ' + timeOf(trend.data_since) +
+        ', after the previous window began (' + timeOf(trend.previous_window_start) + ').';
     replaceRows('clinical-trend', trend.rows.map(function (r) {
       var arrow = r.trend_pct === null ? '' : r.trend_pct > 0 ? '↑ ' : r.trend_pct < 0 ? '↓ ' : '→ ';
-      var label = r.trend_pct === null ? 'new' : arrow + r.trend_pct.toFixed(2) + ' %';
-      var className = 'num ' + (r.trend_pct > 0 ? 'up' : r.trend_pct < 0 ? 'down' : '');
+      var label = !complete ? 'n/a' : r.trend_pct === null ? 'new' : arrow + r.trend_pct.toFixed(2) + ' %';
+      var className = 'num ' + (!complete ? '' : r.trend_pct > 0 ? 'up' : r.trend_pct < 0 ? 'down' : '');
       return row([cell(r.clinical_area), cell(r.click_count, 'num'), cell(r.unique_sessions, 'num'), cell(label, className)], { 'data-testid': 'trend-row' });
     }));
   }
