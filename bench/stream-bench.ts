@@ -24,6 +24,7 @@ import { createPgDatabase } from '../src/io/db/pg-database.ts';
 import { migrate } from '../src/io/db/migrate.ts';
 import { alignByEventTime } from '../src/io/event-time-aligned-source.ts';
 import { createTopic, deleteTopic, endOffsets, produceLines } from '../src/io/kafka/kafka-admin.ts';
+import { openLineProducer } from '../src/io/kafka/kafka-producer.ts';
 import { createKafkaSource } from '../src/io/kafka/kafka-source.ts';
 import { createLogger } from '../src/io/log.ts';
 import type { MessageSource, SourcePoll } from '../src/io/source.ts';
@@ -184,23 +185,28 @@ async function livePhase(instances: number): Promise<void> {
   });
   await new Promise((r) => setTimeout(r, 3000 * instances));
   // Paced producer: RATE events/s for RATE_SECONDS, one burst session (60 clicks) every 2 s.
-  const perTick = Math.max(1, Math.round(RATE / 20));
   let sent = 0;
   let burst = 0;
-  const until = Date.now() + RATE_SECONDS * 1000;
+  const startedAt = Date.now();
+  const until = startedAt + RATE_SECONDS * 1000;
+  // One long-lived producer, as a real one is (a tick's lines go out in one request).
+  const producer = openLineProducer(brokers, topic, 'tidemark-bench-live');
   while (Date.now() < until) {
     const tickStart = Date.now();
+    // Paced by what is due so far, not per tick: a slow tick is made up by the next one.
+    const perTick = Math.max(1, Math.round(((tickStart - startedAt) * RATE) / 1000) - sent);
     const lines = [...generate(perTick, tickStart, 1, sent + 11)].map((e, i) => ({ key: e.key, value: JSON.stringify({ ...JSON.parse(e.value), event_id: `live-${sent + i}`, event_ts: tickStart }) }));
-    if (sent % (RATE * 2) < perTick) {
+    if (Math.floor((sent + perTick) / (RATE * 2)) > Math.floor(sent / (RATE * 2)) || sent === 0) {
       const session = `burst-${burst++}`;
       for (let k = 0; k < 60; k++) lines.push({ key: session, value: JSON.stringify({ event_id: `${session}-${k}`, event_ts: tickStart, session_id: session, document_id: '1', title: 'x', clinical_area: null }) });
       burstSent.set(session, tickStart);
     }
-    await produceLines(brokers, topic, lines, { batchSize: lines.length, concurrency: 1 });
+    await producer.send(lines);
     sent += perTick;
     const elapsed = Date.now() - tickStart;
     if (elapsed < 50) await new Promise((r) => setTimeout(r, 50 - elapsed));
   }
+  await producer.close();
   await new Promise((r) => setTimeout(r, 3000));
   stop.abort();
   await Promise.all(runs);
