@@ -4,7 +4,7 @@
 // configured as scripts/services.sh configures the shared one. stop() and start() keep the port
 // and the stored objects, as a restarted server would.
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,6 +27,20 @@ export interface PrivateS3 extends TestS3 {
 /** Whether the s3proxy jar is here (provisioning downloads it); CI must have it. */
 export function privateS3Available(): boolean {
   return provisioned(JAR);
+}
+
+/** jclouds' filesystem store writes an object as `<key>-<uuid>` and renames it when complete. */
+const PARTIAL_WRITE = /-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/**
+ * Removes the temporary files of uploads cut off by a stop: the filesystem store would list them
+ * as objects, where S3 never shows an upload that did not complete. What a restarted S3 does.
+ */
+async function dropPartialWrites(dataDir: string): Promise<void> {
+  const entries = await readdir(dataDir, { recursive: true, withFileTypes: true });
+  for (const entry of entries) {
+    if (entry.isFile() && PARTIAL_WRITE.test(entry.name)) await rm(join(entry.parentPath, entry.name), { force: true });
+  }
 }
 
 export async function startPrivateS3(): Promise<PrivateS3> {
@@ -77,7 +91,10 @@ export async function startPrivateS3(): Promise<PrivateS3> {
     config,
     env: s3Env(config),
     stop,
-    start,
+    async start() {
+      await dropPartialWrites(join(dir, 'data'));
+      await start();
+    },
     async dispose() {
       await stop('kill');
       await rm(dir, { recursive: true, force: true });
