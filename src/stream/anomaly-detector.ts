@@ -142,11 +142,6 @@ export class AnomalyDetector {
     this.sessions.set(sessionId, state);
   }
 
-  /** Replays a logged event during restore (may be older than the frozen boundary: context only). */
-  restoreEvent(sessionId: string, ts: number, defaultFrozenTs: number): void {
-    this.add(sessionId, ts, defaultFrozenTs);
-  }
-
   snapshot(sessionId: string): SessionAnomalySnapshot | null {
     const s = this.sessions.get(sessionId);
     if (s === undefined || s.quiet) return null;

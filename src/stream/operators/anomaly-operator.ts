@@ -63,6 +63,7 @@ export class AnomalyOperator implements PartitionMartOperator<AnomalySnapshot, A
   }
 
   restoreEvent(event: ClickEvent, bound: number): void {
-    this.detector.restoreEvent(event.sessionId, event.eventTs, bound);
+    // An event of the log may lie before the frozen boundary: it is context for counting only.
+    this.detector.add(event.sessionId, event.eventTs, bound);
   }
 }

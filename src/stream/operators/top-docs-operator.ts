@@ -58,8 +58,9 @@ function rowsOf(snapshotTs: number, top: TopList): TopDocRow[] {
   }));
 }
 
-function windowTop(window: SlidingWindow, skip?: ReadonlyMap<string, GroupValue>): TopList {
-  const top = new TopList(TOP_DOCS_LIMIT);
+/** The first `limit` documents of the window in rank order, leaving out `skip`'s. */
+function windowTop(window: SlidingWindow, limit: number, skip?: ReadonlyMap<string, GroupValue>): TopList {
+  const top = new TopList(limit);
   let floor = 0;
   // forEach, not for…of: the scan runs over every document of the hour once a minute, and the
   // iterator's result objects were a third of the hot path's garbage.
@@ -116,13 +117,7 @@ class TopLeaders {
   }
 
   private rebuild(window: SlidingWindow): void {
-    const scan = new TopList(LEADERS + 1);
-    let floor = 0;
-    window.cells.forEach((cell) => {
-      if (cell.count < floor) return;
-      scan.offer(cell.group, cell.count, distinctSessions(cell), cell.title);
-      floor = scan.floor;
-    });
+    const scan = windowTop(window, LEADERS + 1);
     this.members.clear();
     for (const v of scan.values.slice(0, LEADERS)) this.members.add(v.group);
     this.cutoff = scan.values[LEADERS] ?? null;
@@ -200,7 +195,7 @@ export class TopDocsOperator implements WindowedMartOperator<GroupBucket, TopDoc
     if (window === null) return [];
     const out: KeyedRows<TopDocRow>[] = [];
     window.overlaySnapshots(until, lookup, (snapshotTs, changed) => {
-      const top = windowTop(window, changed);
+      const top = windowTop(window, TOP_DOCS_LIMIT, changed);
       for (const v of changed.values()) top.offer(v.group, v.count, v.distinctSessions, v.title);
       const rows = rowsOf(snapshotTs, top);
       if (rows.length > 0) out.push({ ts: snapshotTs, final: false, rows });
