@@ -10,12 +10,22 @@ export interface TitleMark {
   readonly title: string;
 }
 
+/**
+ * A final bucket's sessions with their events, packed side by side: a final bucket never changes
+ * again, and an array slot plus four bytes cost a fraction of a Map entry (the 24 h trend window
+ * holds millions of them).
+ */
+export interface PackedSessions {
+  readonly ids: readonly string[];
+  readonly counts: Int32Array;
+}
+
 export interface GroupCell {
   count: number;
   /** The only session while there is one (with its event count in `count`). */
   session: string | null;
-  /** Session → events, once the cell has a second session. */
-  sessions: Map<string, number> | null;
+  /** Session → events, once the cell has a second session; packed once the bucket is final. */
+  sessions: Map<string, number> | PackedSessions | null;
   title: TitleMark | null;
 }
 
@@ -41,6 +51,7 @@ export function addToBucket(bucket: GroupBucket, group: string, sessionId: strin
     return;
   }
   if (cell.sessions !== null) {
+    if (!(cell.sessions instanceof Map)) throw new Error('an event for a final bucket');
     cell.sessions.set(sessionId, (cell.sessions.get(sessionId) ?? 0) + 1);
   } else if (cell.session !== sessionId) {
     cell.sessions = new Map([
@@ -64,8 +75,74 @@ export function addToStepBucket(buckets: Map<number, GroupBucket>, stepMs: numbe
 
 /** Calls fn for every session of the cell with its event count. */
 export function forEachSession(cell: GroupCell, fn: (session: string, n: number) => void): void {
-  if (cell.sessions !== null) for (const [s, n] of cell.sessions) fn(s, n);
-  else if (cell.session !== null) fn(cell.session, cell.count);
+  const sessions = cell.sessions;
+  if (sessions === null) {
+    if (cell.session !== null) fn(cell.session, cell.count);
+  } else if (sessions instanceof Map) {
+    for (const [s, n] of sessions) fn(s, n);
+  } else {
+    const { ids, counts } = sessions;
+    for (let i = 0; i < ids.length; i++) fn(ids[i]!, counts[i]!);
+  }
+}
+
+/**
+ * One string per session id across the final buckets. Every event brings its own copy of its
+ * session's id; kept as they came, the trend's 24 h of buckets and its window would hold a copy
+ * per (bucket, area, session) — more memory than the entries themselves. Two generations, so
+ * that the table holds only recent sessions (a session lasts minutes) and costs O(1) per id.
+ */
+export class SessionIdInterner {
+  private young = new Map<string, string>();
+  private old = new Map<string, string>();
+  private readonly generationSize: number;
+
+  constructor(generationSize = 100_000) {
+    this.generationSize = generationSize;
+  }
+
+  intern(id: string): string {
+    const young = this.young.get(id);
+    if (young !== undefined) return young;
+    // A session still active a generation later moves up, so it keeps its one string.
+    const canonical = this.old.get(id) ?? id;
+    if (this.young.size >= this.generationSize) {
+      this.old = this.young;
+      this.young = new Map();
+    }
+    this.young.set(id, canonical);
+    return canonical;
+  }
+}
+
+/** Packs a final bucket's sessions (see PackedSessions), with their ids interned. */
+export function packBucket(bucket: GroupBucket, interner: SessionIdInterner): void {
+  bucket.forEach((cell) => {
+    const sessions = cell.sessions;
+    if (sessions === null) {
+      if (cell.session !== null) cell.session = interner.intern(cell.session);
+      return;
+    }
+    if (!(sessions instanceof Map)) return;
+    const ids: string[] = [];
+    const counts = new Int32Array(sessions.size);
+    sessions.forEach((n, session) => {
+      counts[ids.length] = n;
+      ids.push(interner.intern(session));
+    });
+    cell.sessions = { ids, counts };
+  });
+}
+
+/**
+ * Keeps only a bucket's counts and titles: for a bucket that has left every window that counts
+ * its distinct sessions (the trend's previous day counts clicks only).
+ */
+export function forgetSessions(bucket: GroupBucket): void {
+  bucket.forEach((cell) => {
+    cell.session = null;
+    cell.sessions = null;
+  });
 }
 
 /**
@@ -86,7 +163,7 @@ export function bucketToData(bucket: GroupBucket): GroupBucketData {
       return;
     }
     const flat: (string | number)[] = [];
-    cell.sessions.forEach((n, session) => flat.push(session, n));
+    forEachSession(cell, (session, n) => flat.push(session, n));
     out.push([group, cell.count, flat, cell.title]);
   });
   return out;

@@ -16,6 +16,16 @@ export class BucketSeries<B> {
   /** Open buckets changed since they were last stored provisionally (several instances only). */
   readonly changed = new Set<number>();
 
+  /** Buckets before this start have given up their distinct sessions (forgetBefore). */
+  private sessionsFrom = Number.NEGATIVE_INFINITY;
+
+  /** Hands every bucket before `start` not yet handed over to `forget`, once. */
+  forgetBefore(start: number, forget: (bucket: B) => void): void {
+    if (!(start > this.sessionsFrom)) return;
+    for (const [s, bucket] of this.buckets) if (s < start && s >= this.sessionsFrom) forget(bucket);
+    this.sessionsFrom = start;
+  }
+
   dropBefore(start: number): void {
     for (const s of this.buckets.keys()) {
       if (s < start) {

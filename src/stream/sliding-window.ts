@@ -4,6 +4,7 @@
 // the not-yet-final buckets, without copying the aggregate.
 import { forEachSession, laterTitle } from './group-buckets.ts';
 import type { GroupBucket, TitleMark } from './group-buckets.ts';
+import { SessionCounts } from './session-counts.ts';
 
 /**
  * A group's aggregate over the window: its events and, per session, how many of them. Like a
@@ -15,7 +16,7 @@ export interface WindowCell {
   readonly group: string;
   count: number;
   session: string | null;
-  sessions: Map<string, number> | null;
+  sessions: SessionCounts | null;
   title: TitleMark | null;
 }
 
@@ -27,26 +28,25 @@ export function distinctSessions(cell: WindowCell): number {
 /** The cell's events of one session. */
 function eventsOf(cell: WindowCell | undefined, session: string): number {
   if (cell === undefined) return 0;
-  if (cell.sessions !== null) return cell.sessions.get(session) ?? 0;
+  if (cell.sessions !== null) return cell.sessions.get(session);
   return cell.session === session ? cell.count : 0;
 }
 
 /** Adds n events of a session; call before the cell's count grows (the lone session's count is the cell's). */
 function addSession(cell: WindowCell, session: string, n: number): void {
-  if (cell.sessions !== null) cell.sessions.set(session, (cell.sessions.get(session) ?? 0) + n);
+  if (cell.sessions !== null) cell.sessions.add(session, n);
   else if (cell.session === null) cell.session = session;
   else if (cell.session !== session) {
-    cell.sessions = new Map([
-      [cell.session, cell.count],
-      [session, n],
-    ]);
+    cell.sessions = new SessionCounts();
+    cell.sessions.add(cell.session, cell.count);
+    cell.sessions.add(session, n);
     cell.session = null;
   }
 }
 
 /** Removes n events of a session; call before the cell's count shrinks. */
 function removeSession(cell: WindowCell, session: string, n: number): void {
-  if (cell.sessions !== null) dropSession(cell.sessions, session, n);
+  if (cell.sessions !== null) cell.sessions.remove(session, n);
   else if (cell.session === session && cell.count - n <= 0) cell.session = null;
 }
 
@@ -67,12 +67,6 @@ interface OverlayCell {
   readonly sessionDelta: Map<string, number>;
   titleDropped: boolean;
   addedTitle: TitleMark | null;
-}
-
-function dropSession(sessions: Map<string, number>, session: string, n: number): void {
-  const left = (sessions.get(session) ?? 0) - n;
-  if (left <= 0) sessions.delete(session);
-  else sessions.set(session, left);
 }
 
 export class SlidingWindow {
@@ -207,10 +201,17 @@ export class SlidingWindow {
       }
       if (this.trackSessions) {
         // Inlined rather than forEachSession: a closure per cell showed in the profile.
-        if (cell.sessions !== null) {
-          for (const [session, n] of cell.sessions) {
+        const sessions = cell.sessions;
+        if (sessions instanceof Map) {
+          for (const [session, n] of sessions) {
             addSession(agg, session, n);
             agg.count += n;
+          }
+        } else if (sessions !== null) {
+          const { ids, counts } = sessions;
+          for (let i = 0; i < ids.length; i++) {
+            addSession(agg, ids[i]!, counts[i]!);
+            agg.count += counts[i]!;
           }
         } else {
           if (cell.session !== null) addSession(agg, cell.session, cell.count);
@@ -226,10 +227,17 @@ export class SlidingWindow {
       const agg = this.cells.get(group);
       if (agg === undefined) continue;
       if (this.trackSessions) {
-        if (cell.sessions !== null) {
-          for (const [session, n] of cell.sessions) {
+        const sessions = cell.sessions;
+        if (sessions instanceof Map) {
+          for (const [session, n] of sessions) {
             removeSession(agg, session, n);
             agg.count -= n;
+          }
+        } else if (sessions !== null) {
+          const { ids, counts } = sessions;
+          for (let i = 0; i < ids.length; i++) {
+            removeSession(agg, ids[i]!, counts[i]!);
+            agg.count -= counts[i]!;
           }
         } else {
           if (cell.session !== null) removeSession(agg, cell.session, cell.count);

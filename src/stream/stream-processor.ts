@@ -18,6 +18,7 @@ import type {
   PartitionCommit,
   StoredBucket,
 } from './checkpoint-types.ts';
+import { SessionIdInterner } from './group-buckets.ts';
 import type { GroupBucket } from './group-buckets.ts';
 import { ClinicalTrendOperator } from './operators/clinical-trend-operator.ts';
 import type { BucketLookup, KeyedRows, WindowedMartOperator } from './operators/hot-operator.ts';
@@ -106,8 +107,10 @@ export class StreamProcessor {
     this.settings = settings;
     this.clock = clock;
     this.steps = { traffic: MINUTE_MS, top: settings.marts.topDocsEveryMs, trend: settings.marts.clinicalTrendEveryMs };
-    this.topOp = new TopDocsOperator(this.steps.top);
-    this.trendOp = new ClinicalTrendOperator(this.steps.trend);
+    // One interner for both: the top docs and the trend hold the same sessions' ids.
+    const interner = new SessionIdInterner();
+    this.topOp = new TopDocsOperator(this.steps.top, interner);
+    this.trendOp = new ClinicalTrendOperator(this.steps.trend, interner);
     this.storedFrontiers = options.combinerFrontiers ?? null;
     this.tracker = new WatermarkTracker({
       delayMs: settings.watermarkDelayMs,
@@ -166,7 +169,9 @@ export class StreamProcessor {
     const bound = this.boundOf(state);
     for (const stored of checkpoint.buckets) {
       if (!stored.final) continue;
-      this.storeBucket(state, stored);
+      // Stored first: an optional call's arguments are not evaluated when the method is missing.
+      const bucket = this.storeBucket(state, stored);
+      this.operator(stored.kind).settle?.(bucket);
       state.series(stored.kind).persisted.add(stored.start);
     }
     state.anomaly.restore(checkpoint.anomaly);
@@ -313,8 +318,10 @@ export class StreamProcessor {
     return op as unknown as WindowedMartOperator<unknown, unknown>;
   }
 
-  private storeBucket(target: { traffic: BucketSeries<AnyTrafficBucket>; top: BucketSeries<GroupBucket>; trend: BucketSeries<GroupBucket> }, stored: StoredBucket): void {
-    (target[stored.kind] as BucketSeries<unknown>).buckets.set(stored.start, this.operator(stored.kind).decode(stored.data));
+  private storeBucket(target: { traffic: BucketSeries<AnyTrafficBucket>; top: BucketSeries<GroupBucket>; trend: BucketSeries<GroupBucket> }, stored: StoredBucket): unknown {
+    const bucket = this.operator(stored.kind).decode(stored.data);
+    (target[stored.kind] as BucketSeries<unknown>).buckets.set(stored.start, bucket);
+    return bucket;
   }
 
   private applyExternal(updates: readonly ExternalPartitionUpdate[]): void {
@@ -327,7 +334,10 @@ export class StreamProcessor {
       }
       ext.watermark = update.watermark;
       ext.backlog = update.backlog;
-      for (const stored of update.buckets) this.storeBucket(ext, stored);
+      for (const stored of update.buckets) {
+        const bucket = this.storeBucket(ext, stored);
+        if (stored.final) this.operator(stored.kind).settle?.(bucket);
+      }
     }
   }
 
@@ -386,6 +396,7 @@ export class StreamProcessor {
       const dropBefore = this.dropBefore(frontiers);
       for (const state of this.states.values()) for (const kind of KINDS) state.series(kind).dropBefore(dropBefore[kind]);
       for (const ext of this.external.values()) for (const kind of KINDS) ext[kind].dropBefore(dropBefore[kind]);
+      this.forgetSessionsBefore(frontiers);
     }
 
     const output: BatchOutput = {
@@ -406,6 +417,21 @@ export class StreamProcessor {
     }
     this.batch = emptyBatch();
     return output;
+  }
+
+  /**
+   * Buckets the distinct-session windows have passed keep only their counts. Frontiers never go
+   * back (a failed commit rebuilds the processor from the checkpoint), so no window needs them again.
+   */
+  private forgetSessionsBefore(frontiers: Frontiers): void {
+    for (const kind of KINDS) {
+      const op = this.operator(kind);
+      if (op.sessionsReachMs === undefined || op.forgetSessions === undefined || !Number.isFinite(frontiers[kind])) continue;
+      const before = frontiers[kind] - op.sessionsReachMs;
+      const forget = op.forgetSessions.bind(op);
+      for (const state of this.states.values()) state.series(kind).forgetBefore(before, forget);
+      for (const ext of this.external.values()) ext[kind].forgetBefore(before, forget);
+    }
   }
 
   private dropBefore(frontiers: Frontiers): Frontiers {
@@ -553,6 +579,7 @@ export class StreamProcessor {
         const final = start + step <= bound;
         if (final && !series.persisted.has(start)) {
           newBuckets.push(this.toStored(kind, start, bucket, true));
+          this.operator(kind).settle?.(bucket);
           series.persisted.add(start);
           series.changed.delete(start);
         } else if (!final && shareOpen && series.changed.has(start)) {

@@ -4,8 +4,8 @@
 import { CLINICAL_WINDOW_MS } from '../../marts/types.ts';
 import type { ClickEvent, ClinicalTrendRow } from '../../marts/types.ts';
 import { compareCodeUnits, trendPercent } from '../../marts/window-math.ts';
-import { addToStepBucket, bucketFromData, bucketToData } from '../group-buckets.ts';
-import type { GroupBucket, GroupBucketData } from '../group-buckets.ts';
+import { addToStepBucket, bucketFromData, bucketToData, forgetSessions, packBucket } from '../group-buckets.ts';
+import type { GroupBucket, GroupBucketData, SessionIdInterner } from '../group-buckets.ts';
 import { SlidingWindow } from '../sliding-window.ts';
 import type { GroupValue } from '../sliding-window.ts';
 import type { BucketLookup, KeyedRows, WindowedMartOperator } from './hot-operator.ts';
@@ -33,13 +33,25 @@ function rowsOf(snapshotTs: number, areas: Iterable<string>, current: ValueOf, p
 export class ClinicalTrendOperator implements WindowedMartOperator<GroupBucket, ClinicalTrendRow> {
   readonly stepMs: number;
   readonly reachMs = 2 * CLINICAL_WINDOW_MS;
+  /** Only the last 24 h count distinct sessions: the day before it compares clicks. */
+  readonly sessionsReachMs = CLINICAL_WINDOW_MS;
+  private readonly interner: SessionIdInterner;
   private current: SlidingWindow | null = null;
   private previous: SlidingWindow | null = null;
   /** Reset at +∞: the source ended and every snapshot was written; later buckets are none of ours. */
   private ended = false;
 
-  constructor(stepMs: number) {
+  constructor(stepMs: number, interner: SessionIdInterner) {
     this.stepMs = stepMs;
+    this.interner = interner;
+  }
+
+  settle(bucket: GroupBucket): void {
+    packBucket(bucket, this.interner);
+  }
+
+  forgetSessions(bucket: GroupBucket): void {
+    forgetSessions(bucket);
   }
 
   get frontier(): number {

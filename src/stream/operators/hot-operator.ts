@@ -29,6 +29,17 @@ export interface WindowedMartOperator<B, Row> {
   readonly frontier: number;
   /** How far back of the frontier buckets must be kept (the window's reach). */
   readonly reachMs: number;
+  /**
+   * Called once for every bucket that is final (it takes no more events), after its stored form
+   * was taken: the operator may pack it for the rest of its life in memory.
+   */
+  settle?(bucket: B): void;
+  /**
+   * How far back of the frontier buckets need their distinct sessions; older ones (still within
+   * reachMs) are given to forgetSessions, once. Unset: as far as reachMs.
+   */
+  readonly sessionsReachMs?: number;
+  forgetSessions?(bucket: B): void;
   /** Starts over at a frontier from the stored buckets (restore, rebalance, another combiner). */
   reset(frontier: number, lookup: BucketLookup<B>): void;
   /**

@@ -5,8 +5,8 @@
 import { TOP_DOCS_LIMIT, TOP_DOCS_WINDOW_MS } from '../../marts/types.ts';
 import type { ClickEvent, TopDocRow } from '../../marts/types.ts';
 import { compareDecimalIds } from '../../marts/window-math.ts';
-import { addToStepBucket, bucketFromData, bucketToData } from '../group-buckets.ts';
-import type { GroupBucket, GroupBucketData, TitleMark } from '../group-buckets.ts';
+import { addToStepBucket, bucketFromData, bucketToData, packBucket } from '../group-buckets.ts';
+import type { GroupBucket, GroupBucketData, SessionIdInterner, TitleMark } from '../group-buckets.ts';
 import { SlidingWindow, distinctSessions } from '../sliding-window.ts';
 import type { GroupValue } from '../sliding-window.ts';
 import type { BucketLookup, KeyedRows, WindowedMartOperator } from './hot-operator.ts';
@@ -133,8 +133,15 @@ export class TopDocsOperator implements WindowedMartOperator<GroupBucket, TopDoc
   /** Reset at +∞: the source ended and every snapshot was written; later buckets are none of ours. */
   private ended = false;
 
-  constructor(stepMs: number) {
+  private readonly interner: SessionIdInterner;
+
+  constructor(stepMs: number, interner: SessionIdInterner) {
     this.stepMs = stepMs;
+    this.interner = interner;
+  }
+
+  settle(bucket: GroupBucket): void {
+    packBucket(bucket, this.interner);
   }
 
   get frontier(): number {
