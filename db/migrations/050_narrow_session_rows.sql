@@ -14,18 +14,23 @@
 --   stay a tenth empty for ever. (A recomputed old day inserts in the middle and splits pages in
 --   half either way; fillfactor does not change that.)
 --
--- Measured on PGlite with the store's own insert (bench/session-rows-bench.ts; 965,000 sessions
--- of one day with the demo's ids 's-1000001'…, written sorted by session_id in the cold step's
--- chunks; sizes by pg_relation_size):
---                                   heap B/row   key B/row   total B/row   MB per 965k-session day
---   before (001 + 009)              TBD
---   after (this file)               TBD
---   this file run on the 'before' table (the copy below): TBD
--- A heap tuple is its 24-byte header plus the columns, rounded up to 8 bytes, plus a 4-byte line
--- pointer: 16 (timestamps) + 16 (date, three INTs) + 10 (a 9-character session_id with its 1-byte
--- length) = 42 bytes of columns make 72 + 4 per row, where 001's order with computed_at made 80 + 4.
--- (Two bytes less of columns would reach the next step, 64: no narrower type fits these values.)
--- A key entry is an 8-byte index tuple header + DATE + session_id, rounded to 24, + 4.
+-- Measured on PGlite with the cold step's own writes (`node bench/session-rows-bench.ts
+-- --sessions 965000 --days 2`: per day one transaction of the day's DELETE and the store's bulk
+-- insert in the cold step's chunks, sorted by session_id, ids like the demo's 's-1000001'…);
+-- what the second day added, by pg_relation_size of the heap and of the key's B-tree:
+--                                heap B/row   key B/row   total B/row   per 965k-session day
+--   before (001 + 009)             84.4         31.5        116.0       111.9 MB = 106.7 MiB
+--   after (this file)              76.6         28.5        105.1       101.4 MB =  96.7 MiB
+-- This file run over the 'before' database's two days (1.93M rows, 3.6 s) leaves the same 76.6 +
+-- 28.5 bytes a row.
+-- Why these figures: a heap tuple is its 24-byte header and the columns, rounded up to 8 bytes,
+-- plus a 4-byte line pointer. Here 16 (timestamps) + 16 (DATE, three INTs) + 10 (a 9-character
+-- session_id and its 1-byte length) = 66, so 72 + 4 = 76 bytes (107 rows a page); 001's layout
+-- had computed_at's 8 and padding before the timestamps: 80 + 4. For the demo's 8- to
+-- 10-character ids, dropping computed_at alone would also give 72; the order is what lets ids of
+-- up to 7 characters reach the next step down, 64 (in 001's order padding would still make 72).
+-- No narrower type fits the values. A key entry is an 8-byte index tuple header + DATE +
+-- session_id, rounded up to 24, + 4.
 --
 -- A rebuild, not ALTER TABLE … DROP COLUMN: a dropped column keeps its bytes in every stored row
 -- until the row is rewritten, and no ALTER reorders columns. The new table gets the old name, the
