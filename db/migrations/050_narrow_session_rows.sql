@@ -22,7 +22,9 @@
 --   before (001 + 009)             84.4         31.5        116.0       111.9 MB = 106.7 MiB
 --   after (this file)              76.6         28.5        105.1       101.4 MB =  96.7 MiB
 -- This file run over the 'before' database's two days (1.93M rows, 3.6 s) leaves the same 76.6 +
--- 28.5 bytes a row.
+-- 28.5 bytes a row; on the PostgreSQL server, over 6.6M rows (three days at 10M events a day),
+-- 5.7 s and the same sizes. Until it commits, readers of the table wait (the rename locks it) and
+-- the disk holds both copies.
 -- Why these figures: a heap tuple is its 24-byte header and the columns, rounded up to 8 bytes,
 -- plus a 4-byte line pointer. Here 16 (timestamps) + 16 (DATE, three INTs) + 10 (a 9-character
 -- session_id and its 1-byte length) = 66, so 72 + 4 = 76 bytes (107 rows a page); 001's layout
