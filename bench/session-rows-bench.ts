@@ -2,14 +2,14 @@
 // db/migrations/050 narrowed the table. Cold marts are kept for ever (SPEC §6), so this row size
 // times the sessions of a day is what the demo's data folder grows by every day for this table.
 //
-//   node bench/session-rows-bench.ts [--sessions 965000] [--days 2]
+//   npm run bench:session-rows -- [--sessions 965000] [--days 2]
 //
-// Three in-memory databases, each given `days` days of `sessions` sessions the way the cold step
+// Two in-memory databases, each given `days` days of `sessions` sessions the way the cold step
 // writes them (one transaction per day: the day's DELETE and the store's chunked bulk insert,
 // rows sorted by session_id, ids like the demo's generator makes: 's-1000001'…):
-//   before     migrated up to 040 (001's layout with computed_at, the key of 009)
-//   after      migrated to the end (050's layout)
-//   rebuilt    'before' with its rows, then migrated to the end: what 050 makes of existing data
+//   before     migrated up to 040 (001's layout with computed_at, the key of 009); then migrated
+//              to the end, which shows what 050 makes of existing rows and how long it takes
+//   after      migrated to the end (050's layout) before the rows are written
 // Printed per database: the main fork of the heap and of the key's B-tree after each day (MB =
 // 10^6 bytes), and the last day's growth per row and per 965k sessions (the demo's day) both in
 // MB and in MiB (2^20 bytes, the unit bench/embedded-bench.ts reports).
