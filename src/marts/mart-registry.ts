@@ -75,6 +75,11 @@ export interface ColdMartDefinition<R extends object = AnyRow> extends MartBase<
   /** Full refresh's staging table (db/migrations/005: refresh_id, then LIKE the mart). */
   readonly staging: string;
   /**
+   * The table has a computed_at column (when the row's recompute ran), which the stores set.
+   * Every cold mart but the sessions: 050 dropped it from that table's millions of rows a day.
+   */
+  readonly computedAt: boolean;
+  /**
    * A mart with millions of rows a day: ColdMartChunks carries its rows as a one-pass sequence
    * of chunks under `chunks` (and their number under `count`), and the store writes them with
    * COPY where the database offers it.
@@ -190,6 +195,7 @@ export const COLD_MARTS = {
     dayEvents: { role: 'sum', field: 'clickCount' },
     dateColumn: 'event_date',
     staging: 'cold_refresh_session_analysis',
+    computedAt: false,
     bulk: { chunks: 'sessionChunks', count: 'sessionCount' },
   }),
   dailyTraffic: coldMart<DailyTrafficRow>({
@@ -206,6 +212,7 @@ export const COLD_MARTS = {
     dayEvents: { role: 'total', field: 'totalEvents' },
     dateColumn: 'event_date',
     staging: 'cold_refresh_daily_traffic',
+    computedAt: true,
   }),
   clinicalAreas: coldMart<ClinicalAreaRow>({
     kind: 'cold',
@@ -219,6 +226,7 @@ export const COLD_MARTS = {
     dayEvents: { role: 'sum', field: 'searchCount' },
     dateColumn: 'event_date',
     staging: 'cold_refresh_clinical_areas',
+    computedAt: true,
   }),
   popularDocuments: coldMart<PopularDocumentRow>({
     kind: 'cold',
@@ -232,6 +240,7 @@ export const COLD_MARTS = {
     dayEvents: { role: 'sum', field: 'viewCount' },
     dateColumn: 'event_date',
     staging: 'cold_refresh_popular_documents',
+    computedAt: true,
   }),
 } as const satisfies { readonly [K in keyof ColdMartRows]: ColdMartDefinition };
 

@@ -346,16 +346,16 @@ function conformanceSuite(factory: TestDatabaseFactory): void {
         click_count: 'integer',
         severity: 'character varying(8)',
       });
-      expect(byTable.get('mart_session_analysis')).toMatchObject({
-        session_id: 'character varying(128)',
-        event_date: 'date',
-        click_count: 'integer',
-        unique_docs: 'integer',
-        first_click_ts: tz,
-        last_click_ts: tz,
-        session_duration_sec: 'integer',
-        computed_at: tz,
-      });
+      // Exactly these, in this order (050: no computed_at, no alignment padding).
+      expect(Object.entries(byTable.get('mart_session_analysis') ?? {})).toEqual([
+        ['first_click_ts', tz],
+        ['last_click_ts', tz],
+        ['event_date', 'date'],
+        ['click_count', 'integer'],
+        ['unique_docs', 'integer'],
+        ['session_duration_sec', 'integer'],
+        ['session_id', 'character varying(128)'],
+      ]);
       expect(byTable.get('mart_daily_traffic')).toMatchObject({
         event_date: 'date',
         total_events: 'integer',
@@ -407,6 +407,82 @@ function conformanceSuite(factory: TestDatabaseFactory): void {
           [t0, '-100.01'],
         ),
       ).rejects.toMatchObject({ code: '23514' });
+    });
+
+    it('keeps the session rows narrow: the key packed full, the checks of 001, full refresh staging alike', async () => {
+      const { rows: key } = await db.query<{ options: string[] | null; columns: string[]; primary: boolean }>(
+        `SELECT c.reloptions AS options, i.indisprimary AS primary,
+                ARRAY(SELECT pg_get_indexdef(i.indexrelid, k, true) FROM generate_series(1, i.indnkeyatts) AS k) AS columns
+           FROM pg_class c JOIN pg_index i ON i.indexrelid = c.oid WHERE c.relname = 'mart_session_analysis_pkey'`,
+      );
+      expect(key).toEqual([{ options: ['fillfactor=100'], primary: true, columns: ['event_date', 'session_id'] }]);
+      const { rows: checks } = await db.query<{ name: string }>(
+        `SELECT conname AS name FROM pg_constraint WHERE conrelid = 'mart_session_analysis'::regclass AND contype = 'c' ORDER BY conname`,
+      );
+      expect(checks.map((c) => c.name)).toEqual([
+        'mart_session_analysis_click_count_check',
+        'mart_session_analysis_session_duration_sec_check',
+        'mart_session_analysis_session_id_check',
+        'mart_session_analysis_unique_docs_check',
+        'session_click_order',
+        'session_docs_le_clicks',
+      ]);
+      const insert = `INSERT INTO mart_session_analysis (session_id, event_date, click_count, unique_docs, first_click_ts, last_click_ts, session_duration_sec)
+                      VALUES ($1, '2024-03-01', $2, $3, '2024-03-01T10:00:00Z', $4::timestamptz, $5)`;
+      await expect(db.query(insert, ['', 2, 1, '2024-03-01T10:01:00Z', 60])).rejects.toMatchObject({ code: '23514' });
+      await expect(db.query(insert, ['s1', -1, 0, '2024-03-01T10:01:00Z', 60])).rejects.toMatchObject({ code: '23514' });
+      await expect(db.query(insert, ['s1', 2, 3, '2024-03-01T10:01:00Z', 60])).rejects.toMatchObject({ code: '23514' });
+      await expect(db.query(insert, ['s1', 2, 1, '2024-03-01T09:59:00Z', 0])).rejects.toMatchObject({ code: '23514' });
+      await expect(db.query(insert, ['s1', 2, 1, '2024-03-01T10:01:00Z', -1])).rejects.toMatchObject({ code: '23514' });
+      await db.query(insert, ['s1', 2, 1, '2024-03-01T10:01:00Z', 60]);
+      await expect(db.query(insert, ['s1', 3, 1, '2024-03-01T10:01:00Z', 60])).rejects.toMatchObject({ code: '23505' });
+      await db.query(`DELETE FROM mart_session_analysis`);
+
+      const columnsOf = async (table: string): Promise<string[]> =>
+        (
+          await db.query<{ c: string }>(
+            `SELECT column_name::text AS c FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position`,
+            [table],
+          )
+        ).rows.map((r) => r.c);
+      expect(await columnsOf('cold_refresh_session_analysis')).toEqual(['refresh_id', ...(await columnsOf('mart_session_analysis'))]);
+    });
+
+    it('rebuilds stored session rows in the narrow layout without losing or changing one (050)', async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'tidemark-migrations-'));
+      const fresh = await factory.create({ migrate: false });
+      try {
+        const files = await readMigrations();
+        for (const file of files.filter((f) => f.version < 50)) await writeFile(join(dir, file.name), file.sql);
+        await migrate(fresh.db, { dir });
+        const sessions = `(session_id, event_date, click_count, unique_docs, first_click_ts, last_click_ts, session_duration_sec, computed_at)`;
+        await fresh.db.query(
+          `INSERT INTO mart_session_analysis ${sessions}
+           SELECT 's-' || (1000000 + i), DATE '2026-05-12' + (i % 3), i % 7, i % 7, TIMESTAMPTZ '2026-05-12T00:00:00Z' + i * interval '1 second',
+                  TIMESTAMPTZ '2026-05-12T00:00:00Z' + i * interval '2 second', i, TIMESTAMPTZ '2026-05-13T02:00:00Z'
+           FROM generate_series(1, 3000) AS i`,
+        );
+        const snapshot = `SELECT session_id, event_date::text AS d, click_count, unique_docs, first_click_ts, last_click_ts, session_duration_sec
+                            FROM mart_session_analysis ORDER BY event_date, session_id`;
+        const before = (await fresh.db.query(snapshot)).rows;
+        expect(before).toHaveLength(3000);
+        // A grant made by hand (the test role cannot create roles: PUBLIC stands in for a reader).
+        await fresh.db.query(`GRANT SELECT, REFERENCES ON mart_session_analysis TO PUBLIC`);
+
+        expect(await migrate(fresh.db)).toEqual({ applied: files.filter((f) => f.version >= 50).map((f) => f.name) });
+        expect((await fresh.db.query(snapshot)).rows).toEqual(before);
+        const { rows: granted } = await fresh.db.query<{ p: string }>(
+          `SELECT a.privilege_type AS p FROM pg_class c, aclexplode(c.relacl) AS a
+            WHERE c.oid = 'mart_session_analysis'::regclass AND a.grantee = 0 ORDER BY 1`,
+        );
+        expect(granted).toEqual([{ p: 'REFERENCES' }, { p: 'SELECT' }]);
+        expect(
+          (await fresh.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_class WHERE relname LIKE 'mart\\_session\\_analysis\\_wide%'`)).rows,
+        ).toEqual([{ n: 0 }]);
+      } finally {
+        await fresh.dispose();
+        await rm(dir, { recursive: true, force: true });
+      }
     });
 
     it('keeps dead letters idempotent per source position', async () => {

@@ -115,10 +115,11 @@ describe('embedded maintenance', () => {
         'VACUUM mart_realtime_anomaly_sessions',
         'VACUUM dead_letter_events',
         'VACUUM late_events',
+        'VACUUM anomaly_alerts',
       ]);
       // Nothing left to delete: nothing to vacuum.
       await runRetention(deps, { hotRetentionDays: 7, dryRun: false, vacuum: true });
-      expect(vacuums).toHaveLength(6);
+      expect(vacuums).toHaveLength(7);
     } finally {
       await t.dispose();
     }

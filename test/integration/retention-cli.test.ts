@@ -1,7 +1,8 @@
 // `tidemark retention` as users run it against PostgreSQL: --dry-run prints per table the rows it
 // would delete and deletes none; the real run deletes exactly those (HOT_RETENTION_DAYS for hot
-// data, 30 days for dead letters and late events), keeps cold marts, and both are audited. And
-// the daily trigger of `tidemark worker` runs the same job once the daily flow is enqueued.
+// data, 30 days for dead letters, late events and delivered alerts), keeps cold marts and
+// undelivered alerts, and both are audited. And the daily trigger of `tidemark worker` runs the
+// same job once the daily flow is enqueued.
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -33,11 +34,12 @@ function expectedOutput(dryRun: boolean, counts: readonly number[]): string {
     'mart_realtime_anomaly_sessions',
     'dead_letter_events',
     'late_events',
+    'anomaly_alerts',
   ];
   const verb = dryRun ? 'would delete' : 'deleted';
   const lines = names.map((name, i) => `${name.padEnd(32)}  ${String(counts[i]).padEnd(verb.length)}  ${i < 4 ? '<hot>' : '<dead>'}`);
   return [
-    `tidemark retention${dryRun ? ' (dry run: nothing deleted)' : ''}: hot data 7 days, dead letters and late events 30 days`,
+    `tidemark retention${dryRun ? ' (dry run: nothing deleted)' : ''}: hot data 7 days, dead letters, late events and delivered alerts 30 days`,
     `${'table'.padEnd(32)}  ${verb}  older than`,
     ...lines,
     `${verb} ${counts.reduce((a, b) => a + b, 0)} rows`,
@@ -61,12 +63,12 @@ describe.runIf(pg !== undefined)('`tidemark retention` (PostgreSQL)', () => {
     const dry = await runCli(['retention', '--dry-run'], env);
     expect(dry.code, dry.stderr).toBe(0);
     expect(withCutoffs(dry.stdout, seeded)).toBe(expectedOutput(true, counts));
-    expect(await agedRowCounts(db)).toBe('4/4/4/4/5/5');
+    expect(await agedRowCounts(db)).toBe('4/4/4/4/5/5/7');
 
     const real = await runCli(['retention'], env);
     expect(real.code, real.stderr).toBe(0);
     expect(withCutoffs(real.stdout, seeded)).toBe(expectedOutput(false, counts));
-    expect(await agedRowCounts(db)).toBe('2/2/2/2/2/2');
+    expect(await agedRowCounts(db)).toBe('2/2/2/2/2/2/4');
     const cold = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM mart_daily_traffic`);
     expect(cold.rows[0]?.n).toBe(1);
 
@@ -116,7 +118,7 @@ describe.runIf(pg !== undefined)('`tidemark retention` (PostgreSQL)', () => {
         await new Promise((resolve) => setTimeout(resolve, 200));
       }
       expect(await retention()).toEqual([{ outcome: 'succeeded', requested_by: 'scheduler' }]);
-      expect(await agedRowCounts(handle.db)).toBe('2/2/2/2/2/2');
+      expect(await agedRowCounts(handle.db)).toBe('2/2/2/2/2/2/4');
       // The daily flow was enqueued first: its run row exists (its steps wait for the archive).
       const daily = await handle.db.query<{ run_id: string }>(`SELECT run_id FROM job_runs WHERE job = 'daily' AND step IS NULL`);
       expect(daily.rows).toEqual([{ run_id: `daily-${yesterdayIn(Date.now(), 'UTC')}` }]);

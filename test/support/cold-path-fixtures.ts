@@ -34,8 +34,10 @@ const DAY_MS = 86_400_000;
 
 /**
  * Rows that retention judges, relative to `now`: in each hot mart one row 3, 6.9, 7.1 and 10 days
- * old; dead letters and late events 1, 29, 31, 40 and 45 days old. Returns what retention with
- * HOT_RETENTION_DAYS = 7 deletes per table (the partial tables stay empty).
+ * old; dead letters and late events 1, 29, 31, 40 and 45 days old; alerts raised 1, 29, 31, 40 and
+ * 45 days ago and delivered (the 31-day one only 2 days ago, after retries: its age is still when
+ * it was raised), and two undelivered ones raised 40 and 45 days ago (one refused for good, one
+ * still retrying). Returns what retention with HOT_RETENTION_DAYS = 7 deletes per table.
  */
 export async function seedAgedRows(db: Queryable, now: number): Promise<Record<RetentionTable, number>> {
   const iso = (ms: number): string => new Date(ms).toISOString();
@@ -55,7 +57,20 @@ export async function seedAgedRows(db: Queryable, now: number): Promise<Record<R
       `INSERT INTO late_events (source, kafka_partition, kafka_offset, event_id, event_ts, session_id, document_id, clinical_area, watermark_ts) VALUES ('t', 0, $1, $2, $3::timestamptz, 's', 1, 'x', $4::timestamptz)`,
       [i, `e${i}`, iso(now - d * DAY_MS), iso(now - d * DAY_MS + 3_600_000)],
     );
+    const raised = now - d * DAY_MS;
+    const delivered = d === 31 ? now - 2 * DAY_MS : raised + 60_000;
+    await db.query(
+      `INSERT INTO anomaly_alerts (session_id, detected_ts, severity, click_count, raised_at, payload, delivered_at, attempts)
+       VALUES ($1, $2::timestamptz, 'WARNING', 50, $2::timestamptz, '{}', $3::timestamptz, 1)`,
+      [`s${i}`, iso(raised), iso(delivered)],
+    );
   }
+  await db.query(
+    `INSERT INTO anomaly_alerts (session_id, detected_ts, severity, click_count, raised_at, payload, attempts, next_attempt_at, last_error)
+     VALUES ('refused', $1::timestamptz, 'CRITICAL', 90, $1::timestamptz, '{}', 1, 'infinity', 'HTTP 400'),
+            ('retrying', $2::timestamptz, 'WARNING', 50, $2::timestamptz, '{}', 12, $3::timestamptz, 'HTTP 503')`,
+    [iso(now - 40 * DAY_MS), iso(now - 45 * DAY_MS), iso(now + 60_000)],
+  );
   return {
     mart_realtime_traffic_minute: 2,
     mart_realtime_top_docs_1h: 2,
@@ -63,6 +78,7 @@ export async function seedAgedRows(db: Queryable, now: number): Promise<Record<R
     mart_realtime_anomaly_sessions: 2,
     dead_letter_events: 3,
     late_events: 3,
+    anomaly_alerts: 3,
   };
 }
 
@@ -71,7 +87,7 @@ export async function agedRowCounts(db: Queryable): Promise<string> {
   const { rows } = await db.query<{ n: string }>(
     `SELECT concat_ws('/', (SELECT count(*) FROM mart_realtime_traffic_minute), (SELECT count(*) FROM mart_realtime_top_docs_1h),
             (SELECT count(*) FROM mart_realtime_clinical_trend_24h), (SELECT count(*) FROM mart_realtime_anomaly_sessions),
-            (SELECT count(*) FROM dead_letter_events), (SELECT count(*) FROM late_events)) AS n`,
+            (SELECT count(*) FROM dead_letter_events), (SELECT count(*) FROM late_events), (SELECT count(*) FROM anomaly_alerts)) AS n`,
   );
   return rows[0]?.n ?? '';
 }

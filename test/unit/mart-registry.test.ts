@@ -27,6 +27,7 @@ describe('a registry with a fifth hot mart and another cold mart', () => {
       'mart_realtime_referrer_minute.event_minute:hot',
       'dead_letter_events.received_at:dead',
       'late_events.event_ts:dead',
+      'anomaly_alerts.raised_at:dead',
     ]);
   });
 
@@ -121,6 +122,8 @@ describe('the real registry', () => {
       mart_clinical_areas: 'cold_refresh_clinical_areas',
       mart_popular_documents: 'cold_refresh_popular_documents',
     });
+    // Only the sessions' table went without computed_at (db/migrations/050).
+    expect(coldMarts().filter((m) => !m.computedAt).map((m) => m.table)).toEqual(['mart_session_analysis']);
     // RETENTION_TARGETS' exact list: test/integration/retention-cli.test.ts, through the command's output.
   });
 });

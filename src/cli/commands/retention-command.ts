@@ -26,16 +26,17 @@ function table(header: readonly string[], rows: readonly (readonly string[])[]):
 
 export const RETENTION_COMMANDS: Record<string, Command> = {
   retention: {
-    summary: 'Delete hot-mart rows, dead letters and late events past their retention',
+    summary: 'Delete hot-mart rows, dead letters, late events and delivered alerts past their retention',
     usage: `tidemark retention [--dry-run]
 
 Deletes the rows past their retention, in batches of short transactions:
   hot marts                    keyed (minute, snapshot_ts, detected_ts) over HOT_RETENTION_DAYS ago
   dead_letter_events           received more than ${DEAD_LETTER_RETENTION_DAYS} days ago
   late_events                  with event_ts more than ${DEAD_LETTER_RETENTION_DAYS} days ago
-Cold marts are kept. Prints the rows deleted per table; the run is audited in job_runs. The
-daily trigger (\`tidemark worker\` with \`tidemark schedule\`) runs the same job once a day, after
-it has enqueued the daily flow.
+  anomaly_alerts               delivered, raised more than ${DEAD_LETTER_RETENTION_DAYS} days ago
+Cold marts are kept, and so is every alert not delivered yet. Prints the rows deleted per
+table; the run is audited in job_runs. The daily trigger (\`tidemark worker\` with
+\`tidemark schedule\`) runs the same job once a day, after it has enqueued the daily flow.
   --dry-run   count the rows that would be deleted, delete nothing`,
     run: async (args) => {
       const { values, positionals } = parseFlags(args, { 'dry-run': { type: 'boolean' } });
@@ -63,7 +64,7 @@ it has enqueued the daily flow.
       const rows = RETENTION_TARGETS.map(({ table: name, kind }) => [name, String(counts[name] ?? 0), new Date(cutoffs[kind]).toISOString()]);
       const total = Object.values(counts).reduce((a, b) => a + b, 0);
       process.stdout.write(
-        `tidemark retention${dryRun ? ' (dry run: nothing deleted)' : ''}: hot data ${hotRetentionDays} days, dead letters and late events ${DEAD_LETTER_RETENTION_DAYS} days\n` +
+        `tidemark retention${dryRun ? ' (dry run: nothing deleted)' : ''}: hot data ${hotRetentionDays} days, dead letters, late events and delivered alerts ${DEAD_LETTER_RETENTION_DAYS} days\n` +
           table(['table', dryRun ? 'would delete' : 'deleted', 'older than'], rows) +
           `${dryRun ? 'would delete' : 'deleted'} ${total} rows\n`,
       );

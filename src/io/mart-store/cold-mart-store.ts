@@ -6,6 +6,7 @@ import { coldMarts, coldTables, martColumns, MART_REGISTRY, rowsOf } from '../..
 import type { ColdMartDefinition, MartRegistry } from '../../marts/mart-registry.ts';
 import type { ColdMartChunks, ColdMartRows } from '../../marts/types.ts';
 import { insertMartRows, martCopyBinary, readMartRows } from './mart-sql.ts';
+import type { FixedColumns } from './mart-sql.ts';
 
 /** The cold tables of the real registry, in its order. */
 export const COLD_TABLES: readonly string[] = coldTables();
@@ -75,8 +76,11 @@ export async function insertColdRows(
       await tx.copyFrom(table, refreshId === undefined ? columns : ['refresh_id', ...columns], martCopyBinary(mart, chunksOf(rows, mart), leading), 'binary');
       continue;
     }
-    const fixed = refreshId === undefined ? [] : ([['refresh_id', '$p']] as const);
-    for (const chunk of chunksOf(rows, mart)) await insertMartRows(tx, mart, table, chunk, [...fixed, ['computed_at', 'now()']], refreshId);
+    const fixed: FixedColumns = [
+      ...(refreshId === undefined ? [] : ([['refresh_id', '$p']] as const)),
+      ...(mart.computedAt ? ([['computed_at', 'now()']] as const) : []),
+    ];
+    for (const chunk of chunksOf(rows, mart)) await insertMartRows(tx, mart, table, chunk, fixed, refreshId);
   }
 }
 

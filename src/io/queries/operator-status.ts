@@ -47,6 +47,7 @@ export interface AlertDelivery {
   readonly queued: number;
   /** Tried, failed, retried with back-off. */
   readonly retrying: number;
+  /** Delivered and still kept: retention deletes delivered alerts raised over 30 days ago. */
   readonly sent: number;
   /** Refused for good by the webhook (a 4xx): parked with its error. */
   readonly failed: number;

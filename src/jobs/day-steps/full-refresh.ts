@@ -61,7 +61,8 @@ export async function fullRefresh(deps: DayStepDeps, options: FullRefreshOptions
     if (!options.dryRun) {
       for (const [i, mart] of marts.entries()) {
         // Names from the registry (checked identifiers), never from input.
-        const columns = [...martColumns(mart).map((c) => c.column), 'computed_at'].join(', ');
+        // computed_at as staged: when each day was recomputed, not when the swap ran.
+        const columns = [...martColumns(mart).map((c) => c.column), ...(mart.computedAt ? ['computed_at'] : [])].join(', ');
         await deps.db.transaction(async (tx) => {
           await lockColdMarts(tx, registry);
           await tx.query(`DELETE FROM ${mart.table}`);
