@@ -36,6 +36,12 @@ export interface MartColumn<R extends object = AnyRow> {
   readonly measure?: true;
   /** The quality checks fail a row where this is negative. */
   readonly nonNegative?: true;
+  /**
+   * The database computes it from the row's other columns (a generated column): read back like
+   * the others, never written. The engine's value and the table's expression must agree; the
+   * mart suites compare them.
+   */
+  readonly generated?: true;
 }
 
 interface MartBase<R extends object> {
@@ -190,7 +196,9 @@ export const COLD_MARTS = {
       int('unique_docs', 'uniqueDocs'),
       { column: 'first_click_ts', field: 'firstClickTs', type: 'timestamptz' },
       { column: 'last_click_ts', field: 'lastClickTs', type: 'timestamptz' },
-      int('session_duration_sec', 'sessionDurationSec'),
+      // Whole seconds of last − first, computed by the table (050): stored in none of the
+      // embedded database's rows (PostgreSQL 18's VIRTUAL), a row's 4 bytes × a row per session.
+      { ...int<SessionAnalysisRow>('session_duration_sec', 'sessionDurationSec'), generated: true },
     ],
     dayEvents: { role: 'sum', field: 'clickCount' },
     dateColumn: 'event_date',
@@ -319,6 +327,11 @@ export function stagingTables(registry: MartRegistry = MART_REGISTRY): Record<st
 /** A mart's columns as stored: key columns first, then values. */
 export function martColumns<R extends object>(mart: MartDefinition<R>): readonly MartColumn<R>[] {
   return [...mart.key, ...mart.values];
+}
+
+/** The columns a writer sets: all but the generated ones. */
+export function writtenColumns<R extends object>(mart: MartDefinition<R>): readonly MartColumn<R>[] {
+  return martColumns(mart).filter((c) => c.generated !== true);
 }
 
 /** Hot tables with the column their age is judged by. */

@@ -44,8 +44,8 @@ describe.runIf(pg !== undefined)('`tidemark backfill --full-refresh` (PostgreSQL
     await db.query(`INSERT INTO mart_clinical_areas (event_date, clinical_area, search_count, unique_sessions) VALUES ('2026-06-30', 'cardiology', 5, 1), ('2026-07-01', 'gone', 9, 1)`);
     await db.query(`INSERT INTO mart_popular_documents (event_date, document_id, title, view_count, unique_sessions) VALUES ('2026-06-30', 1, 'old', 5, 1)`);
     await db.query(
-      `INSERT INTO mart_session_analysis (session_id, event_date, click_count, unique_docs, first_click_ts, last_click_ts, session_duration_sec)
-       VALUES ('old', '2026-06-30', 5, 1, '2026-06-30T08:00:00Z', '2026-06-30T08:00:10Z', 10)`,
+      `INSERT INTO mart_session_analysis (session_id, event_date, click_count, unique_docs, first_click_ts, last_click_ts)
+       VALUES ('old', '2026-06-30', 5, 1, '2026-06-30T08:00:00Z', '2026-06-30T08:00:10Z')`,
     );
     const stale = await readColdRows(db);
     const env = { DATABASE_URL: t.url!, LAKE_URL: `file://${root}`, MART_TIMEZONE: ZONE, LOG_LEVEL: 'error' };

@@ -427,15 +427,25 @@ function conformanceSuite(factory: TestDatabaseFactory): void {
         'session_click_order',
         'session_docs_le_clicks',
       ]);
-      const insert = `INSERT INTO mart_session_analysis (session_id, event_date, click_count, unique_docs, first_click_ts, last_click_ts, session_duration_sec)
-                      VALUES ($1, '2024-03-01', $2, $3, '2024-03-01T10:00:00Z', $4::timestamptz, $5)`;
-      await expect(db.query(insert, ['', 2, 1, '2024-03-01T10:01:00Z', 60])).rejects.toMatchObject({ code: '23514' });
-      await expect(db.query(insert, ['s1', -1, 0, '2024-03-01T10:01:00Z', 60])).rejects.toMatchObject({ code: '23514' });
-      await expect(db.query(insert, ['s1', 2, 3, '2024-03-01T10:01:00Z', 60])).rejects.toMatchObject({ code: '23514' });
-      await expect(db.query(insert, ['s1', 2, 1, '2024-03-01T09:59:00Z', 0])).rejects.toMatchObject({ code: '23514' });
-      await expect(db.query(insert, ['s1', 2, 1, '2024-03-01T10:01:00Z', -1])).rejects.toMatchObject({ code: '23514' });
-      await db.query(insert, ['s1', 2, 1, '2024-03-01T10:01:00Z', 60]);
-      await expect(db.query(insert, ['s1', 3, 1, '2024-03-01T10:01:00Z', 60])).rejects.toMatchObject({ code: '23505' });
+      const insert = `INSERT INTO mart_session_analysis (session_id, event_date, click_count, unique_docs, first_click_ts, last_click_ts)
+                      VALUES ($1, '2024-03-01', $2, $3, '2024-03-01T10:00:00Z', $4::timestamptz)`;
+      await expect(db.query(insert, ['', 2, 1, '2024-03-01T10:01:00Z'])).rejects.toMatchObject({ code: '23514' });
+      await expect(db.query(insert, ['s1', -1, 0, '2024-03-01T10:01:00Z'])).rejects.toMatchObject({ code: '23514' });
+      await expect(db.query(insert, ['s1', 2, 3, '2024-03-01T10:01:00Z'])).rejects.toMatchObject({ code: '23514' });
+      await expect(db.query(insert, ['s1', 2, 1, '2024-03-01T09:59:00Z'])).rejects.toMatchObject({ code: '23514' });
+      await db.query(insert, ['s1', 2, 1, '2024-03-01T10:01:59.999Z']);
+      await expect(db.query(insert, ['s1', 3, 1, '2024-03-01T10:01:00Z'])).rejects.toMatchObject({ code: '23505' });
+      // The duration is the table's: whole seconds of last − first (a day counts 86,400 s), and no writer may set it.
+      await db.query(insert, ['s2', 2, 1, '2024-03-02T10:00:01.5Z']);
+      const { rows: durations } = await db.query<{ id: string; d: number }>(`SELECT session_id AS id, session_duration_sec AS d FROM mart_session_analysis ORDER BY 1`);
+      expect(durations).toEqual([
+        { id: 's1', d: 119 },
+        { id: 's2', d: 86_401 },
+      ]);
+      await expect(
+        db.query(`INSERT INTO mart_session_analysis (session_id, event_date, click_count, unique_docs, first_click_ts, last_click_ts, session_duration_sec)
+                  VALUES ('s3', '2024-03-01', 1, 1, '2024-03-01T10:00:00Z', '2024-03-01T10:00:00Z', 0)`),
+      ).rejects.toMatchObject({ code: '428C9' });
       await db.query(`DELETE FROM mart_session_analysis`);
 
       const columnsOf = async (table: string): Promise<string[]> =>

@@ -10,8 +10,8 @@ import type { TestDatabase } from '../support/databases.ts';
 // Deterministic sessions: clicks 1…40 and durations 0…3999 s with a long tail.
 async function insertSessions(db: Queryable, date: string, count: number, seed: number): Promise<void> {
   await db.query(
-    `INSERT INTO mart_session_analysis (session_id, event_date, click_count, unique_docs, first_click_ts, last_click_ts, session_duration_sec)
-     SELECT 's-' || i, $1::date, c, 1, t, t + make_interval(secs => du), du
+    `INSERT INTO mart_session_analysis (session_id, event_date, click_count, unique_docs, first_click_ts, last_click_ts)
+     SELECT 's-' || i, $1::date, c, 1, t, t + make_interval(secs => du)
        FROM (SELECT i, 1 + ((i * $3::int) % 97) * ((i * $3::int) % 97) / 240 AS c,
                     ((i * 7919 + $3::int) % 4000) * ((i * 31) % 5) / 4 AS du, $1::date::timestamp AT TIME ZONE 'UTC' AS t
                FROM generate_series(1, $2::int) AS i) x`,

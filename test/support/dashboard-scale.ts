@@ -21,9 +21,9 @@ export const SCALE_AREAS = 40;
 
 /** One day's sessions; random() only shapes the distribution, the checks read the rows back. */
 const SESSIONS_SQL = `
-INSERT INTO mart_session_analysis (session_id, event_date, click_count, unique_docs, first_click_ts, last_click_ts, session_duration_sec)
+INSERT INTO mart_session_analysis (session_id, event_date, click_count, unique_docs, first_click_ts, last_click_ts)
 SELECT 's' || to_char($1::date, 'YYYYMMDD') || '-' || lpad(i::text, 8, '0'), $1::date, c, 1 + i % c,
-       t0, t0 + make_interval(secs => du), du
+       t0, t0 + make_interval(secs => du)
   FROM (SELECT i, c, ($1::date::timestamp AT TIME ZONE 'UTC') + make_interval(secs => floor(random() * 80000)) AS t0,
                CASE WHEN c = 1 THEN 0 ELSE least(floor(-ln(1 - random()) * 90 * sqrt(c))::int, 7200) END AS du
           FROM (SELECT i, CASE WHEN i % 997 = 0 THEN 100 + i % 400 ELSE 1 + floor(-ln(1 - random()) * 3.5)::int END AS c

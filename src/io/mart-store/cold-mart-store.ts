@@ -2,7 +2,7 @@
 // them. Rows cross as the shared types of src/marts/types.ts; dates as 'YYYY-MM-DD' text. Which
 // marts, tables and columns comes from the mart registry.
 import type { Queryable } from '../db/database.ts';
-import { coldMarts, coldTables, martColumns, MART_REGISTRY, rowsOf } from '../../marts/mart-registry.ts';
+import { coldMarts, coldTables, MART_REGISTRY, rowsOf, writtenColumns } from '../../marts/mart-registry.ts';
 import type { ColdMartDefinition, MartRegistry } from '../../marts/mart-registry.ts';
 import type { ColdMartChunks, ColdMartRows } from '../../marts/types.ts';
 import { insertMartRows, martCopyBinary, readMartRows } from './mart-sql.ts';
@@ -71,7 +71,7 @@ export async function insertColdRows(
   for (const mart of coldMarts(registry)) {
     const table = target?.tables[mart.table] ?? mart.table;
     if (mart.bulk !== undefined && tx.copyFrom !== undefined) {
-      const columns = martColumns(mart).map((c) => c.column);
+      const columns = writtenColumns(mart).map((c) => c.column);
       const leading = refreshId === undefined ? [] : [refreshId];
       await tx.copyFrom(table, refreshId === undefined ? columns : ['refresh_id', ...columns], martCopyBinary(mart, chunksOf(rows, mart), leading), 'binary');
       continue;

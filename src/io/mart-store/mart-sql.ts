@@ -5,7 +5,7 @@
 // always bound parameters.
 import type { Queryable } from '../db/database.ts';
 import { epochMs, fromSqlEpoch, toSqlTimestamp } from '../hot-sink/timestamps.ts';
-import { martColumns } from '../../marts/mart-registry.ts';
+import { martColumns, writtenColumns } from '../../marts/mart-registry.ts';
 import type { MartColumn, MartDefinition } from '../../marts/mart-registry.ts';
 import { BinaryCopyBuffer } from './copy-binary.ts';
 
@@ -70,7 +70,7 @@ export async function insertMartRows(
   fixed: FixedColumns,
   fixedParam?: unknown,
 ): Promise<void> {
-  const columns = martColumns(mart);
+  const columns = writtenColumns(mart);
   const names = columns.map((c) => c.column).join(', ');
   const arrays = columns.map((c, i) => `$${i + 1}::${c.type}[]`).join(', ');
   const fixedNames = fixed.map(([name]) => `, ${name}`).join('');
@@ -113,12 +113,12 @@ function binaryWriter(mart: MartDefinition, { field, type }: MartColumn): FieldW
 
 /**
  * A bulk mart's rows in COPY's binary format, one buffer per chunk of rows (the first also holds
- * the header, a last one the trailer); the fields are the mart's columns in martColumns order,
+ * the header, a last one the trailer); the fields are the mart's columns in writtenColumns order,
  * after `leading` text fields (full refresh's refresh_id). Made as COPY sends them, so one
  * chunk's bytes are in memory.
  */
 export function* martCopyBinary(mart: MartDefinition, chunks: Iterable<readonly object[]>, leading: readonly string[]): Generator<Buffer> {
-  const writers = martColumns(mart).map((c) => binaryWriter(mart, c));
+  const writers = writtenColumns(mart).map((c) => binaryWriter(mart, c));
   const out = new BinaryCopyBuffer();
   const fields = leading.length + writers.length;
   out.header();

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { countColdRows, insertColdRows, lockColdMarts, markDayComputed } from '../../io/mart-store/cold-mart-store.ts';
 import { replaceSessionRollups } from '../../io/mart-store/session-rollups.ts';
 import { listArchiveDates } from '../../io/lake/lake-day-reader.ts';
-import { coldMarts, martColumns, MART_REGISTRY, stagingTables } from '../../marts/mart-registry.ts';
+import { coldMarts, MART_REGISTRY, stagingTables, writtenColumns } from '../../marts/mart-registry.ts';
 import type { MartRegistry } from '../../marts/mart-registry.ts';
 import type { FullRefreshStep } from '../day-step.ts';
 import { computeColdDay } from './cold-step.ts';
@@ -62,7 +62,7 @@ export async function fullRefresh(deps: DayStepDeps, options: FullRefreshOptions
       for (const [i, mart] of marts.entries()) {
         // Names from the registry (checked identifiers), never from input.
         // computed_at as staged: when each day was recomputed, not when the swap ran.
-        const columns = [...martColumns(mart).map((c) => c.column), ...(mart.computedAt ? ['computed_at'] : [])].join(', ');
+        const columns = [...writtenColumns(mart).map((c) => c.column), ...(mart.computedAt ? ['computed_at'] : [])].join(', ');
         await deps.db.transaction(async (tx) => {
           await lockColdMarts(tx, registry);
           await tx.query(`DELETE FROM ${mart.table}`);
