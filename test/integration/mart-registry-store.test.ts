@@ -54,6 +54,15 @@ for (const factory of testDatabaseFactories()) {
       return rows.map((r) => r.c);
     }
 
+    /** Columns the table computes (generated, stored or virtual). */
+    async function generatedOf(table: string): Promise<string[]> {
+      const { rows } = await t.db.query<{ c: string }>(
+        `SELECT attname::text AS c FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped AND attgenerated <> '' ORDER BY 1`,
+        [table],
+      );
+      return rows.map((r) => r.c);
+    }
+
     it('defines every mart as the migrations made it: columns, types, primary key and staging tables', async () => {
       for (const mart of MART_REGISTRY.marts) {
         const columns = await columnsOf(mart.table);
@@ -61,7 +70,10 @@ for (const factory of testDatabaseFactories()) {
         expect([...columns.keys()].filter((c) => !BOOKKEEPING.has(c)).sort(), mart.table).toEqual(defined.map((c) => c.column).sort());
         for (const { column, type } of defined) expect(SQL_TYPES[type], `${mart.table}.${column}`).toContain(columns.get(column));
         expect(await primaryKeyOf(mart.table), mart.table).toEqual(mart.key.map((c) => c.column));
+        // Writers leave out exactly the columns the table generates.
+        expect(await generatedOf(mart.table), mart.table).toEqual(defined.filter((c) => c.generated === true).map((c) => c.column).sort());
         if (mart.kind === 'cold') {
+          expect(await generatedOf(mart.staging), mart.staging).toEqual(await generatedOf(mart.table));
           // The stores write computed_at exactly where the table has it (050 dropped the sessions').
           expect(columns.has('computed_at'), `${mart.table}.computed_at`).toBe(mart.computedAt);
           const staged = await columnsOf(mart.staging);
