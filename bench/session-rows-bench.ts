@@ -23,6 +23,8 @@ import type { Database } from '../src/io/db/database.ts';
 import { DEFAULT_MIGRATIONS_DIR, migrate } from '../src/io/db/migrate.ts';
 import { createPgliteDatabase } from '../src/io/db/pglite-database.ts';
 import { deleteColdDay, insertColdRows } from '../src/io/mart-store/cold-mart-store.ts';
+import { defineRegistry, MART_REGISTRY } from '../src/marts/mart-registry.ts';
+import type { MartRegistry } from '../src/marts/mart-registry.ts';
 import type { ColdMartChunks, SessionAnalysisRow } from '../src/marts/types.ts';
 
 const { values } = parseArgs({ options: { sessions: { type: 'string', default: '965000' }, days: { type: 'string', default: '2' } } });
@@ -68,12 +70,25 @@ function* sessionChunks(day: number): Generator<SessionAnalysisRow[]> {
   }
 }
 
-async function writeDay(db: Database, day: number): Promise<void> {
+/**
+ * The registry as it was before 050: the sessions' table kept computed_at and a written
+ * session_duration_sec. The current registry leaves that column to the table (generated).
+ */
+const BEFORE_050: MartRegistry = defineRegistry({
+  ...MART_REGISTRY,
+  marts: MART_REGISTRY.marts.map((mart) =>
+    mart.table !== 'mart_session_analysis' || mart.kind !== 'cold'
+      ? mart
+      : { ...mart, computedAt: true, values: mart.values.map((c) => (c.generated === true ? { column: c.column, field: c.field, type: c.type } : c)) },
+  ),
+});
+
+async function writeDay(db: Database, day: number, registry: MartRegistry): Promise<void> {
   const rows: ColdMartChunks = { sessionCount: SESSIONS, sessionChunks: sessionChunks(day), dailyTraffic: [], clinicalAreas: [], popularDocuments: [] };
   const date = new Date(FIRST_DAY + day * DAY_MS).toISOString().slice(0, 10);
   await db.transaction(async (tx) => {
-    await deleteColdDay(tx, date);
-    await insertColdRows(tx, rows);
+    await deleteColdDay(tx, date, registry);
+    await insertColdRows(tx, rows, undefined, registry);
   });
 }
 
@@ -98,10 +113,10 @@ function report(label: string, history: readonly Sizes[]): void {
   );
 }
 
-async function fill(db: Database): Promise<Sizes[]> {
+async function fill(db: Database, registry: MartRegistry = MART_REGISTRY): Promise<Sizes[]> {
   const history: Sizes[] = [];
   for (let day = 0; day < DAYS; day++) {
-    await writeDay(db, day);
+    await writeDay(db, day, registry);
     history.push(await sizes(db));
   }
   return history;
@@ -118,7 +133,7 @@ try {
 
   const before = await createPgliteDatabase(undefined);
   await migrate(before, { dir: oldDir });
-  report('before (001 + 009)', await fill(before));
+  report('before (001 + 009)', await fill(before, BEFORE_050));
   // 050 over the 'before' database's rows.
   const started = performance.now();
   await migrate(before);
