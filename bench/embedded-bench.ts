@@ -36,7 +36,25 @@ import { DayStepNotReadyError } from '../src/jobs/day-step.ts';
 import { createDaySteps } from '../src/jobs/day-steps/create-day-steps.ts';
 import { runAuditedRetention } from '../src/jobs/retention-job.ts';
 
-const { values } = parseArgs({ options: { minutes: { type: 'string', default: '20' }, days: { type: 'string' }, keep: { type: 'boolean' } } });
+const { values } = parseArgs({
+  options: {
+    minutes: { type: 'string', default: '20' },
+    days: { type: 'string' },
+    keep: { type: 'boolean' },
+    // For A/B runs of process-level settings: Node/V8 flags before the demo's script, and
+    // environment variables (KEY=VALUE, e.g. MALLOC_ARENA_MAX=2) for the demo process.
+    'node-flags': { type: 'string', default: '' },
+    env: { type: 'string', multiple: true, default: [] },
+  },
+});
+const NODE_FLAGS = values['node-flags'].split(/\s+/).filter((f) => f !== '');
+const EXTRA_ENV = Object.fromEntries(
+  values.env.map((pair) => {
+    const at = pair.indexOf('=');
+    if (at <= 0) throw new Error(`--env ${pair}: expected KEY=VALUE`);
+    return [pair.slice(0, at), pair.slice(at + 1)];
+  }),
+);
 const MINUTES = Number(values.minutes);
 const DAYS = values.days === undefined ? undefined : Number(values.days);
 const cli = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
@@ -93,9 +111,9 @@ const LARGEST_TABLES_SQL = `SELECT relname AS name, (pg_total_relation_size(oid)
 async function realTime(): Promise<void> {
   const home = mkdtempSync(join(tmpdir(), 'tidemark-embedded-bench-'));
   const port = await freePort();
-  const demo = spawn(process.execPath, [cli, 'demo'], {
+  const demo = spawn(process.execPath, [...NODE_FLAGS, cli, 'demo'], {
     cwd: home,
-    env: { PATH: process.env['PATH'] ?? '', TIDEMARK_HOME: join(home, 'home'), PORT: String(port), LOG_LEVEL: 'error' },
+    env: { PATH: process.env['PATH'] ?? '', ...EXTRA_ENV, TIDEMARK_HOME: join(home, 'home'), PORT: String(port), LOG_LEVEL: 'error' },
     stdio: 'ignore',
   });
   const dbDir = join(home, 'home', 'db');
@@ -119,11 +137,17 @@ async function realTime(): Promise<void> {
   const walFrom = folderBytes(join(dbDir, 'pg_wal'));
   const rss: number[] = [];
   const heap: number[] = [];
+  const heapTotal: number[] = [];
+  const external: number[] = [];
   const wasm: number[] = [];
   while (Date.now() - from < MINUTES * 60_000) {
     rss.push(rssMb(demo.pid!));
     const used = await metric(port, 'nodejs_heap_size_used_bytes');
     if (used !== null) heap.push(used / MB);
+    const total = await metric(port, 'nodejs_heap_size_total_bytes');
+    if (total !== null) heapTotal.push(total / MB);
+    const outside = await metric(port, 'nodejs_external_memory_bytes');
+    if (outside !== null) external.push(outside / MB);
     const db = await metric(port, 'tidemark_embedded_db_memory_bytes');
     if (db !== null) wasm.push(db / MB);
     await sleep(5000);
@@ -150,10 +174,11 @@ async function realTime(): Promise<void> {
     // Housekeeping counts committed batches: how many live traffic makes.
     ['embedded: committed batches per second', batchesFrom === null || batchesTo === null ? 'n/a' : ((batchesTo - batchesFrom) / (minutes * 60)).toFixed(1)],
     ['embedded: JS heap used, median MB', heap.length === 0 ? 'n/a' : median(heap).toFixed(0)],
+    ['embedded: JS heap total / external, median MB', heapTotal.length === 0 ? 'n/a' : `${median(heapTotal).toFixed(0)} / ${median(external).toFixed(0)}`],
     ['embedded: PGlite WebAssembly memory, max MB', wasm.length === 0 ? 'n/a' : Math.max(...wasm).toFixed(0)],
     ['embedded: RSS after catch-up, median / peak MB', `${median(rss).toFixed(0)} / ${Math.max(...rss).toFixed(0)}`],
   ];
-  process.stdout.write(`\n| measure | value |\n|---|---|\n${rows.map(([k, v]) => `| ${k} | ${v} |`).join('\n')}\n\nCommand: npm run bench:embedded -- --minutes ${MINUTES}\n`);
+  process.stdout.write(`\n| measure | value |\n|---|---|\n${rows.map(([k, v]) => `| ${k} | ${v} |`).join('\n')}\n\nCommand: npm run bench:embedded -- --minutes ${MINUTES}${NODE_FLAGS.length === 0 ? '' : ` --node-flags '${NODE_FLAGS.join(' ')}'`}${values.env.map((e) => ` --env ${e}`).join('')}\n`);
 }
 
 const DAY_MS = 86_400_000;
