@@ -446,9 +446,9 @@ async function days(count: number, home: string, keepHome: boolean): Promise<voi
     clearInterval(sampler);
     await lake.close();
     await db.close();
-    if (keepHome) {
-      if (values.keep === true) process.stderr.write(`kept ${home}\n`);
-    } else rmSync(home, { recursive: true, force: true });
+    // The steady-state mode's real-time part goes on in this home (and reports it when kept).
+    if (!keepHome) rmSync(home, { recursive: true, force: true });
+    else if (values.minutes === undefined) process.stderr.write(`kept ${home}\n`);
   }
   if (failure !== undefined) throw failure;
 
