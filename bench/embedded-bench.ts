@@ -17,7 +17,7 @@
 //       scheduler once caught up; after that flow and 2.5 minutes of maintenance, MINUTES of
 //       live traffic with full windows: folder growth (WAL apart), memory, and what each table
 //       gained. Use --keep to keep the home.
-//   Minutes modes also take --node-flags '<node/V8 flags>' and --env KEY=VALUE (repeatable) for
+//   Minutes modes also take --node-flags='<node/V8 flags>' and --env KEY=VALUE (repeatable) for
 //   the demo process: the A/B runs of its process settings in BENCHMARKS.md.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
@@ -277,7 +277,7 @@ async function realTime(at: RealTimeHome): Promise<void> {
     ['embedded: PGlite WebAssembly memory, max MB', wasm.length === 0 ? 'n/a' : Math.max(...wasm).toFixed(0)],
     ['embedded: RSS after catch-up, median / peak MB', `${median(rss).toFixed(0)} / ${Math.max(...rss).toFixed(0)}`],
   ];
-  process.stdout.write(`\n| measure | value |\n|---|---|\n${rows.map(([k, v]) => `| ${k} | ${v} |`).join('\n')}\n\nCommand: npm run bench:embedded --${at.fresh ? '' : ` --days ${DAYS}`} --minutes ${MINUTES}${NODE_FLAGS.length === 0 ? '' : ` --node-flags '${NODE_FLAGS.join(' ')}'`}${values.env.map((e) => ` --env ${e}`).join('')}\n`);
+  process.stdout.write(`\n| measure | value |\n|---|---|\n${rows.map(([k, v]) => `| ${k} | ${v} |`).join('\n')}\n\nCommand: npm run bench:embedded --${at.fresh ? '' : ` --days ${DAYS}`} --minutes ${MINUTES}${NODE_FLAGS.length === 0 ? '' : ` --node-flags='${NODE_FLAGS.join(' ')}'`}${values.env.map((e) => ` --env ${e}`).join('')}\n`);
 }
 
 const DAY_MS = 86_400_000;
