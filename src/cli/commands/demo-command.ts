@@ -23,7 +23,7 @@ import { runComponents } from '../app/components.ts';
 import type { Component } from '../app/components.ts';
 import { QUEUE_BOARD_PREFIX } from '../app/console-jobs.ts';
 import { DEMO_TOPIC_PARTITIONS, demoFeed } from '../app/demo-feed.ts';
-import { keepWebAssemblyOnLiftoff, relaunchWithFewMallocArenas } from '../app/demo-process-flags.ts';
+import { keepWebAssemblyOnLiftoff } from '../app/demo-process-flags.ts';
 import { configuredAlertNotifier } from '../app/job-alerts.ts';
 import { jobControlFor } from '../app/job-control.ts';
 import { openConfiguredDatabase } from '../app/open-database.ts';
@@ -202,10 +202,7 @@ the checkpoints.
       const count = typeof values.events === 'string' ? Number(values.events) : 10_000;
       if (!Number.isSafeInteger(count) || count <= 0) throw new UsageError('--events must be a positive whole number');
       const config = loadConfigFromProcess();
-      if (values.once === true) return runBoundedDemo(config, count);
-      // With the embedded database, first (and only once) with fewer malloc arenas: demo-process-flags.ts.
-      if (config.database.url === null) relaunchWithFewMallocArenas();
-      return runLiveDemo(config);
+      return values.once === true ? runBoundedDemo(config, count) : runLiveDemo(config);
     },
   },
 };
