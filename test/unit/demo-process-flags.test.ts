@@ -2,11 +2,8 @@
 // (set after V8 starts, a flag's implications are not applied, so this is checked, not assumed).
 // Each case runs in its own Node process: V8 flags are process-wide.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 const HELPER = new URL('../../src/cli/app/demo-process-flags.ts', import.meta.url).href;
 const CALLS = 20_000_000;
@@ -43,40 +40,5 @@ describe('keepWebAssemblyOnLiftoff', () => {
 
   it('with it, set at run time, the same function stays on Liftoff through every call', async () => {
     expect(await probe(true)).toEqual({ reachedLimit: true, liftoff: true, turbofan: false });
-  });
-});
-
-describe('relaunchWithFewMallocArenas', () => {
-  // A script that relaunches itself and reports, from the process that goes on, its pid, its
-  // MALLOC_ARENA_MAX, its arguments and how many times it started (counted in a file).
-  const dir = mkdtempSync(join(tmpdir(), 'tidemark-relaunch-'));
-  const script = join(dir, 'relaunch.ts');
-  writeFileSync(
-    script,
-    `import { appendFileSync } from 'node:fs';
-import { relaunchWithFewMallocArenas } from ${JSON.stringify(HELPER)};
-appendFileSync(${JSON.stringify(join(dir, 'starts'))}, 'x');
-relaunchWithFewMallocArenas();
-process.stdout.write(JSON.stringify({ pid: process.pid, arenas: process.env['MALLOC_ARENA_MAX'] ?? null, argv: process.argv.slice(2), execArgv: process.execArgv }));
-`,
-  );
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
-  const run = async (env: Record<string, string>): Promise<{ childPid: number | undefined; report: unknown; starts: string }> => {
-    writeFileSync(join(dir, 'starts'), '');
-    const child = promisify(execFile)(process.execPath, ['--max-semi-space-size=16', script, 'demo', '--flag'], { env: { PATH: process.env['PATH'] ?? '', ...env } });
-    const { stdout } = await child;
-    return { childPid: child.child.pid, report: JSON.parse(stdout), starts: readFileSync(join(dir, 'starts'), 'utf8') };
-  };
-
-  it('re-executes the same process once with MALLOC_ARENA_MAX=2, keeping its Node flags and arguments', async () => {
-    const { childPid, report, starts } = await run({});
-    expect(report).toEqual({ pid: childPid, arenas: '2', argv: ['demo', '--flag'], execArgv: ['--max-semi-space-size=16'] });
-    expect(starts).toBe('xx');
-  });
-
-  it('keeps a MALLOC_ARENA_MAX from the environment, without re-executing', async () => {
-    const { childPid, report, starts } = await run({ MALLOC_ARENA_MAX: '4' });
-    expect(report).toEqual({ pid: childPid, arenas: '4', argv: ['demo', '--flag'], execArgv: ['--max-semi-space-size=16'] });
-    expect(starts).toBe('x');
   });
 });

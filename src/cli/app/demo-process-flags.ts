@@ -17,22 +17,3 @@ export const LIFTOFF_ONLY_FLAGS = ['--no-wasm-tier-up', '--no-wasm-dynamic-tieri
 export function keepWebAssemblyOnLiftoff(): void {
   for (const flag of LIFTOFF_ONLY_FLAGS) setFlagsFromString(flag);
 }
-
-/** glibc's malloc arenas for the demo when the environment does not choose (see relaunchWithFewMallocArenas). */
-export const DEMO_MALLOC_ARENA_MAX = '2';
-
-/**
- * glibc's malloc gives threads that allocate at the same time arenas of their own (up to 8 per
- * core) and keeps what they freed; Node's threads (V8's background compilers and GC, libuv's
- * pool, the lake's Parquet readers) leave the demo's RSS ~110 MB higher than with two arenas
- * (BENCHMARKS.md). glibc reads MALLOC_ARENA_MAX only when the process starts, so the demo
- * executes itself again with it set: the same process (pid, process group, terminal), so Ctrl-C
- * and SIGTERM reach it as before. A value in the environment is kept as it is.
- */
-export function relaunchWithFewMallocArenas(): void {
-  if (process.env['MALLOC_ARENA_MAX'] !== undefined || process.platform !== 'linux' || typeof process.execve !== 'function') return;
-  process.execve(process.execPath, [process.execPath, ...process.execArgv, ...process.argv.slice(1)], {
-    ...process.env,
-    MALLOC_ARENA_MAX: DEMO_MALLOC_ARENA_MAX,
-  });
-}
