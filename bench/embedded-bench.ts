@@ -10,6 +10,15 @@
 //       outage), and at each day boundary the daily trigger's work (the daily flow for the day
 //       just ended, then retention) with that clock. The data folder, per table, after each day
 //       shows what a day of traffic adds once the windows are full.
+//   npm run bench:embedded -- --days 2 --minutes 20   the steady state: the days mode on a fresh
+//       home (its generator clock ends about a day before now), then the real `tidemark demo`
+//       process on that same home. The demo resumes the generator from its stored parameters
+//       and checkpoints, catches up the day to now, runs yesterday's daily flow from its
+//       scheduler once caught up; after that flow and 2.5 minutes of maintenance, MINUTES of
+//       live traffic with full windows: folder growth (WAL apart), memory, and what each table
+//       gained. Use --keep to keep the home.
+//   Minutes modes also take --node-flags='<node/V8 flags>' and --env KEY=VALUE (repeatable) for
+//   the demo process: the A/B runs of its process settings in BENCHMARKS.md.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -35,9 +44,28 @@ import { runStream } from '../src/io/stream-runner.ts';
 import { DayStepNotReadyError } from '../src/jobs/day-step.ts';
 import { createDaySteps } from '../src/jobs/day-steps/create-day-steps.ts';
 import { runAuditedRetention } from '../src/jobs/retention-job.ts';
+import { yesterdayIn } from '../src/io/queue/daily-time.ts';
 
-const { values } = parseArgs({ options: { minutes: { type: 'string', default: '20' }, days: { type: 'string' }, keep: { type: 'boolean' } } });
-const MINUTES = Number(values.minutes);
+const { values } = parseArgs({
+  options: {
+    minutes: { type: 'string' },
+    days: { type: 'string' },
+    keep: { type: 'boolean' },
+    // For A/B runs of process-level settings: Node/V8 flags before the demo's script, and
+    // environment variables (KEY=VALUE, e.g. MALLOC_ARENA_MAX=2) for the demo process.
+    'node-flags': { type: 'string', default: '' },
+    env: { type: 'string', multiple: true, default: [] },
+  },
+});
+const NODE_FLAGS = values['node-flags'].split(/\s+/).filter((f) => f !== '');
+const EXTRA_ENV = Object.fromEntries(
+  values.env.map((pair) => {
+    const at = pair.indexOf('=');
+    if (at <= 0) throw new Error(`--env ${pair}: expected KEY=VALUE`);
+    return [pair.slice(0, at), pair.slice(at + 1)];
+  }),
+);
+const MINUTES = Number(values.minutes ?? '20');
 const DAYS = values.days === undefined ? undefined : Number(values.days);
 const cli = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
 
@@ -89,71 +117,167 @@ const LARGEST_TABLES_SQL = `SELECT relname AS name, (pg_total_relation_size(oid)
   WHERE relkind = 'r' AND relnamespace = 'public'::regnamespace ORDER BY 2 DESC, 1`;
 
 
+/** The daily flow's run as the API shows it: its outcome, or null while there is no such run. */
+async function runOutcome(port: number, runId: string): Promise<string | null> {
+  try {
+    const response = await fetch(`http://127.0.0.1:${port}/api/job-run?id=${encodeURIComponent(runId)}`);
+    if (response.status !== 200) return null;
+    const body = (await response.json()) as { run: { outcome: string } };
+    return body.run.outcome;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Bytes per relation file of a stopped or running PostgreSQL data folder, by the path
+ * pg_relation_filepath gives (base/<db>/<filenode>), with its forks and segments added in.
+ */
+function relationFileBytes(dataDir: string): Map<string, number> {
+  const sizes = new Map<string, number>();
+  const base = join(dataDir, 'base');
+  for (const db of readdirSync(base)) {
+    for (const file of readdirSync(join(base, db))) {
+      const node = /^(\d+)(?:_(?:fsm|vm|init))?(?:\.\d+)?$/.exec(file)?.[1];
+      if (node === undefined) continue;
+      const key = `base/${db}/${node}`;
+      sizes.set(key, (sizes.get(key) ?? 0) + statSync(join(base, db, file)).size);
+    }
+  }
+  return sizes;
+}
+
+/** Each file of a public table, its TOAST table and their indexes, with the table's name. */
+const RELATION_FILES_SQL = `WITH owners AS (
+    SELECT c.oid, c.oid AS tbl FROM pg_class c WHERE c.relkind = 'r' AND c.relnamespace = 'public'::regnamespace
+    UNION ALL
+    SELECT c.reltoastrelid, c.oid FROM pg_class c WHERE c.relkind = 'r' AND c.relnamespace = 'public'::regnamespace AND c.reltoastrelid <> 0
+  ), rels AS (
+    SELECT oid, tbl FROM owners
+    UNION ALL
+    SELECT i.indexrelid, o.tbl FROM pg_index i JOIN owners o ON o.oid = i.indrelid
+  )
+  SELECT pg_relation_filepath(r.oid) AS file, t.relname AS name FROM rels r JOIN pg_class t ON t.oid = r.tbl`;
+
+/** Where the demo runs: a fresh home (the minutes mode), or the home the days mode left (steady state). */
+interface RealTimeHome {
+  readonly path: string;
+  readonly fresh: boolean;
+}
+
 /** `tidemark demo` as a process, real time: folder growth over MINUTES after the catch-up, and memory. */
-async function realTime(): Promise<void> {
-  const home = mkdtempSync(join(tmpdir(), 'tidemark-embedded-bench-'));
+async function realTime(at: RealTimeHome): Promise<void> {
+  const home = at.path;
   const port = await freePort();
-  const demo = spawn(process.execPath, [cli, 'demo'], {
+  // A fresh home keeps the demo's files in a subfolder; the days mode's home is TIDEMARK_HOME itself.
+  const tidemarkHome = at.fresh ? join(home, 'home') : home;
+  const demo = spawn(process.execPath, [...NODE_FLAGS, cli, 'demo'], {
     cwd: home,
-    env: { PATH: process.env['PATH'] ?? '', TIDEMARK_HOME: join(home, 'home'), PORT: String(port), LOG_LEVEL: 'error' },
+    env: { PATH: process.env['PATH'] ?? '', ...EXTRA_ENV, TIDEMARK_HOME: tidemarkHome, PORT: String(port), LOG_LEVEL: 'error' },
     stdio: 'ignore',
   });
-  const dbDir = join(home, 'home', 'db');
+  const config = loadConfig({ TIDEMARK_HOME: tidemarkHome, LOG_LEVEL: 'error' }, { cwd: home });
+  const dbDir = config.database.embeddedDir;
   const started = Date.now();
   let caughtUpAt: number;
+  // The steady-state home starts a day behind: its catch-up is a day of traffic, as after an outage.
+  const catchUpLimitMin = at.fresh ? 15 : 60;
   for (;;) {
     const lag = await metric(port, 'tidemark_consumer_lag_messages');
     if (lag !== null && lag <= 200) {
       caughtUpAt = Date.now();
       break;
     }
-    if (Date.now() - started > 15 * 60_000) throw new Error('the demo did not catch up within 15 minutes');
+    if (demo.exitCode !== null) throw new Error(`the demo exited (${demo.exitCode}) before catching up`);
+    if (Date.now() - started > catchUpLimitMin * 60_000) throw new Error(`the demo did not catch up within ${catchUpLimitMin} minutes`);
     await sleep(2000);
   }
   const catchUpS = (caughtUpAt - started) / 1000;
+  // On a home with history, the scheduler starts yesterday's daily flow once caught up: wait for
+  // it to end, so that the minutes below are live traffic only (its writes are a day's, not a minute's).
+  let dailyS: number | undefined;
+  if (!at.fresh) {
+    const runId = `daily-${yesterdayIn(Date.now(), config.marts.timeZone)}`;
+    for (;;) {
+      const outcome = await runOutcome(port, runId);
+      if (outcome !== null && outcome !== 'running') {
+        if (outcome !== 'succeeded') throw new Error(`${runId}: ${outcome}`);
+        break;
+      }
+      if (demo.exitCode !== null) throw new Error(`the demo exited (${demo.exitCode}) during ${runId}`);
+      if (Date.now() - caughtUpAt > 60 * 60_000) throw new Error(`${runId} did not end within an hour of the catch-up`);
+      await sleep(2000);
+    }
+    dailyS = (Date.now() - caughtUpAt) / 1000;
+  }
   // Let the first maintenance passes (vacuum, checkpoint) run before the reference size is taken.
   await sleep(150_000);
   const from = Date.now();
   const batchesFrom = await metric(port, 'tidemark_batch_duration_seconds_count');
   const sizeFrom = folderBytes(dbDir);
   const walFrom = folderBytes(join(dbDir, 'pg_wal'));
+  const filesFrom = relationFileBytes(dbDir);
   const rss: number[] = [];
   const heap: number[] = [];
+  const heapTotal: number[] = [];
+  const external: number[] = [];
   const wasm: number[] = [];
   while (Date.now() - from < MINUTES * 60_000) {
     rss.push(rssMb(demo.pid!));
     const used = await metric(port, 'nodejs_heap_size_used_bytes');
     if (used !== null) heap.push(used / MB);
+    const total = await metric(port, 'nodejs_heap_size_total_bytes');
+    if (total !== null) heapTotal.push(total / MB);
+    const outside = await metric(port, 'nodejs_external_memory_bytes');
+    if (outside !== null) external.push(outside / MB);
     const db = await metric(port, 'tidemark_embedded_db_memory_bytes');
     if (db !== null) wasm.push(db / MB);
     await sleep(5000);
   }
   const sizeTo = folderBytes(dbDir);
   const walTo = folderBytes(join(dbDir, 'pg_wal'));
+  const filesTo = relationFileBytes(dbDir);
   const batchesTo = await metric(port, 'tidemark_batch_duration_seconds_count');
   const minutes = (Date.now() - from) / 60_000;
   demo.kill('SIGTERM');
   await new Promise((r) => demo.on('exit', r));
-  // Where the space is: the largest tables of the stopped demo's database.
+  // Where the space is: the largest tables of the stopped demo's database, and (steady state)
+  // what each table's files gained over the minutes, mapped to tables by the stopped database.
   const db = await PGlite.create({ dataDir: dbDir });
   const largest = await db.query<{ name: string; kb: number }>(`${LARGEST_TABLES_SQL} LIMIT 6`);
+  const files = await db.query<{ file: string; name: string }>(RELATION_FILES_SQL);
   await db.close();
-  rmSync(home, { recursive: true, force: true });
+  if (values.keep === true) process.stderr.write(`kept ${home}\n`);
+  else rmSync(home, { recursive: true, force: true });
+  const tableOf = new Map(files.rows.map((r) => [r.file, r.name]));
+  const growth = new Map<string, number>();
+  for (const file of new Set([...filesFrom.keys(), ...filesTo.keys()])) {
+    // A file gone by the end was rewritten or dropped (VACUUM FULL, TRUNCATE): not mapped to a table.
+    const name = tableOf.get(file) ?? '(files rewritten or dropped)';
+    growth.set(name, (growth.get(name) ?? 0) + (filesTo.get(file) ?? 0) - (filesFrom.get(file) ?? 0));
+  }
+  const growers = [...growth].filter(([, bytes]) => Math.abs(bytes) >= 64 * 1024).sort((a, b) => b[1] - a[1]);
 
   const rows: [string, string][] = [
     ['embedded: start → caught up, s', catchUpS.toFixed(0)],
-    ['embedded: data folder after catch-up + 2.5 min, MB', mb(sizeFrom)],
+    ...(dailyS === undefined ? [] : [["embedded: caught up → yesterday's daily flow (start-up run) ended, s", dailyS.toFixed(0)] as [string, string]]),
+    [`embedded: data folder after ${at.fresh ? 'catch-up' : 'the daily flow'} + 2.5 min, MB`, mb(sizeFrom)],
     [`embedded: data folder after ${minutes.toFixed(0)} more minutes, MB`, mb(sizeTo)],
     ['embedded: data folder growth, MB per day (extrapolated)', mb(((sizeTo - sizeFrom) / minutes) * 1440)],
     ['embedded: of which the WAL, MB before / after', `${mb(walFrom)} / ${mb(walTo)}`],
     ['embedded: largest tables at the end, MB', largest.rows.map((r) => `${r.name} ${(r.kb / 1024).toFixed(1)}`).join(', ')],
+    [
+      `embedded: per-table growth in the ${minutes.toFixed(0)} minutes, MB (× ${(1440 / minutes).toFixed(0)} for a day)`,
+      growers.length === 0 ? 'none ≥ 0.1 MB' : growers.map(([name, bytes]) => `${name} ${mb(bytes)}`).join(', '),
+    ],
     // Housekeeping counts committed batches: how many live traffic makes.
     ['embedded: committed batches per second', batchesFrom === null || batchesTo === null ? 'n/a' : ((batchesTo - batchesFrom) / (minutes * 60)).toFixed(1)],
     ['embedded: JS heap used, median MB', heap.length === 0 ? 'n/a' : median(heap).toFixed(0)],
+    ['embedded: JS heap total / external, median MB', heapTotal.length === 0 ? 'n/a' : `${median(heapTotal).toFixed(0)} / ${median(external).toFixed(0)}`],
     ['embedded: PGlite WebAssembly memory, max MB', wasm.length === 0 ? 'n/a' : Math.max(...wasm).toFixed(0)],
     ['embedded: RSS after catch-up, median / peak MB', `${median(rss).toFixed(0)} / ${Math.max(...rss).toFixed(0)}`],
   ];
-  process.stdout.write(`\n| measure | value |\n|---|---|\n${rows.map(([k, v]) => `| ${k} | ${v} |`).join('\n')}\n\nCommand: npm run bench:embedded -- --minutes ${MINUTES}\n`);
+  process.stdout.write(`\n| measure | value |\n|---|---|\n${rows.map(([k, v]) => `| ${k} | ${v} |`).join('\n')}\n\nCommand: npm run bench:embedded --${at.fresh ? '' : ` --days ${DAYS}`} --minutes ${MINUTES}${NODE_FLAGS.length === 0 ? '' : ` --node-flags='${NODE_FLAGS.join(' ')}'`}${values.env.map((e) => ` --env ${e}`).join('')}\n`);
 }
 
 const DAY_MS = 86_400_000;
@@ -194,8 +318,7 @@ interface Memory {
  * past the next midnight (so the stream's watermark, 10 minutes behind, passes it) and then runs
  * at wall speed; at each boundary the daily trigger's work for the day that ended, with that clock.
  */
-async function days(count: number): Promise<void> {
-  const home = mkdtempSync(join(tmpdir(), 'tidemark-embedded-days-'));
+async function days(count: number, home: string, keepHome: boolean): Promise<void> {
   const config = loadConfig({ TIDEMARK_HOME: home, LOG_LEVEL: 'error' }, { cwd: home });
   const log = createLogger('error', { component: 'bench' });
   const db: Database = await openConfiguredDatabase(config);
@@ -323,8 +446,9 @@ async function days(count: number): Promise<void> {
     clearInterval(sampler);
     await lake.close();
     await db.close();
-    if (values.keep === true) process.stderr.write(`kept ${home}\n`);
-    else rmSync(home, { recursive: true, force: true });
+    // The steady-state mode's real-time part goes on in this home (and reports it when kept).
+    if (!keepHome) rmSync(home, { recursive: true, force: true });
+    else if (values.minutes === undefined) process.stderr.write(`kept ${home}\n`);
   }
   if (failure !== undefined) throw failure;
 
@@ -351,6 +475,17 @@ async function days(count: number): Promise<void> {
   process.stdout.write(`\n${lines.join('\n')}\n\n${tableLines.join('\n')}\n\nCommand: npm run bench:embedded -- --days ${count}\n`);
 }
 
-if (DAYS === undefined) await realTime();
-else await days(DAYS);
+if (DAYS === undefined) {
+  await realTime({ path: mkdtempSync(join(tmpdir(), 'tidemark-embedded-bench-')), fresh: true });
+} else {
+  const home = mkdtempSync(join(tmpdir(), 'tidemark-embedded-days-'));
+  // With --minutes too: the steady state, the demo process on the home the days left behind.
+  const steady = values.minutes !== undefined;
+  await days(DAYS, home, steady || values.keep === true);
+  if (steady) {
+    // The days' garbage is this process's, not the demo's; collected so that both fit in memory.
+    collectGarbage();
+    await realTime({ path: home, fresh: false });
+  }
+}
 process.exit(0);

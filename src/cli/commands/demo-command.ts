@@ -23,6 +23,7 @@ import { runComponents } from '../app/components.ts';
 import type { Component } from '../app/components.ts';
 import { QUEUE_BOARD_PREFIX } from '../app/console-jobs.ts';
 import { DEMO_TOPIC_PARTITIONS, demoFeed } from '../app/demo-feed.ts';
+import { keepWebAssemblyOnLiftoff } from '../app/demo-process-flags.ts';
 import { configuredAlertNotifier } from '../app/job-alerts.ts';
 import { jobControlFor } from '../app/job-control.ts';
 import { openConfiguredDatabase } from '../app/open-database.ts';
@@ -59,6 +60,8 @@ async function runLiveDemo(config: TidemarkConfig): Promise<number> {
   // and forwarded by npm), and a second SIGINT without a handler would kill it (exit 130).
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // Before PGlite compiles its WebAssembly at the open below (demo-process-flags.ts says why).
+  if (config.database.url === null) keepWebAssemblyOnLiftoff();
   let db: Database;
   try {
     db = await openConfiguredDatabase(config);
