@@ -169,9 +169,7 @@ export class StreamProcessor {
     const bound = this.boundOf(state);
     for (const stored of checkpoint.buckets) {
       if (!stored.final) continue;
-      // Stored first: an optional call's arguments are not evaluated when the method is missing.
-      const bucket = this.storeBucket(state, stored);
-      this.operator(stored.kind).settle?.(bucket);
+      this.storeBucket(state, stored);
       state.series(stored.kind).persisted.add(stored.start);
     }
     state.anomaly.restore(checkpoint.anomaly);
@@ -318,10 +316,12 @@ export class StreamProcessor {
     return op as unknown as WindowedMartOperator<unknown, unknown>;
   }
 
-  private storeBucket(target: { traffic: BucketSeries<AnyTrafficBucket>; top: BucketSeries<GroupBucket>; trend: BucketSeries<GroupBucket> }, stored: StoredBucket): unknown {
-    const bucket = this.operator(stored.kind).decode(stored.data);
+  /** Decodes a stored bucket into the series; a final one is settled (it takes no more events). */
+  private storeBucket(target: { traffic: BucketSeries<AnyTrafficBucket>; top: BucketSeries<GroupBucket>; trend: BucketSeries<GroupBucket> }, stored: StoredBucket): void {
+    const op = this.operator(stored.kind);
+    const bucket = op.decode(stored.data);
     (target[stored.kind] as BucketSeries<unknown>).buckets.set(stored.start, bucket);
-    return bucket;
+    if (stored.final) op.settle?.(bucket);
   }
 
   private applyExternal(updates: readonly ExternalPartitionUpdate[]): void {
@@ -334,10 +334,7 @@ export class StreamProcessor {
       }
       ext.watermark = update.watermark;
       ext.backlog = update.backlog;
-      for (const stored of update.buckets) {
-        const bucket = this.storeBucket(ext, stored);
-        if (stored.final) this.operator(stored.kind).settle?.(bucket);
-      }
+      for (const stored of update.buckets) this.storeBucket(ext, stored);
     }
   }
 

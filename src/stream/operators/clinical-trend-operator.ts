@@ -50,9 +50,7 @@ export class ClinicalTrendOperator implements WindowedMartOperator<GroupBucket, 
     packBucket(bucket, this.interner);
   }
 
-  forgetSessions(bucket: GroupBucket): void {
-    forgetSessions(bucket);
-  }
+  readonly forgetSessions = forgetSessions;
 
   get frontier(): number {
     if (this.ended) return Number.POSITIVE_INFINITY;
