@@ -20,7 +20,7 @@
 //   Minutes modes also take --node-flags='<node/V8 flags>' and --env KEY=VALUE (repeatable) for
 //   the demo process: the A/B runs of its process settings in BENCHMARKS.md.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { cpSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -51,6 +51,8 @@ const { values } = parseArgs({
     minutes: { type: 'string' },
     days: { type: 'string' },
     keep: { type: 'boolean' },
+    // The steady state again on a copy of a home that `--days N --keep` left (the days are not rerun).
+    home: { type: 'string' },
     // For A/B runs of process-level settings: Node/V8 flags before the demo's script, and
     // environment variables (KEY=VALUE, e.g. MALLOC_ARENA_MAX=2) for the demo process.
     'node-flags': { type: 'string', default: '' },
@@ -171,10 +173,12 @@ async function realTime(at: RealTimeHome): Promise<void> {
   const port = await freePort();
   // A fresh home keeps the demo's files in a subfolder; the days mode's home is TIDEMARK_HOME itself.
   const tidemarkHome = at.fresh ? join(home, 'home') : home;
+  // The demo's log (its catch-up, the daily flow, memory reclaims) is kept beside its home.
+  const demoLog = openSync(join(home, 'demo.log'), 'a');
   const demo = spawn(process.execPath, [...NODE_FLAGS, cli, 'demo'], {
     cwd: home,
-    env: { PATH: process.env['PATH'] ?? '', ...EXTRA_ENV, TIDEMARK_HOME: tidemarkHome, PORT: String(port), LOG_LEVEL: 'error' },
-    stdio: 'ignore',
+    env: { PATH: process.env['PATH'] ?? '', TIDEMARK_HOME: tidemarkHome, PORT: String(port), LOG_LEVEL: 'info', ...EXTRA_ENV },
+    stdio: ['ignore', demoLog, demoLog],
   });
   const config = loadConfig({ TIDEMARK_HOME: tidemarkHome, LOG_LEVEL: 'error' }, { cwd: home });
   const dbDir = config.database.embeddedDir;
@@ -277,7 +281,7 @@ async function realTime(at: RealTimeHome): Promise<void> {
     ['embedded: PGlite WebAssembly memory, max MB', wasm.length === 0 ? 'n/a' : Math.max(...wasm).toFixed(0)],
     ['embedded: RSS after catch-up, median / peak MB', `${median(rss).toFixed(0)} / ${Math.max(...rss).toFixed(0)}`],
   ];
-  process.stdout.write(`\n| measure | value |\n|---|---|\n${rows.map(([k, v]) => `| ${k} | ${v} |`).join('\n')}\n\nCommand: npm run bench:embedded --${at.fresh ? '' : ` --days ${DAYS}`} --minutes ${MINUTES}${NODE_FLAGS.length === 0 ? '' : ` --node-flags='${NODE_FLAGS.join(' ')}'`}${values.env.map((e) => ` --env ${e}`).join('')}\n`);
+  process.stdout.write(`\n| measure | value |\n|---|---|\n${rows.map(([k, v]) => `| ${k} | ${v} |`).join('\n')}\n\nCommand: npm run bench:embedded --${at.fresh ? '' : values.home !== undefined ? ' --home <a home kept by --days N --keep>' : ` --days ${DAYS}`} --minutes ${MINUTES}${NODE_FLAGS.length === 0 ? '' : ` --node-flags='${NODE_FLAGS.join(' ')}'`}${values.env.map((e) => ` --env ${e}`).join('')}\n`);
 }
 
 const DAY_MS = 86_400_000;
@@ -367,6 +371,7 @@ async function days(count: number, home: string, keepHome: boolean): Promise<voi
     settings: streamSettings(config),
     batchMaxMessages: config.stream.batchMaxMessages,
     batchMaxWaitMs: config.stream.batchMaxWaitMs,
+    batchMinIntervalMs: config.stream.batchMinIntervalMs,
     log,
     signal: stop.signal,
     onCommit: (batch) => {
@@ -475,7 +480,11 @@ async function days(count: number, home: string, keepHome: boolean): Promise<voi
   process.stdout.write(`\n${lines.join('\n')}\n\n${tableLines.join('\n')}\n\nCommand: npm run bench:embedded -- --days ${count}\n`);
 }
 
-if (DAYS === undefined) {
+if (values.home !== undefined) {
+  const copy = mkdtempSync(join(tmpdir(), 'tidemark-embedded-steady-'));
+  cpSync(values.home, copy, { recursive: true });
+  await realTime({ path: copy, fresh: false });
+} else if (DAYS === undefined) {
   await realTime({ path: mkdtempSync(join(tmpdir(), 'tidemark-embedded-bench-')), fresh: true });
 } else {
   const home = mkdtempSync(join(tmpdir(), 'tidemark-embedded-days-'));

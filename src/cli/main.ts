@@ -17,6 +17,7 @@ import { RETENTION_COMMANDS } from './commands/retention-command.ts';
 import { STREAM_COMMANDS } from './commands/stream-commands.ts';
 import { DEMO_COMMANDS } from './commands/demo-command.ts';
 import { OPERATOR_COMMANDS } from './commands/operator-commands.ts';
+import { relaunchDemoProcess } from './app/demo-process-flags.ts';
 
 const COMMANDS: Record<string, Command> = {
   ...STREAM_COMMANDS,
@@ -106,6 +107,7 @@ function oneLine(message: string): string {
 }
 
 if (import.meta.main) {
+  relaunchDemoProcess(process.argv.slice(2));
   const fatal = installFatalErrorHandlers();
   const code = await main(process.argv.slice(2));
   process.exitCode = fatal.failed() ? EXIT_INTERNAL_ERROR : code;

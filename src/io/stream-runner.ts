@@ -12,6 +12,7 @@ import { createCatchUpLog } from './catch-up-log.ts';
 import type { Logger } from './log.ts';
 import type { StreamMetrics } from './metrics.ts';
 import type { MessageSource } from './source.ts';
+import { sleep } from './sleep.ts';
 
 export interface StreamRunOptions {
   readonly db: Database;
@@ -25,6 +26,8 @@ export interface StreamRunOptions {
   readonly settings: StreamSettings;
   readonly batchMaxMessages: number;
   readonly batchMaxWaitMs: number;
+  /** Least time between the starts of two batches that are not full (config.stream.batchMinIntervalMs). Default 0. */
+  readonly batchMinIntervalMs?: number;
   /** Bytes of a dead letter's raw message that are stored (default 64 KiB). */
   readonly deadLetterMaxBytes?: number;
   /**
@@ -296,6 +299,9 @@ async function runFromCheckpoint(options: StreamRunOptions, source: MessageSourc
       await commit(await flush(), startedAt);
       lastFlushAt = clock();
       await maintain();
+      // Caught up (the batch was not full): let the next events gather instead of committing each few.
+      const rest = startedAt + (options.batchMinIntervalMs ?? 0) - clock();
+      if (rest > 0 && polled.messages.length < options.batchMaxMessages) await sleep(rest, options.signal);
     } else {
       processor.finish();
       await commit(await flush(), startedAt);
@@ -307,3 +313,4 @@ async function runFromCheckpoint(options: StreamRunOptions, source: MessageSourc
   if (ended === 'stopped' && processor.ownedPartitions().length > 0) await commit(await flush(true), clock());
   return { ...totals, watermark: processor.watermark, ended };
 }
+

@@ -13,11 +13,26 @@ export class BucketSeries<B> {
   readonly buckets = new Map<number, B>();
   /** Starts stored as final buckets. */
   readonly persisted = new Set<number>();
+  /**
+   * Starts in `buckets` not yet stored as final: the few open buckets a commit looks at, so that a
+   * small batch costs what it changed rather than a pass over the whole window (48 h of trend buckets).
+   */
+  readonly open = new Set<number>();
   /** Open buckets changed since they were last stored provisionally (several instances only). */
   readonly changed = new Set<number>();
 
   /** Buckets before this start have given up their distinct sessions (forgetBefore). */
   private sessionsFrom = Number.NEGATIVE_INFINITY;
+
+  /** A bucket an event went into (or restored from pending events): open until stored as final. */
+  touched(start: number): void {
+    if (!this.persisted.has(start)) this.open.add(start);
+  }
+
+  markPersisted(start: number): void {
+    this.persisted.add(start);
+    this.open.delete(start);
+  }
 
   /** Hands every bucket before `start` not yet handed over to `forget`, once. */
   forgetBefore(start: number, forget: (bucket: B) => void): void {
@@ -31,6 +46,7 @@ export class BucketSeries<B> {
       if (s < start) {
         this.buckets.delete(s);
         this.persisted.delete(s);
+        this.open.delete(s);
         this.changed.delete(s);
       }
     }

@@ -170,14 +170,15 @@ export class StreamProcessor {
     for (const stored of checkpoint.buckets) {
       if (!stored.final) continue;
       this.storeBucket(state, stored);
-      state.series(stored.kind).persisted.add(stored.start);
+      state.series(stored.kind).markPersisted(stored.start);
     }
     state.anomaly.restore(checkpoint.anomaly);
     for (const event of checkpoint.pendingEvents) {
       for (const kind of KINDS) {
         const start = floorTo(event.eventTs, this.steps[kind]);
-        if (!state.series(kind).persisted.has(start) && start >= floorTo(state.watermarkFloor, this.steps[kind])) {
-          this.operator(kind).addEvent(state.series(kind).buckets as Map<number, unknown>, event);
+        const series = state.series(kind);
+        if (!series.persisted.has(start) && start >= floorTo(state.watermarkFloor, this.steps[kind])) {
+          series.touched(this.operator(kind).addEvent(series.buckets as Map<number, unknown>, event));
         }
       }
       if (event.eventTs >= bound) state.seenIds.set(event.eventId, event.eventTs);
@@ -187,7 +188,7 @@ export class StreamProcessor {
     // share the restored ones again (with one instance nothing reads them).
     for (const kind of KINDS) {
       const series = state.series(kind);
-      for (const start of series.buckets.keys()) if (!series.persisted.has(start)) series.changed.add(start);
+      for (const start of series.open) series.changed.add(start);
     }
     this.combinerReady = false;
   }
@@ -301,6 +302,7 @@ export class StreamProcessor {
     for (const kind of KINDS) {
       const series = state.series(kind);
       const start = this.operator(kind).addEvent(series.buckets as Map<number, unknown>, event);
+      series.touched(start);
       if (this.sharing) series.changed.add(start);
     }
     state.anomaly.addEvent(event, bound);
@@ -359,7 +361,7 @@ export class StreamProcessor {
       for (const state of this.states.values()) {
         for (const kind of KINDS) {
           const series = state.series(kind);
-          for (const start of series.buckets.keys()) if (!series.persisted.has(start)) series.changed.add(start);
+          for (const start of series.open) series.changed.add(start);
         }
       }
     }
@@ -572,14 +574,19 @@ export class StreamProcessor {
     for (const kind of KINDS) {
       const series = state.series(kind);
       const step = this.steps[kind];
-      for (const [start, bucket] of series.buckets) {
+      for (const start of series.open) {
+        const bucket = series.buckets.get(start);
+        if (bucket === undefined) {
+          series.open.delete(start);
+          continue;
+        }
         const final = start + step <= bound;
-        if (final && !series.persisted.has(start)) {
+        if (final) {
           newBuckets.push(this.toStored(kind, start, bucket, true));
           this.operator(kind).settle?.(bucket);
-          series.persisted.add(start);
+          series.markPersisted(start);
           series.changed.delete(start);
-        } else if (!final && shareOpen && series.changed.has(start)) {
+        } else if (shareOpen && series.changed.has(start)) {
           newBuckets.push(this.toStored(kind, start, bucket, false));
           series.changed.delete(start);
         }

@@ -100,6 +100,7 @@ describe('loadConfig: defaults', () => {
         idlePartitionTimeoutMs: 60_000,
         batchMaxMessages: 5000,
         batchMaxWaitMs: 200,
+        batchMinIntervalMs: 250,
         deadLetterMaxBytes: 65_536,
         dbOutageLimitMs: 300_000,
       },
@@ -209,6 +210,7 @@ describe('loadConfig: values', () => {
       ANOMALY_CRITICAL: '2',
       STREAM_BATCH_MAX_MESSAGES: '100',
       STREAM_BATCH_MAX_WAIT: '1s',
+      STREAM_BATCH_MIN_INTERVAL: '50ms',
       HOT_RETENTION_DAYS: '30',
       ARCHIVE_FLUSH_ROWS: '5000',
       ARCHIVE_FLUSH_BYTES: '512KiB',
@@ -232,7 +234,7 @@ describe('loadConfig: values', () => {
       s3: { endpoint: 'http://minio:9000', region: 'eu-central-1', accessKeyId: 'AKIAEXAMPLE', secretAccessKey: 'secret-key', forcePathStyle: true },
       redis: { url: 'rediss://:pw@redis:6380/0' },
       marts: { timeZone: 'Asia/Seoul', topDocsEveryMs: 300_000, clinicalTrendEveryMs: 3_600_000, anomalySpanMs: 600_000, anomalyWarning: 2, anomalyCritical: 2 },
-      stream: { watermarkDelayMs: 90_000, maxFutureSkewMs: 0, idlePartitionTimeoutMs: 30_000, batchMaxMessages: 100, batchMaxWaitMs: 1000, deadLetterMaxBytes: 65_536, dbOutageLimitMs: 300_000 },
+      stream: { watermarkDelayMs: 90_000, maxFutureSkewMs: 0, idlePartitionTimeoutMs: 30_000, batchMaxMessages: 100, batchMaxWaitMs: 1000, batchMinIntervalMs: 50, deadLetterMaxBytes: 65_536, dbOutageLimitMs: 300_000 },
       retention: { hotDays: 30 },
       archive: { flushRows: 5000, flushBytes: 512 * 1024, flushIntervalMs: 5000, lakeOutageLimitMs: 300_000 },
       jobs: { concurrency: 2 },
@@ -247,6 +249,12 @@ describe('loadConfig: values', () => {
   it('trims surrounding whitespace', () => {
     expect(load({ PORT: ' 9090 \n', KAFKA_TOPIC: '\tt1 ' }).server.port).toBe(9090);
     expect(load({ KAFKA_TOPIC: '\tt1 ' }).kafka.topic).toBe('t1');
+  });
+
+  it('paces caught-up micro-batches by default on the embedded database only', () => {
+    expect(load().stream.batchMinIntervalMs).toBe(250);
+    expect(load({ DATABASE_URL: 'postgres://u@h/db' }).stream.batchMinIntervalMs).toBe(0);
+    expect(load({ DATABASE_URL: 'postgres://u@h/db', STREAM_BATCH_MIN_INTERVAL: '100ms' }).stream.batchMinIntervalMs).toBe(100);
   });
 
   it('accepts postgresql:// and a socket URL without host', () => {

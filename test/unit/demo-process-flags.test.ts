@@ -2,6 +2,9 @@
 // (set after V8 starts, a flag's implications are not applied, so this is checked, not assumed).
 // Each case runs in its own Node process: V8 flags are process-wide.
 import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 
@@ -40,5 +43,52 @@ describe('keepWebAssemblyOnLiftoff', () => {
 
   it('with it, set at run time, the same function stays on Liftoff through every call', async () => {
     expect(await probe(true)).toEqual({ reachedLimit: true, liftoff: true, turbofan: false });
+  });
+});
+
+/** A process that calls relaunchDemoProcess(args) and then reports the settings it runs with. */
+const RELAUNCH_PROBE = `
+import { relaunchDemoProcess } from ${JSON.stringify(HELPER)};
+const pidBefore = process.env.PROBE_PID ?? String(process.pid);
+process.env.PROBE_PID = pidBefore;
+relaunchDemoProcess(process.argv.slice(2));
+process.stdout.write(JSON.stringify({
+  samePid: pidBefore === String(process.pid),
+  flags: process.execArgv,
+  args: process.argv.slice(2),
+  malloc: [process.env.MALLOC_ARENA_MAX, process.env.MALLOC_MMAP_THRESHOLD_, process.env.MALLOC_TRIM_THRESHOLD_],
+}));
+`;
+
+async function relaunchProbe(args: readonly string[], env: Record<string, string> = {}): Promise<unknown> {
+  // A script file, not -e: the relaunch repeats the process's command line.
+  const dir = mkdtempSync(join(tmpdir(), 'tidemark-relaunch-'));
+  try {
+    const script = join(dir, 'probe.mjs');
+    writeFileSync(script, RELAUNCH_PROBE);
+    const clean = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('MALLOC_') && key !== 'TIDEMARK_DEMO_PROCESS'));
+    const { stdout } = await promisify(execFile)(process.execPath, [script, ...args], { env: { ...clean, ...env } });
+    return JSON.parse(stdout);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+describe('relaunchDemoProcess', () => {
+  it('restarts `demo` in the same process with the demo flags and malloc settings', async () => {
+    expect(await relaunchProbe(['demo', '--x'])).toEqual({
+      samePid: true,
+      flags: ['--liftoff-only', '--optimize-for-size'],
+      args: ['demo', '--x'],
+      malloc: ['2', '65536', '1048576'],
+    });
+  });
+
+  it('keeps a malloc setting the user gave', async () => {
+    expect(await relaunchProbe(['demo'], { MALLOC_ARENA_MAX: '4' })).toMatchObject({ malloc: ['4', '65536', '1048576'] });
+  });
+
+  it('leaves every other command as it was started', async () => {
+    expect(await relaunchProbe(['stream'])).toEqual({ samePid: true, flags: [], args: ['stream'], malloc: [null, null, null] });
   });
 });

@@ -24,6 +24,7 @@ import type { Component } from '../app/components.ts';
 import { QUEUE_BOARD_PREFIX } from '../app/console-jobs.ts';
 import { DEMO_TOPIC_PARTITIONS, demoFeed } from '../app/demo-feed.ts';
 import { keepWebAssemblyOnLiftoff } from '../app/demo-process-flags.ts';
+import { memoryKeeper } from '../app/memory-keeper.ts';
 import { configuredAlertNotifier } from '../app/job-alerts.ts';
 import { jobControlFor } from '../app/job-control.ts';
 import { openConfiguredDatabase } from '../app/open-database.ts';
@@ -89,6 +90,7 @@ async function runLiveDemo(config: TidemarkConfig): Promise<number> {
           settings: streamSettings(config),
           batchMaxMessages: config.stream.batchMaxMessages,
           batchMaxWaitMs: config.stream.batchMaxWaitMs,
+          batchMinIntervalMs: config.stream.batchMinIntervalMs,
           ...(feed.logEndOffsets === undefined ? {} : { logEndOffsets: feed.logEndOffsets }),
           log: createLogger(config.log.level, { component: 'stream', consumer: feed.streamConsumer }),
           metrics,
@@ -99,6 +101,7 @@ async function runLiveDemo(config: TidemarkConfig): Promise<number> {
         });
       },
     };
+    const caughtUp = async (): Promise<boolean> => (await feed.lag()) < Math.max(1000, config.generator.eventsPerSecond * 10);
     const jobs = schedulerJobs({
       config,
       db,
@@ -107,7 +110,7 @@ async function runLiveDemo(config: TidemarkConfig): Promise<number> {
       ...(redisUrl === null ? {} : { redis: { url: redisUrl, queueName: DEFAULT_QUEUE_NAME } }),
       // Yesterday's start-up run waits for the catch-up: reconcile and quality then see hot rows
       // the stream has finished with.
-      readyForStartupRun: async () => (await feed.lag()) < Math.max(1000, config.generator.eventsPerSecond * 10),
+      readyForStartupRun: caughtUp,
     });
     const components: Component[] = [
       ...operatorSurface({
@@ -134,6 +137,11 @@ async function runLiveDemo(config: TidemarkConfig): Promise<number> {
         metrics: archiveMetrics(registry),
       }),
       jobs.component,
+      memoryKeeper({
+        log,
+        registry,
+        busy: async () => !(await caughtUp()) || (await jobs.service.listRuns(5)).some((run) => run.outcome === 'running'),
+      }),
     ];
     await runComponents(components, stop.signal, log);
     return 0;

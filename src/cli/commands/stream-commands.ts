@@ -164,6 +164,7 @@ export async function runStreamCommand(
           settings: streamSettings(config),
           batchMaxMessages: config.stream.batchMaxMessages,
           batchMaxWaitMs: config.stream.batchMaxWaitMs,
+          batchMinIntervalMs: config.stream.batchMinIntervalMs,
           deadLetterMaxBytes: config.stream.deadLetterMaxBytes,
           dbOutageLimitMs: config.stream.dbOutageLimitMs,
           ...(logEndOffsets === undefined ? {} : { logEndOffsets }),

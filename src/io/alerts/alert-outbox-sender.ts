@@ -9,6 +9,7 @@ import type { OperatorMetrics } from '../metrics.ts';
 import { anomalyMessage } from './slack-message.ts';
 import { backoffMs } from './webhook-poster.ts';
 import type { WebhookPoster } from './webhook-poster.ts';
+import { sleep } from '../sleep.ts';
 
 export interface AlertOutboxSenderOptions {
   readonly db: Database;
@@ -125,14 +126,3 @@ export class AlertOutboxSender {
   }
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-    function done(): void {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-  });
-}

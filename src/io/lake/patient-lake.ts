@@ -5,6 +5,7 @@
 // supervisor restarts, rather than retrying forever in silence.
 import type { Logger } from '../log.ts';
 import type { Lake } from './lake.ts';
+import { sleep } from '../sleep.ts';
 
 /** The lake stayed unreachable longer than LAKE_OUTAGE_LIMIT, or the process was stopped while waiting for it. */
 export class LakeOutageError extends Error {
@@ -97,15 +98,3 @@ export function patientLake(lake: Lake, options: PatientLakeOptions): Lake {
   };
 }
 
-/** Resolves after ms, or at once when the signal aborts. */
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-  });
-}
