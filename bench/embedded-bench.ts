@@ -17,8 +17,12 @@
 //       scheduler once caught up; after that flow and 2.5 minutes of maintenance, MINUTES of
 //       live traffic with full windows: folder growth (WAL apart), memory, and what each table
 //       gained. Use --keep to keep the home.
+//   npm run bench:embedded -- --home DIR --minutes 20   the steady state again on a copy of a home
+//       that `--days N --keep` left (the days are not rerun).
 //   Minutes modes also take --node-flags='<node/V8 flags>' and --env KEY=VALUE (repeatable) for
-//   the demo process: the A/B runs of its process settings in BENCHMARKS.md.
+//   the demo process: the A/B runs of its process settings in BENCHMARKS.md. The demo relaunches
+//   itself with its own settings (src/cli/app/demo-process-flags.ts) unless
+//   --env TIDEMARK_DEMO_PROCESS=1 is given. The demo's log is kept in the home as demo.log.
 import { spawn } from 'node:child_process';
 import { cpSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';

@@ -44,9 +44,12 @@ const PARSERS = {
 /**
  * A data folder on disk is the embedded default, a long-running process: keep its WAL and
  * buffers small (PostgreSQL's defaults let the WAL alone grow to 1 GB, and shared buffers live in
- * the WebAssembly memory, which never shrinks). The stream checkpoints now and then.
+ * the WebAssembly memory, which never shrinks). The stream checkpoints now and then. 16 MB of
+ * buffers instead of 32 took ~30 MB off the demo's steady RSS, and the demo caught up and ran a
+ * day's daily flow in the same time (A/B in BENCHMARKS.md, "Embedded demo"): the files live in
+ * the OS page cache anyway.
  */
-const EMBEDDED_START_PARAMS = ['-c', 'shared_buffers=32MB', '-c', 'max_wal_size=64MB', '-c', 'min_wal_size=32MB'];
+const EMBEDDED_START_PARAMS = ['-c', 'shared_buffers=16MB', '-c', 'max_wal_size=64MB', '-c', 'min_wal_size=32MB'];
 
 function refuse(what: string, hint: string): never {
   throw new TypeError(`${what} cannot be sent portably (pg would send it differently): ${hint}`);
