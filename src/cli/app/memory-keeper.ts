@@ -11,41 +11,64 @@ import { reclaimHeap } from '../../io/heap-reclaim.ts';
 import { sleep } from '../../io/sleep.ts';
 import type { Component } from './components.ts';
 
+export interface ReclaimPolicy {
+  /** How far RSS must have grown past the least seen since the last reclaim (default 64 MiB). */
+  readonly growthBytes: number;
+  /** The least time between two reclaims (default 5 min). */
+  readonly minGapMs: number;
+}
+
+const MIB = 1024 * 1024;
+export const DEFAULT_RECLAIM_POLICY: ReclaimPolicy = { growthBytes: 64 * MIB, minGapMs: 5 * 60_000 };
+
+/** When a reclaim is worth its pause: the decision, apart from the clock and the process. */
+export class PeakWatch {
+  private floor: number;
+  private lastAt = Number.NEGATIVE_INFINITY;
+  private readonly policy: ReclaimPolicy;
+
+  constructor(rssBytes: number, policy: ReclaimPolicy = DEFAULT_RECLAIM_POLICY) {
+    this.floor = rssBytes;
+    this.policy = policy;
+  }
+
+  /** A sample of RSS at `nowMs`: true when a reclaim is due (if the process is between peaks). */
+  due(rssBytes: number, nowMs: number): boolean {
+    this.floor = Math.min(this.floor, rssBytes);
+    return rssBytes - this.floor >= this.policy.growthBytes && nowMs - this.lastAt >= this.policy.minGapMs;
+  }
+
+  /** A reclaim ran at `nowMs` and left `rssBytes`: the new floor. */
+  reclaimed(rssBytes: number, nowMs: number): void {
+    this.floor = rssBytes;
+    this.lastAt = nowMs;
+  }
+}
+
 export interface MemoryKeeperOptions {
   readonly log: Logger;
   readonly registry?: Registry;
   /** Whether a peak is still under way (a catch-up, a job): the keeper waits for it to end. */
   readonly busy: () => Promise<boolean>;
   readonly checkEveryMs?: number;
-  /** How far RSS must have grown past what the last reclaim left (default 64 MiB). */
-  readonly growthBytes?: number;
-  /** The least time between two reclaims (default 5 min). */
-  readonly minGapMs?: number;
+  readonly policy?: ReclaimPolicy;
 }
-
-const MIB = 1024 * 1024;
 
 export function memoryKeeper(options: MemoryKeeperOptions): Component {
   const checkEveryMs = options.checkEveryMs ?? 15_000;
-  const growthBytes = options.growthBytes ?? 64 * MIB;
-  const minGapMs = options.minGapMs ?? 5 * 60_000;
   const reclaims: Counter | undefined = options.registry?.counter('tidemark_memory_reclaims_total', 'Memory-reducing collections run after a peak (catch-up, daily flow).');
   return {
     name: 'memory-keeper',
     async run(signal, started) {
       started();
-      let floor = process.memoryUsage.rss();
-      let lastAt = -Infinity;
+      const watch = new PeakWatch(process.memoryUsage.rss(), options.policy);
       while (!signal.aborted) {
         await sleep(checkEveryMs, signal);
         if (signal.aborted) break;
-        const rss = process.memoryUsage.rss();
-        floor = Math.min(floor, rss);
-        if (rss - floor < growthBytes || performance.now() - lastAt < minGapMs) continue;
+        if (!watch.due(process.memoryUsage.rss(), performance.now())) continue;
         if (await options.busy().catch(() => true)) continue;
         const reclaim = reclaimHeap();
-        lastAt = performance.now();
-        floor = reclaim.rssAfterBytes;
+        watch.reclaimed(reclaim.rssAfterBytes, performance.now());
         reclaims?.inc();
         options.log.info('returned a peak of memory to the system', {
           rss_before_mb: Math.round(reclaim.rssBeforeBytes / MIB),
