@@ -104,10 +104,11 @@ export interface MaintenanceCadence {
  * Vacuum them after an amount of change, whichever limit comes first, rather than on a timer:
  * the dead rows follow the change, so a live trickle and a catch-up over days of backlog leave
  * the folder the same size (a timer vacuumed a catch-up far too rarely). The demo's live traffic
- * commits ~30 batches a second: a full pass every ~2 minutes, the checkpoint rows every ~3 s; a
- * catch-up passes every few seconds. PostgreSQL's autovacuum does this on a server.
+ * commits 4 batches a second (STREAM_BATCH_MIN_INTERVAL): a full pass every ~2 minutes, the
+ * checkpoint rows every ~25 s; a catch-up passes every few seconds. PostgreSQL's autovacuum does
+ * this on a server.
  */
-export const EMBEDDED_MAINTENANCE_CADENCE: MaintenanceCadence = { batches: 3000, messages: 200_000, checkpointBatches: 100 };
+export const EMBEDDED_MAINTENANCE_CADENCE: MaintenanceCadence = { batches: 500, messages: 200_000, checkpointBatches: 100 };
 const CHECKPOINT_TABLES = ['stream_partitions', 'stream_consumers', 'stream_combiner'];
 const VACUUMED_TABLES = [
   ...CHECKPOINT_TABLES,
