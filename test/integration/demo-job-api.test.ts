@@ -63,7 +63,7 @@ for (const factory of testDatabaseFactories()) {
       expect(archived.archived).toBe(EVENTS);
 
       // No start-up run here: yesterday (by the wall clock) has no data in this lake.
-      jobs = schedulerJobs({ config, db: t.db, log, readyForStartupRun: async () => false, pollMs: 50 });
+      jobs = await schedulerJobs({ config, db: t.db, log, readyForStartupRun: async () => false, pollMs: 50 });
       const registry = new Registry();
       let listening!: (port: number) => void;
       const port = new Promise<number>((resolve) => (listening = resolve));
@@ -203,7 +203,7 @@ describe('the demo scheduler at start-up', () => {
     await lake.close();
 
     const runId = `daily-${yesterday}`;
-    const first = schedulerJobs({ config, db: t.db, log, pollMs: 50 });
+    const first = await schedulerJobs({ config, db: t.db, log, pollMs: 50 });
     await runScheduler(first, async () => {
       while ((await first.service.getRun(runId)) === null) await new Promise((r) => setTimeout(r, 50));
       expect((await first.service.waitForRun(runId, { pollMs: 100 })).run.outcome).toBe('succeeded');
@@ -227,7 +227,7 @@ describe('the demo scheduler at start-up', () => {
 
     // A restart finds the run done: it neither waits for readiness nor starts anything.
     let asked = 0;
-    const second = schedulerJobs({ config, db: t.db, log, pollMs: 50, readyForStartupRun: async () => (asked++, true) });
+    const second = await schedulerJobs({ config, db: t.db, log, pollMs: 50, readyForStartupRun: async () => (asked++, true) });
     await runScheduler(second, async () => {});
     expect(asked).toBe(0);
     expect(await audit()).toEqual(afterFirst);

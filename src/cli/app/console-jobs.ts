@@ -6,8 +6,6 @@
 import type { TidemarkConfig } from '../../config.ts';
 import type { Database } from '../../io/db/database.ts';
 import type { Logger } from '../../io/log.ts';
-import { createBullmqQueue } from '../../io/queue/bullmq-queue.ts';
-import { createQueueBoard } from '../../io/queue/queue-board.ts';
 import { createJobService } from '../../jobs/job-service.ts';
 import type { Mount } from '../../server/http-server.ts';
 import type { JobControl } from '../../server/job-control.ts';
@@ -26,13 +24,14 @@ export interface ConsoleJobs {
   close(): Promise<void>;
 }
 
-export function consoleJobs(config: TidemarkConfig, db: Database, queueName: string, log: Logger): ConsoleJobs {
+/** BullMQ and bull-board are loaded only with REDIS_URL. */
+export async function consoleJobs(config: TidemarkConfig, db: Database, queueName: string, log: Logger): Promise<ConsoleJobs> {
   const redisUrl = config.redis.url;
   if (redisUrl === null) return { jobsUnavailable: NO_REDIS_FOR_JOBS, mounts: [], close: async () => {} };
-  const queue = createBullmqQueue({ redisUrl, queueName });
+  const queue = (await import('../../io/queue/bullmq-queue.ts')).createBullmqQueue({ redisUrl, queueName });
   // No steps: a worker elsewhere runs them (and raises their alerts); this service enqueues.
   const service = createJobService({ db, queue, timeZone: config.marts.timeZone, concurrency: config.jobs.concurrency, log });
-  const board = createQueueBoard({ redisUrl, queueName, prefix: QUEUE_BOARD_PREFIX });
+  const board = (await import('../../io/queue/queue-board.ts')).createQueueBoard({ redisUrl, queueName, prefix: QUEUE_BOARD_PREFIX });
   return {
     jobs: jobControlFor(service),
     mounts: [{ prefix: board.prefix, handler: board.handler }],

@@ -12,10 +12,9 @@ import { createLogger } from '../../io/log.ts';
 import type { Logger } from '../../io/log.ts';
 import type { MessageSource } from '../../io/source.ts';
 import type { Component } from './components.ts';
-import { generatorProducer } from './generator-producer.ts';
 import type { GeneratorProducer } from './generator-producer.ts';
-import { kafkaArchiveSource, kafkaStreamSource, streamLag, topicEndOffsets } from './kafka-sources.ts';
-import type { EndOffsets } from './kafka-sources.ts';
+import { streamLag } from './consumer-lag.ts';
+import type { EndOffsets } from './consumer-lag.ts';
 
 export const DEMO_CONSUMER = 'demo';
 /** The archive writer's checkpoint name: its offsets are its own, apart from the stream's. */
@@ -112,7 +111,9 @@ async function generatorFeed(db: Database, config: TidemarkConfig, log: Logger):
  * The demo's live generator producing into KAFKA_TOPIC (the demo with KAFKA_BROKERS, and
  * `tidemark generate --kafka --follow`, compose's generator service); a restart resumes the sequence.
  */
-export function demoGeneratorProducer(db: Database, config: TidemarkConfig): GeneratorProducer {
+export async function demoGeneratorProducer(db: Database, config: TidemarkConfig): Promise<GeneratorProducer> {
+  // The Kafka driver is loaded only on this path (KAFKA_BROKERS set).
+  const { generatorProducer } = await import('./generator-producer.ts');
   return generatorProducer({
     db,
     brokers: config.kafka.brokers,
@@ -126,8 +127,9 @@ export function demoGeneratorProducer(db: Database, config: TidemarkConfig): Gen
 }
 
 /** KAFKA_BROKERS set: the generator produces into KAFKA_TOPIC; stream and archive consume it as in production. */
-function kafkaFeed(db: Database, config: TidemarkConfig): DemoFeed {
-  const producer = demoGeneratorProducer(db, config);
+async function kafkaFeed(db: Database, config: TidemarkConfig): Promise<DemoFeed> {
+  const { kafkaArchiveSource, kafkaStreamSource, topicEndOffsets } = await import('./kafka-sources.ts');
+  const producer = await demoGeneratorProducer(db, config);
   const ends = topicEndOffsets(config);
   return {
     streamSource: kafkaStreamSource(config),

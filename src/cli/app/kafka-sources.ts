@@ -3,7 +3,6 @@
 // Each call builds a fresh source (a component restarts with a new consumer), and lag is always
 // the topic's end offsets minus the offsets a consumer has committed to the database.
 import type { TidemarkConfig } from '../../config.ts';
-import type { Queryable } from '../../io/db/database.ts';
 import { alignByEventTime } from '../../io/event-time-aligned-source.ts';
 import { endOffsets } from '../../io/kafka/kafka-admin.ts';
 import { KafkaError } from '../../io/kafka/kafka-errors.ts';
@@ -11,7 +10,9 @@ import { createKafkaSource, kafkaLoggerFrom } from '../../io/kafka/kafka-source.
 import { createLogger } from '../../io/log.ts';
 import type { MessageSource } from '../../io/source.ts';
 
-export type EndOffsets = () => Promise<ReadonlyMap<number, string>>;
+import type { EndOffsets } from './consumer-lag.ts';
+
+export type { EndOffsets } from './consumer-lag.ts';
 
 /** While the brokers do not answer, the last end offsets are reused and asked again this often. */
 const END_OFFSETS_RETRY_MS = 5000;
@@ -75,26 +76,4 @@ export function kafkaArchiveSource(config: TidemarkConfig): () => MessageSource 
       ...(config.kafka.groupInstanceId === null ? {} : { groupInstanceId: config.kafka.groupInstanceId }),
       logger: kafkaLoggerFrom(createLogger(config.log.level, { component: 'kafka', group: config.kafka.archiveGroupId })),
     });
-}
-
-/** Messages in the topic that `consumer` has not committed yet (its stream_partitions checkpoint). */
-export async function streamLag(db: Queryable, consumer: string, source: string, ends: EndOffsets): Promise<number> {
-  return committedLag(db, 'stream_partitions', consumer, source, ends);
-}
-
-/** Messages in the topic the archive writer `consumer` has not committed to the lake yet. */
-export async function archiveLag(db: Queryable, consumer: string, source: string, ends: EndOffsets): Promise<number> {
-  return committedLag(db, 'archive_partitions', consumer, source, ends);
-}
-
-async function committedLag(db: Queryable, table: 'stream_partitions' | 'archive_partitions', consumer: string, source: string, ends: EndOffsets): Promise<number> {
-  const end = await ends();
-  const { rows } = await db.query<{ kafka_partition: number; next_offset: string | null }>(
-    `SELECT kafka_partition, next_offset FROM ${table} WHERE consumer = $1 AND source = $2`,
-    [consumer, source],
-  );
-  const committed = new Map(rows.map((r) => [r.kafka_partition, Number(r.next_offset ?? 0)]));
-  let total = 0;
-  for (const [partition, offset] of end) total += Math.max(0, Number(offset) - (committed.get(partition) ?? 0));
-  return total;
 }

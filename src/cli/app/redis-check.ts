@@ -3,7 +3,6 @@
 // evicts keys, so such a Redis is refused up front with one line instead of failing later.
 import { ConfigError } from '../../config.ts';
 import type { TidemarkConfig } from '../../config.ts';
-import { redisEvictionProblem } from '../../io/queue/bullmq-queue.ts';
 import { errorText } from '../../io/queue/queue-port.ts';
 
 export function requireRedis(config: TidemarkConfig, command: string): string {
@@ -16,6 +15,8 @@ export function requireRedis(config: TidemarkConfig, command: string): string {
 /** Null when Redis is fit for BullMQ; otherwise the exit code after printing one line. */
 export async function checkRedis(url: string, command: string): Promise<number | null> {
   try {
+    // Loaded here, with Redis configured: BullMQ's client is no weight for processes without it.
+    const { redisEvictionProblem } = await import('../../io/queue/bullmq-queue.ts');
     const problem = await redisEvictionProblem(url);
     if (problem === null) return null;
     process.stderr.write(`tidemark ${command}: ${problem.message}\n`);

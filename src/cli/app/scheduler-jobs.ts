@@ -9,10 +9,8 @@ import type { TidemarkConfig } from '../../config.ts';
 import type { AlertNotifier } from '../../io/alerts/alert-notifier.ts';
 import type { Database } from '../../io/db/database.ts';
 import type { Logger } from '../../io/log.ts';
-import { createBullmqQueue } from '../../io/queue/bullmq-queue.ts';
 import { yesterdayIn } from '../../io/queue/daily-time.ts';
 import { createInProcessQueue } from '../../io/queue/in-process-queue.ts';
-import { createQueueBoard } from '../../io/queue/queue-board.ts';
 import type { QueueBoard } from '../../io/queue/queue-board.ts';
 import { createConfiguredJobService } from '../../jobs/day-steps/index.ts';
 import type { JobService } from '../../jobs/job-service.ts';
@@ -52,10 +50,12 @@ export interface SchedulerJobs {
   readonly mounts: readonly Mount[];
 }
 
-export function schedulerJobs(options: SchedulerJobsOptions): SchedulerJobs {
+/** BullMQ and bull-board are loaded only with REDIS_URL: the in-process demo never needs them. */
+export async function schedulerJobs(options: SchedulerJobsOptions): Promise<SchedulerJobs> {
   const { config, db, log, redis } = options;
-  const queue = redis === undefined ? createInProcessQueue() : createBullmqQueue({ redisUrl: redis.url, queueName: redis.queueName });
-  const board: QueueBoard | undefined = redis === undefined ? undefined : createQueueBoard({ redisUrl: redis.url, queueName: redis.queueName, prefix: QUEUE_BOARD_PREFIX });
+  const queue = redis === undefined ? createInProcessQueue() : (await import('../../io/queue/bullmq-queue.ts')).createBullmqQueue({ redisUrl: redis.url, queueName: redis.queueName });
+  const board: QueueBoard | undefined =
+    redis === undefined ? undefined : (await import('../../io/queue/queue-board.ts')).createQueueBoard({ redisUrl: redis.url, queueName: redis.queueName, prefix: QUEUE_BOARD_PREFIX });
   const service = createConfiguredJobService({ db, config, queue, log, ...(options.alerts === undefined ? {} : { alerts: options.alerts }) });
 
   /** Yesterday's daily flow, unless a run of it exists that is not still open. */

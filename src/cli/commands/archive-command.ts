@@ -14,7 +14,7 @@ import { runComponents } from '../app/components.ts';
 import { openConfiguredDatabase } from '../app/open-database.ts';
 import type { Component } from '../app/components.ts';
 import { operatorSurface } from '../app/operator-surface.ts';
-import { archiveLag, kafkaArchiveSource, topicEndOffsets } from '../app/kafka-sources.ts';
+import { archiveLag } from '../app/consumer-lag.ts';
 import { UsageError, parseFlags } from '../command.ts';
 import type { Command } from '../command.ts';
 
@@ -51,6 +51,7 @@ a bounded source: at its end the archive watermark becomes +∞.
       if (config.kafka.brokers.length === 0) {
         throw new ConfigError('KAFKA_BROKERS', 'KAFKA_BROKERS is not set; `tidemark archive` needs a Kafka cluster (host:port,…) or a FILE');
       }
+      const { kafkaArchiveSource, topicEndOffsets } = await import('../app/kafka-sources.ts');
       return runArchiveCommand(config, kafkaArchiveSource(config), config.kafka.archiveGroupId, topicEndOffsets(config), http);
     },
   },

@@ -102,7 +102,7 @@ async function runLiveDemo(config: TidemarkConfig): Promise<number> {
       },
     };
     const caughtUp = async (): Promise<boolean> => (await feed.lag()) < Math.max(1000, config.generator.eventsPerSecond * 10);
-    const jobs = schedulerJobs({
+    const jobs = await schedulerJobs({
       config,
       db,
       log: createLogger(config.log.level, { component: 'jobs' }),

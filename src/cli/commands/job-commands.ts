@@ -9,7 +9,6 @@ import { migrate } from '../../io/db/migrate.ts';
 import { openDatabase } from '../../io/db/open-database.ts';
 import { createLogger } from '../../io/log.ts';
 import { archiveWatermark } from '../../io/mart-store/watermarks.ts';
-import { createBullmqQueue } from '../../io/queue/bullmq-queue.ts';
 import { createInProcessQueue } from '../../io/queue/in-process-queue.ts';
 import type { QueuePort } from '../../io/queue/queue-port.ts';
 import { addDays, localDate } from '../../marts/time-zone.ts';
@@ -100,7 +99,7 @@ and a POST to ALERT_WEBHOOK_URL when set, retried on 5xx and network errors).`,
       const refused = await checkRedis(url, 'worker');
       if (refused !== null) return refused;
       const log = createLogger(config.log.level, { component: 'worker', queue: name });
-      const queue = createBullmqQueue({ redisUrl: url, queueName: name });
+      const queue = (await import('../../io/queue/bullmq-queue.ts')).createBullmqQueue({ redisUrl: url, queueName: name });
       try {
         const { db, service } = await openJobs(config, queue);
         try {
@@ -132,7 +131,7 @@ run and exits. Running it again replaces the schedule; it never adds a second on
       const name = queueName(values.queue);
       const refused = await checkRedis(url, 'schedule');
       if (refused !== null) return refused;
-      const queue = createBullmqQueue({ redisUrl: url, queueName: name });
+      const queue = (await import('../../io/queue/bullmq-queue.ts')).createBullmqQueue({ redisUrl: url, queueName: name });
       try {
         const next = await scheduleDailyFlow(queue, config.marts.timeZone);
         const zone = config.marts.timeZone;
@@ -217,7 +216,7 @@ and failed quality checks alert ALERT_WEBHOOK_URL from here (as a worker).
         const refused = await checkRedis(config.redis.url, 'backfill');
         if (refused !== null) return refused;
       }
-      const queue = config.redis.url === null ? createInProcessQueue() : createBullmqQueue({ redisUrl: config.redis.url, queueName: name });
+      const queue = config.redis.url === null ? createInProcessQueue() : (await import('../../io/queue/bullmq-queue.ts')).createBullmqQueue({ redisUrl: config.redis.url, queueName: name });
       try {
         const { db, service } = await openJobs(config, queue, true);
         try {

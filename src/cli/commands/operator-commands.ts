@@ -8,7 +8,6 @@ import type { Database } from '../../io/db/database.ts';
 import { generateClicks } from '../../io/generator/click-generator.ts';
 import { checkOutputPath } from '../../io/file/input-file.ts';
 import type { GeneratedClick } from '../../io/generator/click-generator.ts';
-import { createTopic, produceLines } from '../../io/kafka/kafka-admin.ts';
 import type { ArchiveRow } from '../../io/lake/parquet-events.ts';
 import { encodeEventsToParquet } from '../../io/lake/parquet-events.ts';
 import { createLogger } from '../../io/log.ts';
@@ -18,7 +17,7 @@ import type { OperatorStatus } from '../../io/queries/operator-status.ts';
 import { parseRawMessage } from '../../marts/event-contract.ts';
 import { runComponents } from '../app/components.ts';
 import { demoGeneratorProducer } from '../app/demo-feed.ts';
-import { streamLag, topicEndOffsets } from '../app/kafka-sources.ts';
+import { streamLag } from '../app/consumer-lag.ts';
 import { openConfiguredDatabase } from '../app/open-database.ts';
 import { EmbeddedDatabaseBusyError } from '../../io/db/pglite-database.ts';
 import { operatorSurface } from '../app/operator-surface.ts';
@@ -31,6 +30,7 @@ import type { Command } from '../command.ts';
 async function kafkaLag(config: TidemarkConfig, db: Database): Promise<number | null> {
   if (config.kafka.brokers.length === 0) return null;
   try {
+    const { topicEndOffsets } = await import('../app/kafka-sources.ts');
     return await streamLag(db, config.kafka.groupId, `kafka:${config.kafka.topic}`, topicEndOffsets(config));
   } catch {
     return null;
@@ -111,7 +111,7 @@ async function followGenerator(config: TidemarkConfig): Promise<number> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    await runComponents([demoGeneratorProducer(db, config).component], stop.signal, log);
+    await runComponents([(await demoGeneratorProducer(db, config)).component], stop.signal, log);
     return 0;
   } finally {
     process.off('SIGINT', onSignal);
@@ -229,6 +229,7 @@ anomalous session every --anomaly-every, and a trickle of late, duplicate and ma
         if (config.kafka.brokers.length === 0) throw new UsageError('--kafka needs KAFKA_BROKERS');
         try {
           const partitions = flag('partitions');
+          const { createTopic, produceLines } = await import('../../io/kafka/kafka-admin.ts');
           if (partitions !== undefined) await createTopic(config.kafka.brokers, config.kafka.topic, positiveInt(partitions, 1, '--partitions'));
           await produceLines(config.kafka.brokers, config.kafka.topic, clicks.map((c) => ({ key: c.key, value: c.value })));
         } catch (error) {
@@ -281,7 +282,7 @@ the Basic-auth password in a browser). Without REDIS_URL those endpoints answer 
       const onSignal = (): void => stop.abort();
       process.once('SIGINT', onSignal);
       process.once('SIGTERM', onSignal);
-      const queue = consoleJobs(config, db, queueName, createLogger(config.log.level, { component: 'jobs' }));
+      const queue = await consoleJobs(config, db, queueName, createLogger(config.log.level, { component: 'jobs' }));
       try {
         const registry = new Registry();
         const components = operatorSurface({

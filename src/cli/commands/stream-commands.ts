@@ -13,7 +13,7 @@ import type { StreamRunSummary } from '../../io/stream-runner.ts';
 import type { MessageSource } from '../../io/source.ts';
 import type { StreamSettings } from '../../stream/stream-processor.ts';
 import { runComponents } from '../app/components.ts';
-import { kafkaStreamSource, streamLag, topicEndOffsets } from '../app/kafka-sources.ts';
+import { streamLag } from '../app/consumer-lag.ts';
 import type { Component } from '../app/components.ts';
 import { openConfiguredDatabase } from '../app/open-database.ts';
 import { operatorSurface } from '../app/operator-surface.ts';
@@ -37,6 +37,7 @@ flight, commits it and exits 0. Requires KAFKA_BROKERS.
       const { values } = parseFlags(args, { http: { type: 'boolean' } });
       const config = loadConfigFromProcess();
       if (config.kafka.brokers.length === 0) throw new ConfigError('KAFKA_BROKERS', 'KAFKA_BROKERS is not set; `tidemark stream` needs a Kafka cluster (host:port,…)');
+      const { kafkaStreamSource, topicEndOffsets } = await import('../app/kafka-sources.ts');
       return runStreamCommand(config, kafkaStreamSource(config), config.kafka.groupId, topicEndOffsets(config), values.http === true);
     },
   },

@@ -1,9 +1,10 @@
 // Chooses the database adapter from configuration (SPEC §9): a PostgreSQL URL when DATABASE_URL
 // is set, otherwise the embedded PGlite under embeddedDir (in memory when that is unset too).
+// Each adapter is loaded only when chosen: a process runs on one of them, and the other's driver
+// would only add to its memory.
 
 import type { Database } from './database.ts';
-import { createPgDatabase, type PgDatabaseOptions } from './pg-database.ts';
-import { createPgliteDatabase } from './pglite-database.ts';
+import type { PgDatabaseOptions } from './pg-database.ts';
 
 export interface OpenDatabaseOptions {
   /** DATABASE_URL; empty counts as unset, as it does in a shell `DATABASE_URL=`. */
@@ -16,6 +17,6 @@ export interface OpenDatabaseOptions {
 
 export async function openDatabase(options: OpenDatabaseOptions): Promise<Database> {
   const url = options.url?.trim();
-  if (url !== undefined && url !== '') return createPgDatabase(url, options.pg);
-  return createPgliteDatabase(options.embeddedDir);
+  if (url !== undefined && url !== '') return (await import('./pg-database.ts')).createPgDatabase(url, options.pg);
+  return (await import('./pglite-database.ts')).createPgliteDatabase(options.embeddedDir);
 }

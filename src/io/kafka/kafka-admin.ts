@@ -1,7 +1,8 @@
 // Topic administration, lag and bulk produce. Short-lived clients per call: these run at start-up,
 // in tests, benchmarks and `tidemark generate`, never on the per-message path.
 import { Admin, Consumer, findErrorBy } from '@platformatic/kafka';
-import { KafkaError, toKafkaError } from './kafka-errors.ts';
+import { toKafkaError } from './kafka-driver-errors.ts';
+import { KafkaError } from './kafka-errors.ts';
 import { createIdempotentProducer } from './kafka-producer.ts';
 import { messageValue, partitionOfKey } from './kafka-producer.ts';
 import type { ProduceLine } from './kafka-producer.ts';

@@ -3,7 +3,7 @@
 // request is not written twice, and within a partition the lines land in the order sent — which
 // is what lets the demo's generator derive where it stopped from the topic's end offsets.
 import { Producer, ProduceAcks, compatibilityPartitioner, murmur2 } from '@platformatic/kafka';
-import { toKafkaError } from './kafka-errors.ts';
+import { toKafkaError } from './kafka-driver-errors.ts';
 
 const PRODUCER_TIMEOUT_MS = 30_000;
 

@@ -21,7 +21,8 @@ import type { ConsumerGroupJoinPayload, Message, MessagesStream } from '@platfor
 import type { RawMessage } from '../../marts/types.ts';
 import type { Logger } from '../log.ts';
 import type { MessageSource, SourceHooks, SourcePoll } from '../source.ts';
-import { KafkaError, KafkaOutageError, KafkaUnavailableError, toKafkaError } from './kafka-errors.ts';
+import { toKafkaError } from './kafka-driver-errors.ts';
+import { KafkaError, KafkaOutageError, KafkaUnavailableError } from './kafka-errors.ts';
 
 export type KafkaLogLevel = 'debug' | 'info' | 'warn' | 'error';
 export type KafkaLogger = (level: KafkaLogLevel, message: string, fields?: Readonly<Record<string, unknown>>) => void;

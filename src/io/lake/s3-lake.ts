@@ -1,13 +1,10 @@
 // The lake on S3 or any S3-compatible store (LAKE_URL=s3://bucket/prefix): keys are stored under
 // the URL's prefix. A PUT is atomic for readers (they see the old object or the new one), which
-// is exactly what the Lake port promises.
-import {
-  DeleteObjectCommand,
-  GetObjectCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  S3Client,
-} from '@aws-sdk/client-s3';
+// is exactly what the Lake port promises. The AWS SDK is loaded at the lake's first request, not
+// at import: every process imports this module, most (the embedded demo) never use it, and the
+// SDK's code costs ~10 MB of resident memory (BENCHMARKS.md, "Embedded demo").
+import type * as S3Sdk from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { Lake, LakeObject } from './lake.ts';
 
 export interface S3LakeOptions {
@@ -29,18 +26,23 @@ export interface S3LakeOptions {
 export function openS3Lake(options: S3LakeOptions): Lake {
   const { bucket, prefix } = options;
   if (prefix !== '' && !prefix.endsWith('/')) throw new Error(`S3 lake prefix must be '' or end with '/', got '${prefix}'`);
-  const client = new S3Client({
-    region: options.region,
-    forcePathStyle: options.forcePathStyle,
-    ...(options.endpoint === null ? {} : { endpoint: options.endpoint }),
-    ...(options.accessKeyId === null || options.secretAccessKey === null
-      ? {}
-      : { credentials: { accessKeyId: options.accessKeyId, secretAccessKey: options.secretAccessKey } }),
-    // Checksums only where S3 requires them: several S3-compatible stores reject the newer
-    // default (CRC32 trailers on every upload).
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-  });
+  let loaded: Promise<{ sdk: typeof S3Sdk; client: S3Client }> | undefined;
+  const connect = (): Promise<{ sdk: typeof S3Sdk; client: S3Client }> =>
+    (loaded ??= import('@aws-sdk/client-s3').then((sdk) => {
+      const client = new sdk.S3Client({
+        region: options.region,
+        forcePathStyle: options.forcePathStyle,
+        ...(options.endpoint === null ? {} : { endpoint: options.endpoint }),
+        ...(options.accessKeyId === null || options.secretAccessKey === null
+          ? {}
+          : { credentials: { accessKeyId: options.accessKeyId, secretAccessKey: options.secretAccessKey } }),
+        // Checksums only where S3 requires them: several S3-compatible stores reject the newer
+        // default (CRC32 trailers on every upload).
+        requestChecksumCalculation: 'WHEN_REQUIRED',
+        responseChecksumValidation: 'WHEN_REQUIRED',
+      });
+      return { sdk, client };
+    }));
   const fullKey = (key: string): string => {
     if (key === '' || key.split('/').some((part) => part === '..' || part === '')) throw new Error(`invalid lake key '${key}'`);
     return `${prefix}${key}`;
@@ -48,11 +50,13 @@ export function openS3Lake(options: S3LakeOptions): Lake {
   return {
     url: options.url ?? `s3://${bucket}/${prefix}`,
     async put(key, body) {
-      await client.send(new PutObjectCommand({ Bucket: bucket, Key: fullKey(key), Body: body, ContentLength: body.byteLength }));
+      const { sdk, client } = await connect();
+      await client.send(new sdk.PutObjectCommand({ Bucket: bucket, Key: fullKey(key), Body: body, ContentLength: body.byteLength }));
     },
     async get(key) {
+      const { sdk, client } = await connect();
       try {
-        const response = await client.send(new GetObjectCommand({ Bucket: bucket, Key: fullKey(key) }));
+        const response = await client.send(new sdk.GetObjectCommand({ Bucket: bucket, Key: fullKey(key) }));
         if (response.Body === undefined) return new Uint8Array(0);
         return await response.Body.transformToByteArray();
       } catch (error) {
@@ -61,11 +65,12 @@ export function openS3Lake(options: S3LakeOptions): Lake {
       }
     },
     async list(keyPrefix) {
+      const { sdk, client } = await connect();
       const found: LakeObject[] = [];
       let token: string | undefined;
       do {
         const page = await client.send(
-          new ListObjectsV2Command({ Bucket: bucket, Prefix: `${prefix}${keyPrefix}`, ...(token === undefined ? {} : { ContinuationToken: token }) }),
+          new sdk.ListObjectsV2Command({ Bucket: bucket, Prefix: `${prefix}${keyPrefix}`, ...(token === undefined ? {} : { ContinuationToken: token }) }),
         );
         for (const object of page.Contents ?? []) {
           if (object.Key === undefined) continue;
@@ -79,10 +84,12 @@ export function openS3Lake(options: S3LakeOptions): Lake {
     },
     async delete(key) {
       // S3 answers 204 for a missing key too: deleting nothing is not an error.
-      await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: fullKey(key) }));
+      const { sdk, client } = await connect();
+      await client.send(new sdk.DeleteObjectCommand({ Bucket: bucket, Key: fullKey(key) }));
     },
     async close() {
-      client.destroy();
+      if (loaded === undefined) return;
+      (await loaded).client.destroy();
     },
   };
 }

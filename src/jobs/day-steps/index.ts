@@ -3,7 +3,6 @@
 // Record<DayStepName, DayStep> and the FullRefreshStep this returns.
 import type { TidemarkConfig } from '../../config.ts';
 import type { Database } from '../../io/db/database.ts';
-import { endOffsets } from '../../io/kafka/kafka-admin.ts';
 import { openLake } from '../../io/lake/open-lake.ts';
 import type { IdleRule } from '../../io/mart-store/idle-watermarks.ts';
 import { createLogger } from '../../io/log.ts';
@@ -23,7 +22,8 @@ function idleRuleOf(config: TidemarkConfig): IdleRule {
   const topic = config.kafka.topic;
   return {
     source: `kafka:${topic}`,
-    logEndOffsets: () => endOffsets(brokers, topic),
+    // The Kafka driver is loaded on the first call, with KAFKA_BROKERS set.
+    logEndOffsets: async () => (await import('../../io/kafka/kafka-admin.ts')).endOffsets(brokers, topic),
     watermarkDelayMs: config.stream.watermarkDelayMs,
     idleTimeoutMs: config.stream.idlePartitionTimeoutMs,
     now: Date.now,
